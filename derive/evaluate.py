@@ -1,0 +1,474 @@
+"""Syntax expressions → SymPy scalars and matrices, in a context that says what the
+atoms (variables, network quantities, derivatives) are.
+
+The same evaluator serves the declarations (a loss, a graph node) and both sides of a
+rule; only the context changes. A *symbolic* context answers with symbols and derived
+expressions, a *numeric* one with high-precision numbers at a sample point (see
+`derive.graphs`). Shapes are checked as the expression is built: a product of a 2×3 by
+a 2×1 matrix raises `ShapeMismatch`, which verify reports as a refutation naming both
+shapes. Vectors are column matrices; indices are 1-based, as in the textbooks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sympy as sp
+
+from . import syntax as s
+from .errors import DeriveDeclarationError, Pos
+from .model import LAYERED, int_value
+
+
+class ShapeMismatch(Exception):
+    """A rule combines tensors whose shapes do not fit: the claim is wrong as written."""
+
+    def __init__(self, message: str, pos: Pos):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A tensor of graph-node keys (what ∂ differentiates), row-major, 1-based access."""
+
+    rows: int
+    cols: int
+    entries: tuple
+    label: str
+
+    @property
+    def shape(self) -> tuple:
+        return (self.rows, self.cols)
+
+    def at(self, i: int, j: int = 1) -> Any:
+        return self.entries[(i - 1) * self.cols + (j - 1)]
+
+
+class Context(Protocol):  # pragma: no cover - documentation of the interface
+    kind: str
+    functions: Any
+
+    def variable(self, name: str, pos: Pos) -> sp.Expr: ...
+    def keys(self, name: str, layer: int | None, pos: Pos) -> Keys: ...
+    def value(self, key: Any) -> sp.Expr: ...
+    def derivative(self, target: Any, source: Any) -> sp.Expr: ...
+    def alias(self, name: str) -> s.Expr | None: ...
+    def loss_key(self) -> Any: ...
+
+
+def shape_of(v) -> tuple:
+    return v.shape if isinstance(v, sp.MatrixBase) else ()
+
+
+def describe_shape(v) -> str:
+    if isinstance(v, sp.MatrixBase):
+        return f"{v.rows}×{v.cols}"
+    return "a scalar"
+
+
+def _is_matrix(v) -> bool:
+    return isinstance(v, sp.MatrixBase)
+
+
+def _as_scalar_if_1x1(v):
+    return v[0, 0] if _is_matrix(v) and v.shape == (1, 1) else v
+
+
+class Evaluator:
+    """Evaluate syntax expressions in a context, with quantifier values `layer_env`."""
+
+    def __init__(self, ctx, layer_env: dict):
+        self.ctx = ctx
+        self.layer_env = dict(layer_env)
+
+    # ------------------------------------------------------------ entry points
+
+    def eval(self, expr: s.Expr, idx: dict | None = None):
+        return self._eval(expr, idx or {})
+
+    def free_indices(self, lhs: s.Expr, rhs: s.Expr) -> list:
+        """Component index variables a rule leaves free, with their ranges:
+        [(name, high, pos)], in order of first use (the left side first)."""
+        found: dict = {}
+        for side in (lhs, rhs):
+            for name, sub, position in self._index_uses(side, frozenset()):
+                if name in found:
+                    continue
+                found[name] = (self._range_at(sub, position, {k: 1 for k in found}), sub.pos)
+        return [(name, high, pos) for name, (high, pos) in found.items()]
+
+    # ------------------------------------------------------------ index analysis
+
+    def _split(self, sub: s.Sub, base) -> tuple:
+        """The index expressions of a subscript, splitting `jk` for a matrix base."""
+        wanted = 2 if _is_matrix(base) and base.cols > 1 else 1
+        if isinstance(base, Keys):
+            wanted = 2 if base.cols > 1 else 1
+        if sub.raw is not None and wanted == 2 and len(sub.raw) == 2:
+            items = []
+            for ch, item in zip(sub.raw, (sub.items[0].pos,) * 2):
+                items.append(s.Num(sp.Integer(int(ch)), item) if ch.isdigit() else s.Name(ch, item))
+            return tuple(items)
+        return sub.items
+
+    def _is_kronecker(self, sub: s.Sub) -> bool:
+        return isinstance(sub.base, s.Name) and sub.base.id in ("δ", "delta") and self.ctx.kind != "scalar" \
+            and len(self._kronecker_items(sub)) == 2
+
+    def _kronecker_items(self, sub: s.Sub) -> tuple:
+        if sub.raw is not None and len(sub.raw) == 2:
+            return tuple(s.Name(ch, sub.pos) if not ch.isdigit() else s.Num(sp.Integer(int(ch)), sub.pos)
+                         for ch in sub.raw)
+        return sub.items
+
+    def _index_uses(self, expr, bound: frozenset):
+        """Yield (index name, Sub node, axis) for every bare index variable in a subscript."""
+        if isinstance(expr, s.Sub):
+            yield from self._index_uses(expr.base, bound)
+            if self._is_kronecker(expr):
+                return
+            items = expr.items
+            if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit():
+                items = tuple(s.Name(ch, expr.pos) for ch in expr.raw)
+            for axis, item in enumerate(items):
+                if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
+                    yield item.id, expr, axis
+            return
+        if isinstance(expr, s.Summation):
+            inner = bound | {expr.index.id} if expr.index is not None else bound
+            yield from self._index_uses(expr.body, inner)
+            return
+        if isinstance(expr, s.Call) and expr.func == "kronecker":
+            return
+        for value in vars(expr).values():
+            if isinstance(value, tuple):
+                for v in value:
+                    if hasattr(v, "pos") and not isinstance(v, Pos):
+                        yield from self._index_uses(v, bound)
+            elif hasattr(value, "pos") and not isinstance(value, Pos):
+                yield from self._index_uses(value, bound)
+
+    def _range_at(self, sub: s.Sub, axis: int, idx: dict) -> int:
+        base = self._tensor_for_index(sub.base, idx)
+        if not _is_matrix(base) and not isinstance(base, Keys):
+            raise ShapeMismatch("a scalar cannot be indexed", sub.pos)
+        rows, cols = base.shape
+        split = self._split(sub, base)
+        if len(split) == 1:
+            if cols == 1:
+                return rows
+            if rows == 1:
+                return cols
+            raise ShapeMismatch(f"a {rows}×{cols} matrix needs two indices", sub.pos)
+        return rows if axis == 0 else cols
+
+    def _tensor_for_index(self, base: s.Expr, idx: dict):
+        refs = self._refs(base, idx, strict=False)
+        if refs is not None:
+            return refs
+        return self._eval(base, idx)
+
+    def _summation_range(self, expr: s.Summation, idx: dict) -> int:
+        assert expr.index is not None
+        for name, sub, axis in self._index_uses(expr.body, frozenset()):
+            if name == expr.index.id:
+                return self._range_at(sub, axis, dict(idx, **{name: 1}))
+        raise DeriveDeclarationError(f"the summation index '{expr.index.id}' is not used as a subscript",
+                                     expr.index.pos)
+
+    # ------------------------------------------------------------ references (what ∂ differentiates)
+
+    def _layer(self, sup: s.Sup, idx: dict) -> int:
+        return int_value(sup.arg, dict(idx, **self.layer_env), "a layer index")
+
+    def _refs(self, expr: s.Expr, idx: dict, strict: bool = True):
+        """The graph keys an expression names (a quantity, an entry, a node), or None."""
+        ctx = self.ctx
+        if isinstance(expr, s.Sup) and ctx.kind == "network" and isinstance(expr.base, s.Name) \
+                and expr.base.id in LAYERED:
+            kind, layer = LAYERED[expr.base.id], self._layer(expr, idx)
+            if kind == "δ":  # δˡ has zˡ's shape, but is a derivative, not a node to differentiate
+                if strict:
+                    raise DeriveDeclarationError("∂ of δ is not supported: write ∂C/∂z instead", expr.pos)
+                z = ctx.keys("z", layer, expr.pos)
+                return Keys(z.rows, z.cols, z.entries, f"δ^{layer}")
+            return ctx.keys(kind, layer, expr.pos)
+        if isinstance(expr, s.Name):
+            if ctx.kind == "network":
+                if expr.id in ("x", "y"):
+                    return ctx.keys(expr.id, None, expr.pos)
+                if expr.id == ctx.loss_name:
+                    return ctx.keys("C", None, expr.pos)
+                alias = ctx.alias(expr.id)
+                if alias is not None:
+                    return self._refs(alias, idx, strict)
+            if ctx.kind == "graph" and ctx.is_node(expr.id):
+                return ctx.keys(expr.id, None, expr.pos)
+            if ctx.kind == "scalar":
+                return None
+        if isinstance(expr, s.Sub) and not self._is_kronecker(expr):
+            base = self._refs(expr.base, idx, strict)
+            if isinstance(base, Keys):
+                i, j = self._entry(expr, base, idx)
+                return Keys(1, 1, (base.at(i, j),), self._entry_label(base, i, j))
+        if strict:
+            raise DeriveDeclarationError("∂ needs a named quantity here (a node, a^l, z^l, W^l, b^l, x, y, "
+                                         "an entry of one, or the loss)", expr.pos)
+        return None
+
+    def _entry(self, sub: s.Sub, base, idx: dict) -> tuple:
+        items = self._split(sub, base)
+        values = [self._index_value(item, idx) for item in items]
+        rows, cols = base.shape
+        label = base.label if isinstance(base, Keys) else "the tensor"
+        if len(values) == 1:
+            if cols == 1:
+                i, j = values[0], 1
+            elif rows == 1:
+                i, j = 1, values[0]
+            else:
+                raise ShapeMismatch(f"{label} is a {rows}×{cols} matrix: it needs two indices", sub.pos)
+        elif len(values) == 2:
+            i, j = values
+        else:
+            raise ShapeMismatch(f"{label} takes at most two indices", sub.pos)
+        if not (1 <= i <= rows and 1 <= j <= cols):
+            where = f"{i}" if cols == 1 else f"{i},{j}"
+            raise ShapeMismatch(f"{label}_{where} does not exist: {label} is {rows}×{cols}", sub.pos)
+        return i, j
+
+    def _entry_label(self, base: Keys, i: int, j: int) -> str:
+        return f"{base.label}_{i}" if base.cols == 1 else f"{base.label}_{i}{j}" if max(i, j) < 10 \
+            else f"{base.label}_{{{i},{j}}}"
+
+    def _index_value(self, item: s.Expr, idx: dict) -> int:
+        env = dict(self.layer_env, **idx)
+        return int_value(item, env, "an index")
+
+    # ------------------------------------------------------------ evaluation
+
+    def _eval(self, expr: s.Expr, idx: dict):  # noqa: C901 - one branch per node type
+        ctx = self.ctx
+        if isinstance(expr, s.Num):
+            return sp.Rational(expr.value.numerator, expr.value.denominator)
+        if isinstance(expr, s.Name):
+            return self._eval_name(expr, idx)
+        if isinstance(expr, s.Neg):
+            return -self._eval(expr.operand, idx)
+        if isinstance(expr, s.BinOp):
+            return self._binop(expr, idx)
+        if isinstance(expr, s.Transpose):
+            v = self._eval(expr.operand, idx)
+            return v.T if _is_matrix(v) else v
+        if isinstance(expr, s.Vector):
+            items = [self._eval(i, idx) for i in expr.items]
+            for item, node in zip(items, expr.items):
+                if _is_matrix(item):
+                    raise ShapeMismatch("a vector's entries must be scalars", node.pos)
+            return sp.Matrix(items)
+        if isinstance(expr, s.Norm):
+            v = self._eval(expr.operand, idx)
+            if not _is_matrix(v):
+                return sp.Abs(v)
+            return sp.sqrt(sum(e**2 for e in v))
+        if isinstance(expr, s.Summation):
+            if expr.index is None:
+                v = self._eval(expr.body, idx)
+                return sum(v) if _is_matrix(v) else v
+            high = self._summation_range(expr, idx)
+            terms = [self._eval(expr.body, dict(idx, **{expr.index.id: k})) for k in range(1, high + 1)]
+            return self._sum(terms, expr.pos)
+        if isinstance(expr, s.Partial):
+            return self._partial(expr.num, expr.den, expr.pos, idx)
+        if isinstance(expr, s.Sup):
+            if ctx.kind == "network" and isinstance(expr.base, s.Name) and expr.base.id in LAYERED:
+                return self._quantity(expr, idx)
+            base = self._eval(expr.base, idx)
+            return self._power(base, self._eval(expr.arg, idx), expr.pos)
+        if isinstance(expr, s.Sub):
+            if self._is_kronecker(expr):
+                i, j = (self._index_value(item, idx) for item in self._kronecker_items(expr))
+                return sp.Integer(1 if i == j else 0)
+            base = self._eval(expr.base, idx)
+            if not _is_matrix(base):
+                raise ShapeMismatch("a scalar cannot be indexed", expr.pos)
+            label = self._label(expr.base)
+            keys = Keys(base.rows, base.cols, (), label)
+            i, j = self._entry(expr, keys, idx)
+            return base[i - 1, j - 1]
+        if isinstance(expr, s.Call):
+            return self._call(expr, idx)
+        raise DeriveDeclarationError(f"cannot evaluate {type(expr).__name__}", expr.pos)  # pragma: no cover
+
+    def _label(self, expr: s.Expr) -> str:
+        if isinstance(expr, s.Name):
+            return expr.id
+        if isinstance(expr, s.Sup) and isinstance(expr.base, s.Name):
+            arg = expr.arg
+            layer = self._layer(expr, {}) if self.ctx.kind == "network" and expr.base.id in LAYERED else None
+            return f"{expr.base.id}^{layer}" if layer is not None else expr.base.id
+        return "the tensor"
+
+    def _eval_name(self, expr: s.Name, idx: dict):
+        ctx = self.ctx
+        if expr.id in idx:
+            return sp.Integer(idx[expr.id])
+        if expr.id in self.layer_env:
+            return sp.Integer(self.layer_env[expr.id])
+        if ctx.kind == "network":
+            alias = ctx.alias(expr.id)
+            if alias is not None:
+                return self._eval(alias, idx)
+        refs = self._refs(expr, idx, strict=False)
+        if refs is not None:
+            return self._values(refs)
+        return ctx.variable(expr.id, expr.pos)
+
+    def _values(self, keys: Keys):
+        if keys.shape == (1, 1) and keys.label in ("C",) or self.ctx.kind == "graph":
+            return self.ctx.value(keys.entries[0])
+        return sp.Matrix(keys.rows, keys.cols, [self.ctx.value(k) for k in keys.entries])
+
+    def _quantity(self, expr: s.Sup, idx: dict):
+        layer = self._layer(expr, idx)
+        kind = LAYERED[expr.base.id]  # type: ignore[union-attr]
+        if kind == "δ":  # δˡ is defined as ∂C/∂zˡ
+            z = self.ctx.keys("z", layer, expr.pos)
+            loss = self.ctx.loss_key()
+            return sp.Matrix(z.rows, 1, [self.ctx.derivative(loss, k) for k in z.entries])
+        return self._values(self.ctx.keys(kind, layer, expr.pos))
+
+    def _partial(self, num: s.Expr, den: s.Expr, pos: Pos, idx: dict):
+        ctx = self.ctx
+        if ctx.kind == "scalar":
+            variable = self._eval(den, idx)
+            if not isinstance(variable, sp.Symbol):
+                raise DeriveDeclarationError("∂…/∂v in a scalar rule needs a variable name below the bar", den.pos)
+            f = self._eval(num, idx)
+            return f.diff(variable)
+        top, bottom = self._refs(num, idx), self._refs(den, idx)
+        if top.shape == (1, 1):
+            t = top.entries[0]
+            if bottom.shape == (1, 1):
+                return ctx.derivative(t, bottom.entries[0])
+            return sp.Matrix(bottom.rows, bottom.cols, [ctx.derivative(t, k) for k in bottom.entries])
+        if top.cols == 1 and bottom.cols == 1:  # Jacobian of a vector by a vector
+            return sp.Matrix(top.rows, bottom.rows, lambda i, j: ctx.derivative(top.entries[i], bottom.entries[j]))
+        raise ShapeMismatch(f"∂ of a {top.rows}×{top.cols} by a {bottom.rows}×{bottom.cols} is not defined here", pos)
+
+    def _call(self, expr: s.Call, idx: dict):
+        ctx = self.ctx
+        name = expr.func
+        if name == "grad" or name == "diff":
+            return self._partial(expr.args[0], expr.args[1], expr.pos, idx)
+        if name == "kronecker":
+            i, j = (self._index_value(a, idx) for a in expr.args)
+            return sp.Integer(1 if i == j else 0)
+        args = [self._eval(a, idx) for a in expr.args]
+        if name == "hadamard":
+            return self._hadamard(args[0], args[1], expr.pos)
+        if name == "sum":
+            return sum(args[0]) if _is_matrix(args[0]) else args[0]
+        if name == "norm":
+            return sp.sqrt(sum(e**2 for e in args[0])) if _is_matrix(args[0]) else sp.Abs(args[0])
+        if name == "softmax":
+            v = args[0]
+            if not _is_matrix(v) or v.cols != 1:
+                raise ShapeMismatch(f"softmax takes a column vector, got {describe_shape(v)}", expr.pos)
+            exps = [sp.exp(e) for e in v]
+            total = sp.Add(*exps)
+            return sp.Matrix([e / total for e in exps])
+        functions = ctx.functions
+        if len(args) == 1 and _is_matrix(args[0]):  # elementwise, as σ(zˡ) and σ'(zˡ) are meant
+            m = args[0]
+            return m.applyfunc(lambda e: functions.apply(name, [e], expr.primes))
+        for a, node in zip(args, expr.args):
+            if _is_matrix(a):
+                raise ShapeMismatch(f"{name} takes scalars, got {describe_shape(a)}", node.pos)
+        if expr.primes and len(args) != 1:
+            raise DeriveDeclarationError(f"{name}' needs a function of one variable", expr.pos)
+        return functions.apply(name, args, expr.primes)
+
+    # ------------------------------------------------------------ operators with shapes
+
+    def _binop(self, expr: s.BinOp, idx: dict):
+        # dJ/da in a computation graph: the derivative of node J by node a.
+        if expr.op == "/" and self.ctx.kind == "graph" and isinstance(expr.left, s.Name) \
+                and isinstance(expr.right, s.Name):
+            top, bottom = expr.left.id, expr.right.id
+            if top.startswith("d") and bottom.startswith("d") and self.ctx.is_node(top[1:]) \
+                    and self.ctx.is_node(bottom[1:]) and not self.ctx.is_node(top):
+                return self.ctx.derivative(top[1:], bottom[1:])
+        left = self._eval(expr.left, idx)
+        if expr.op == "^":
+            return self._power(left, self._eval(expr.right, idx), expr.pos)
+        right = self._eval(expr.right, idx)
+        if expr.op in "+-":
+            return self._add(left, right if expr.op == "+" else -right, expr)
+        if expr.op == "*":
+            return self._multiply(left, right, expr.pos)
+        if expr.op == "/":
+            if _is_matrix(right):
+                right = _as_scalar_if_1x1(right)
+                if _is_matrix(right):
+                    raise ShapeMismatch(f"cannot divide by a {describe_shape(right)} matrix", expr.pos)
+            return left / right
+        if expr.op == "⊙":
+            return self._hadamard(left, right, expr.pos)
+        raise DeriveDeclarationError(f"unknown operator {expr.op}", expr.pos)  # pragma: no cover
+
+    def _add(self, left, right, expr):
+        if _is_matrix(left) and _is_matrix(right):
+            if left.shape != right.shape:
+                raise ShapeMismatch(f"cannot add a {describe_shape(left)} and a {describe_shape(right)}", expr.pos)
+            return left + right
+        if _is_matrix(left):  # scalar broadcast over a tensor, as in 1 − aᴸ
+            return left.applyfunc(lambda e: e + right)
+        if _is_matrix(right):
+            return right.applyfunc(lambda e: left + e)
+        return left + right
+
+    def _sum(self, terms, pos):
+        total = terms[0]
+        for t in terms[1:]:
+            if shape_of(t) != shape_of(total):
+                raise ShapeMismatch("the terms of a sum have different shapes", pos)
+            total = total + t
+        return total
+
+    def _multiply(self, left, right, pos):
+        if _is_matrix(left) and _is_matrix(right):
+            if left.cols != right.rows:
+                if left.shape == (1, 1) or right.shape == (1, 1):  # a 1×1 result acts as a scalar
+                    return (left[0, 0] * right) if left.shape == (1, 1) else (left * right[0, 0])
+                raise ShapeMismatch(f"cannot multiply a {describe_shape(left)} by a {describe_shape(right)} "
+                                    f"matrix", pos)
+            return left * right
+        return left * right
+
+    def _hadamard(self, left, right, pos):
+        if _is_matrix(left) and _is_matrix(right):
+            if left.shape != right.shape:
+                raise ShapeMismatch(f"⊙ needs equal shapes, got {describe_shape(left)} and {describe_shape(right)}",
+                                    pos)
+            return left.multiply_elementwise(right)
+        return left * right
+
+    def _power(self, base, exponent, pos):
+        if _is_matrix(exponent):
+            raise ShapeMismatch("an exponent must be a scalar", pos)
+        if _is_matrix(base):  # elementwise, as (y − a)² is meant for a vector
+            return base.applyfunc(lambda e: e**exponent)
+        return base**exponent
+
+
+def instances(evaluator: Evaluator, lhs: s.Expr, rhs: s.Expr):
+    """Every assignment of a rule's free component indices: [(dict, description)]."""
+    free = evaluator.free_indices(lhs, rhs)
+    names = [f[0] for f in free]
+    ranges = [range(1, f[1] + 1) for f in free]
+    return [dict(zip(names, combo)) for combo in itertools.product(*ranges)]

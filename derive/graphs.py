@@ -1,0 +1,475 @@
+"""Derivation: declared forward computations → a scalar graph whose partials SymPy derives.
+
+A network or a computation graph compiles to a `ScalarGraph`: one node per scalar
+(zˡⱼ, aˡⱼ, C; or u, v, J), each defined from its parents by the declared formula.
+`derive_partials` is the chain rule done mechanically, one step at a time:
+
+    ∂T/∂n = Σ_{children c of n} ∂T/∂c · ∂c/∂n        (∂c/∂n = sympy.diff of c's definition)
+
+`D[T, n]` stands for ∂T/∂n as an opaque symbol, so a rule that relates δˡ to δˡ⁺¹ is
+checked on a small expression: expand δˡ one step and the δˡ⁺¹ symbols on both sides
+meet, whatever the depth of the network (the textbook proof, done mechanically). Every
+expansion is an identity, so a difference that vanishes at any stage vanishes.
+
+Coordinates. A network's independent inputs are x, y, Wˡ, bˡ. Since bˡ ↔ zˡ is a
+bijection (bˡ = zˡ − Wˡaˡ⁻¹), values are written in x, y, Wˡ, zˡ instead: aˡ = f(zˡ)
+stays small, and an identity holds for every (x, W, b, y) exactly when it holds for every
+(x, W, z, y). Derivatives are still those of the declared computation (∂/∂bˡ is taken
+with W, x fixed, through zˡ = Wˡaˡ⁻¹ + bˡ).
+
+The numeric side evaluates the same graph at a sample point in high precision
+(forward values, then adjoints), for counterexamples and evidence; `cross_check` compares
+those adjoints with central differences of the forward pass alone — an independent
+route that guards the chain-rule machinery itself.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import sympy as sp
+
+from . import syntax as s
+from .errors import DeriveDeclarationError, Pos
+from .evaluate import Evaluator, Keys, ShapeMismatch
+from .functions import FunctionTable
+from .model import Graph, Network
+
+
+@dataclass
+class Node:
+    key: Any
+    symbol: sp.Symbol
+    parents: tuple
+    definition: sp.Expr | None  # in terms of the parents' symbols; None for an input
+    base: sp.Expr  # value in base coordinates
+    order: int
+    label: str
+
+
+@dataclass
+class ScalarGraph:
+    """Scalars and how each is computed from others; the chain rule over them."""
+
+    functions: FunctionTable
+    nodes: dict = field(default_factory=dict)  # key → Node, in topological order
+    children: dict = field(default_factory=dict)
+    opaque: dict = field(default_factory=dict)  # D symbol → (target, source)
+    _d_symbols: dict = field(default_factory=dict)
+    _partials: dict = field(default_factory=dict)
+    _reach: dict = field(default_factory=dict)
+    _base_map: dict | None = None
+    _base_partials: dict = field(default_factory=dict)
+
+    def add(self, key, symbol, parents=(), definition=None, base=None, label=None) -> Node:
+        node = Node(key, symbol, tuple(parents), definition, symbol if base is None else base, len(self.nodes),
+                    label or str(symbol))
+        self.nodes[key] = node
+        self._base_map = None
+        self.children[key] = []
+        for p in node.parents:
+            self.children[p].append(key)
+        return node
+
+    def set_base(self, key, base) -> None:
+        self.nodes[key].base = base
+        self._base_map = None
+
+    # ------------------------------------------------------------ chain rule
+
+    def reaches(self, source, target) -> bool:
+        """Does `target` depend on `source`?"""
+        if source == target:
+            return True
+        memo = self._reach.setdefault(target, {})
+        if source not in memo:
+            memo[source] = any(self.reaches(c, target) for c in self.children[source])
+        return memo[source]
+
+    def local_partial(self, child, parent) -> sp.Expr:
+        """∂child/∂parent from the child's definition, in node symbols (cached)."""
+        key = (child, parent)
+        if key not in self._partials:
+            node = self.nodes[child]
+            self._partials[key] = sp.diff(node.definition, self.nodes[parent].symbol)
+        return self._partials[key]
+
+    def to_base(self, expr: sp.Expr) -> sp.Expr:
+        """Rewrite node symbols as their values in base coordinates."""
+        if self._base_map is None:
+            self._base_map = {n.symbol: n.base for n in self.nodes.values() if n.base != n.symbol}
+        return expr.xreplace(self._base_map)
+
+    def base_partial(self, child, parent) -> sp.Expr:
+        """∂child/∂parent in base coordinates (cached)."""
+        key = (child, parent)
+        if key not in self._base_partials:
+            self._base_partials[key] = self.to_base(self.local_partial(child, parent))
+        return self._base_partials[key]
+
+    def d(self, target, source) -> sp.Expr:
+        """∂target/∂source as an opaque symbol (1 or 0 where that is known at once)."""
+        if source == target:
+            return sp.Integer(1)
+        if not self.reaches(source, target):
+            return sp.Integer(0)
+        key = (target, source)
+        if key not in self._d_symbols:
+            sym = sp.Symbol(f"∂{self.nodes[target].label}/∂{self.nodes[source].label}")
+            self._d_symbols[key] = sym
+            self.opaque[sym] = key
+        return self._d_symbols[key]
+
+    def expand_once(self, target, source) -> sp.Expr:
+        """One chain-rule step: ∂T/∂n = Σ_c ∂T/∂c · ∂c/∂n over the children c of n."""
+        if source == target:
+            return sp.Integer(1)
+        terms = [self.d(target, c) * self.base_partial(c, source)
+                 for c in self.children[source] if self.reaches(c, target)]
+        return sp.Add(*terms)
+
+    def derive_partials(self, expr: sp.Expr):
+        """Yield `expr` with its opaque ∂ symbols expanded one at a time, the one farthest
+        from its target first, until none is left; each yield is equal to `expr`."""
+        yield expr
+        while True:
+            pending = [sym for sym in expr.free_symbols if sym in self.opaque]
+            if not pending:
+                return
+            sym = min(pending, key=lambda x: self.nodes[self.opaque[x][1]].order)
+            expr = expr.xreplace({sym: self.expand_once(*self.opaque[sym])})
+            yield expr
+
+    # ------------------------------------------------------------ numbers
+
+    def forward(self, inputs: dict, dps: int) -> dict:
+        """Node symbol → value at a sample point (`inputs`: input key → exact Fraction)."""
+        values: dict = {}
+        for node in self.nodes.values():
+            if node.definition is None:
+                values[node.symbol] = sp.Float(sp.Rational(inputs[node.key].numerator, inputs[node.key].denominator),
+                                               dps)
+            else:
+                values[node.symbol] = self.numeric(node.definition, values, dps)
+        return values
+
+    def numeric(self, expr: sp.Expr, values: dict, dps: int) -> sp.Expr:
+        """Evaluate an expression in node symbols at `values` to `dps` digits."""
+        e = self.functions.expand_definitions(expr).xreplace(values)
+        return e.evalf(dps) if not e.is_Number else sp.Float(e, dps)
+
+    def adjoints(self, target, values: dict, dps: int) -> dict:
+        """∂target/∂n for every node n, by one reverse sweep at the point `values`."""
+        adj = {target: sp.Float(1, dps)}
+        for key in reversed(list(self.nodes)):
+            if key == target:
+                continue
+            total = sp.Float(0, dps)
+            for c in self.children[key]:
+                if c in adj and self.reaches(c, target):
+                    total += adj[c] * self.numeric(self.local_partial(c, key), values, dps)
+            adj[key] = total
+        return adj
+
+    def input_keys(self) -> list:
+        return [k for k, n in self.nodes.items() if n.definition is None]
+
+
+# ---------------------------------------------------------------- contexts
+
+
+class _BaseContext:
+    """What both contexts share: the graph, the names, the tensors of keys."""
+
+    def __init__(self, kind: str, graph: ScalarGraph, functions: FunctionTable, tensors: dict,
+                 aliases: dict | None = None, loss_name: str = "C"):
+        self.kind = kind
+        self.graph = graph
+        self.functions = functions
+        self.tensors = tensors  # (kind, layer) → Keys
+        self.aliases = aliases or {}
+        self.loss_name = loss_name
+
+    def keys(self, name: str, layer, pos: Pos) -> Keys:
+        key = (name, layer)
+        if key not in self.tensors:
+            raise DeriveDeclarationError(f"{name}^{layer} does not exist", pos)
+        return self.tensors[key]
+
+    def alias(self, name: str):
+        return self.aliases.get(name)
+
+    def is_node(self, name: str) -> bool:
+        return (name, None) in self.tensors
+
+    def loss_key(self):
+        return "C"
+
+
+class SymbolicContext(_BaseContext):
+    """Atoms are base-coordinate expressions; derivatives are opaque ∂ symbols."""
+
+    def __init__(self, *args, variables: dict | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.variables = variables if variables is not None else {}
+
+    def variable(self, name: str, pos: Pos) -> sp.Expr:
+        if self.kind != "scalar":
+            raise DeriveDeclarationError(f"unknown name '{name}'", pos)
+        if name not in self.variables:
+            self.variables[name] = sp.Symbol(name, real=True)
+        return self.variables[name]
+
+    def value(self, key) -> sp.Expr:
+        return self.graph.nodes[key].base
+
+    def derivative(self, target, source) -> sp.Expr:
+        return self.graph.d(target, source)
+
+
+class NumericContext(_BaseContext):
+    """Atoms are numbers at one sample point, to `dps` digits."""
+
+    def __init__(self, *args, values: dict, dps: int, variables: dict | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.values = values  # node symbol → Float
+        self.dps = dps
+        self.variables = variables or {}
+        self._adjoints: dict = {}
+
+    def variable(self, name: str, pos: Pos) -> sp.Expr:
+        return self.variables[name]
+
+    def value(self, key) -> sp.Expr:
+        return self.values[self.graph.nodes[key].symbol]
+
+    def derivative(self, target, source) -> sp.Expr:
+        if target not in self._adjoints:
+            self._adjoints[target] = self.graph.adjoints(target, self.values, self.dps)
+        return self._adjoints[target].get(source, sp.Float(0, self.dps))
+
+
+# ---------------------------------------------------------------- builders
+
+
+@dataclass
+class Compiled:
+    """A declaration compiled at one size: its graph and the tensors rules refer to."""
+
+    kind: str
+    graph: ScalarGraph
+    tensors: dict
+    aliases: dict
+    loss_name: str
+    sizes: tuple | None
+    given: dict  # input key → Fraction fixed by the file (graph inputs with values)
+    assumptions: dict  # input symbol → expression (solved assumptions)
+    sample_ranges: dict  # input key → (low, high) for random sampling
+
+    def symbolic(self, variables: dict | None = None) -> SymbolicContext:
+        return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,
+                               self.loss_name, variables=variables)
+
+    def numeric(self, inputs: dict, dps: int, variables: dict | None = None) -> NumericContext:
+        values = self.graph.forward(inputs, dps)
+        return NumericContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,
+                              self.loss_name, values=values, dps=dps, variables=variables)
+
+    def sample(self, rng: random.Random) -> dict:
+        """Exact random inputs, honouring given values and solved assumptions."""
+        point = {}
+        for key in self.graph.input_keys():
+            if key in self.given:
+                point[key] = self.given[key]
+                continue
+            low, high = self.sample_ranges.get(key, (-2, 2))
+            point[key] = Fraction(rng.randint(low * 10, high * 10), 10)
+            if point[key] == 0:
+                point[key] = Fraction(rng.choice((-3, 3)), 10)
+        for sym, solution in self.assumptions.items():
+            key = next(k for k, n in self.graph.nodes.items() if n.symbol == sym)
+            exact = solution.xreplace({self.graph.nodes[k].symbol: sp.Rational(v.numerator, v.denominator)
+                                       for k, v in point.items()})
+            point[key] = Fraction(int(sp.numer(exact)), int(sp.denom(exact)))
+        return point
+
+    def point_label(self, key) -> str:
+        return self.graph.nodes[key].label
+
+
+def _layer_label(name: str, layer, i: int, j: int | None = None) -> str:
+    sup = "" if layer is None else f"^{layer}"
+    return f"{name}{sup}_{i}" if j is None else f"{name}{sup}_{i}{j}" if max(i, j) < 10 else f"{name}{sup}_{{{i},{j}}}"
+
+
+def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Compiled:
+    """The scalar graph of a dense network at `sizes`: x, W, b → z → a → … → C."""
+    g = ScalarGraph(functions)
+    tensors: dict = {}
+    depth = len(sizes) - 1
+
+    def vector(name, layer, n, make):
+        keys = tuple(make(i) for i in range(1, n + 1))
+        tensors[(name, layer)] = Keys(n, 1, keys, name if layer is None else f"{name}^{layer}")
+
+    sample_ranges: dict = {}
+    vector("x", None, sizes[0], lambda i: g.add(("x", i), sp.Symbol(_layer_label("x", None, i), real=True),
+                                                  label=_layer_label("x", None, i)).key)
+    tensors[("a", 0)] = Keys(sizes[0], 1, tensors[("x", None)].entries, "a^0")
+    for layer in range(1, depth + 1):
+        n, m = sizes[layer], sizes[layer - 1]
+        w_keys = []
+        for j in range(1, n + 1):
+            for k in range(1, m + 1):
+                label = _layer_label("w", layer, j, k)
+                w_keys.append(g.add(("W", layer, j, k), sp.Symbol(label, real=True), label=label).key)
+        tensors[("W", layer)] = Keys(n, m, tuple(w_keys), f"W^{layer}")
+        vector("b", layer, n, lambda j: g.add(("b", layer, j), sp.Symbol(_layer_label("b", layer, j), real=True),
+                                               label=_layer_label("b", layer, j)).key)
+        prev = tensors[("a", layer - 1)].entries
+        z_keys = []
+        for j in range(1, n + 1):
+            label = _layer_label("z", layer, j)
+            z = sp.Symbol(label, real=True)
+            parents = [("W", layer, j, k) for k in range(1, m + 1)] + list(prev) + [("b", layer, j)]
+            definition = sum((g.nodes[("W", layer, j, k)].symbol * g.nodes[prev[k - 1]].symbol
+                              for k in range(1, m + 1)), sp.Integer(0)) + g.nodes[("b", layer, j)].symbol
+            # zˡ is its own base coordinate; bˡ is written through it (see module docstring).
+            g.add(("z", layer, j), z, parents, definition, base=z, label=label)
+            g.set_base(("b", layer, j), z - (definition - g.nodes[("b", layer, j)].symbol).xreplace(
+                {g.nodes[p].symbol: g.nodes[p].base for p in prev}))
+            z_keys.append(("z", layer, j))
+        tensors[("z", layer)] = Keys(n, 1, tuple(z_keys), f"z^{layer}")
+        fn = net.activations[layer - 1]
+        a_keys = []
+        z_syms = [g.nodes[k].symbol for k in z_keys]
+        if fn == "softmax":
+            total = sp.Add(*[sp.exp(zs) for zs in z_syms])
+            defs = [sp.exp(zs) / total for zs in z_syms]
+            parents_of = lambda j: z_keys  # noqa: E731
+        else:
+            defs = [functions.apply(fn, [zs]) for zs in z_syms]
+            parents_of = lambda j: [z_keys[j - 1]]  # noqa: E731
+        for j in range(1, n + 1):
+            label = _layer_label("a", layer, j)
+            g.add(("a", layer, j), sp.Symbol(label, real=True), parents_of(j), defs[j - 1], base=defs[j - 1],
+                  label=label)
+            a_keys.append(("a", layer, j))
+        tensors[("a", layer)] = Keys(n, 1, tuple(a_keys), f"a^{layer}")
+    vector("y", None, sizes[-1], lambda i: g.add(("y", i), sp.Symbol(_layer_label("y", None, i), real=True),
+                                                   label=_layer_label("y", None, i)).key)
+    for i in range(1, sizes[-1] + 1):
+        sample_ranges[("y", i)] = (0, 1)  # targets are probabilities or labels in [0, 1]
+    compiled = Compiled("network", g, tensors, dict(net.aliases), net.loss_name, sizes, {}, {}, sample_ranges)
+
+    # The loss, evaluated with aᴸ and y as node symbols, defines node C.
+    loss_ctx = _DefinitionContext("network", g, functions, tensors, net.aliases, net.loss_name)
+    try:
+        loss = Evaluator(loss_ctx, {"L": depth}).eval(net.loss)
+    except ShapeMismatch as e:
+        raise DeriveDeclarationError(f"ill-shaped loss: {e.message}", e.pos) from None
+    if isinstance(loss, sp.MatrixBase):
+        if loss.shape != (1, 1):
+            raise DeriveDeclarationError(f"the loss must be a scalar, not a {loss.rows}×{loss.cols} matrix",
+                                         net.loss.pos)
+        loss = loss[0, 0]
+    parents = [k for k in g.nodes if g.nodes[k].symbol in loss.free_symbols]
+    g.add("C", sp.Symbol(net.loss_name), parents, loss, base=g.to_base(loss), label=net.loss_name)
+    tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name)
+    compiled.assumptions = _solve_assumptions(net.assumptions, compiled, {"L": depth})
+    return compiled
+
+
+def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
+    """The scalar graph of a computation graph: inputs, then nodes in declared order."""
+    g = ScalarGraph(functions)
+    tensors: dict = {}
+    given = {}
+    for name, value in graph.inputs.items():
+        g.add(name, sp.Symbol(name, real=True), label=name)
+        tensors[(name, None)] = Keys(1, 1, (name,), name)
+        if value is not None:
+            given[name] = value
+    compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {})
+    for name, expr in graph.nodes:
+        ctx = _DefinitionContext("graph", g, functions, tensors, {}, "")
+        try:
+            definition = Evaluator(ctx, {}).eval(expr)
+        except ShapeMismatch as e:
+            raise DeriveDeclarationError(f"ill-shaped node: {e.message}", e.pos) from None
+        if isinstance(definition, sp.MatrixBase):
+            raise DeriveDeclarationError("a graph node must be a scalar", expr.pos)
+        parents = [k for k in g.nodes if g.nodes[k].symbol in definition.free_symbols]
+        g.add(name, sp.Symbol(name, real=True), parents, definition, base=g.to_base(definition), label=name)
+        tensors[(name, None)] = Keys(1, 1, (name,), name)
+    compiled.assumptions = _solve_assumptions(graph.assumptions, compiled, {})
+    return compiled
+
+
+class _DefinitionContext(_BaseContext):
+    """While compiling: atoms are the node symbols themselves (definitions refer to parents)."""
+
+    def variable(self, name, pos):
+        raise DeriveDeclarationError(f"unknown name '{name}'", pos)
+
+    def value(self, key):
+        return self.graph.nodes[key].symbol
+
+    def derivative(self, target, source):
+        raise DeriveDeclarationError("a declaration cannot contain a derivative; state it as a rule",
+                                     Pos(0, 0))
+
+
+def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) -> dict:
+    """Solve each assumption (e.g. Σy = 1) for one input it is linear in: that input is then
+    determined by the others, in proofs and in sampling alike."""
+    solved: dict = {}
+    g = compiled.graph
+    for eq in equations:
+        ctx = _DefinitionContext(compiled.kind, g, g.functions, compiled.tensors, compiled.aliases,
+                                 compiled.loss_name)
+        ev = Evaluator(ctx, layer_env)
+        lhs, rhs = ev.eval(eq.lhs), ev.eval(eq.rhs)
+        if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
+            raise DeriveDeclarationError("an assumption must be a scalar equation", eq.pos)
+        residual = (lhs - rhs).xreplace(solved)
+        inputs = [g.nodes[k].symbol for k in reversed(g.input_keys()) if k not in compiled.given]
+        for sym in inputs:
+            if sym not in residual.free_symbols:
+                continue
+            poly = sp.Poly(residual, sym) if residual.is_polynomial(sym) else None
+            if poly is not None and poly.degree() == 1 and poly.coeffs()[0].is_number and poly.coeffs()[0] != 0:
+                solution = sp.solve(residual, sym)[0]
+                solved = {k: v.xreplace({sym: solution}) for k, v in solved.items()}
+                solved[sym] = solution
+                break
+        else:
+            raise DeriveDeclarationError("cannot use this assumption: it must be linear in some input "
+                                         "(as Σ y = 1 is in y)", eq.pos)
+    return solved
+
+
+def build_functions(functions: dict) -> FunctionTable:
+    """The function table of a document: built-ins, then the user's definitions in order."""
+    table = FunctionTable()
+    for fn in functions.values():
+        params = tuple(sp.Symbol(p, real=True) for p in fn.params)
+        ctx = SymbolicContext("scalar", ScalarGraph(table), table, {}, variables=dict(zip(fn.params, params)))
+        try:
+            body = Evaluator(ctx, {}).eval(fn.body)
+        except ShapeMismatch as e:
+            raise DeriveDeclarationError(f"ill-shaped function body: {e.message}", e.pos) from None
+        table.define(fn.name, params, body)
+    return table
+
+
+def compile_scalar(functions: FunctionTable) -> Compiled:
+    """Scalar rules have no graph: their free variables are the inputs."""
+    return Compiled("scalar", ScalarGraph(functions), {}, {}, "", None, {}, {}, {})
+
+
+__all__ = ["ScalarGraph", "Compiled", "compile_network", "compile_graph", "compile_scalar", "build_functions",
+           "SymbolicContext", "NumericContext", "s"]

@@ -1,0 +1,466 @@
+"""Syntax tree → model: typed, validated declarations ready for derivation.
+
+The model knows what every name means where it stands. It checks, before any SymPy
+work, what can be checked statically: unknown names, function arity, sizes that are not
+positive integers, layer indices outside the network (for every value a rule's
+quantifiers give them), a network without a loss. All of these are bad input
+(`DeriveError`, exit 2). Shape mismatches inside a rule are *not* bad input: a rule
+that multiplies a 2×3 matrix by a 2×1 vector is a wrong claim, refuted by verify.
+
+Expressions stay syntax nodes (`derive.syntax`); what the model adds is the context
+(`Scope`) in which they are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import syntax as s
+from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
+
+# Names with a layer superscript in a network, and the layers each exists at.
+LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ"}
+BUILTIN_FUNCTIONS = {  # name → arity; their meaning is in derive.functions
+    "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
+    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "hadamard": 2, "diff": 2, "kronecker": 2,
+}
+VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
+
+
+@dataclass(frozen=True)
+class Function:
+    """A user-defined function `f(t, …) = body`."""
+
+    name: str
+    params: tuple
+    body: s.Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    var: str
+    low: int
+    high: int
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    quantifiers: tuple  # of Quantifier, with concrete integer bounds
+    lhs: s.Expr
+    rhs: s.Expr
+    expected: str  # "proved", or "refuted" for a rule marked `wrong`
+    pos: Pos
+    context: str | None  # name of the graph/network it belongs to, None for scalar rules
+
+    @property
+    def layer_assignments(self) -> list[dict]:
+        """Every combination of quantifier values (one dict per instance)."""
+        out: list[dict] = [{}]
+        for q in self.quantifiers:
+            out = [dict(a, **{q.var: v}) for a in out for v in range(q.low, q.high + 1)]
+        return out
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A computation graph: inputs (with optional values) and nodes defined in order."""
+
+    name: str
+    inputs: dict  # name → Fraction | None
+    nodes: tuple  # of (name, expr)
+    assumptions: tuple  # of syntax.Equation
+    rules: tuple
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Network:
+    """A dense feed-forward network: zˡ = Wˡaˡ⁻¹ + bˡ, aˡ = fˡ(zˡ), a⁰ = x, loss C(aᴸ, y)."""
+
+    name: str
+    sizes: tuple  # n⁰ … nᴸ
+    also_sizes: tuple | None  # a second size set for size-generic rules, None: none
+    activations: tuple  # f¹ … fᴸ (function names)
+    loss_name: str
+    loss: s.Expr
+    aliases: dict  # name → expr
+    assumptions: tuple
+    rules: tuple
+    pos: Pos
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+
+@dataclass
+class Document:
+    filename: str
+    functions: dict = field(default_factory=dict)  # name → Function
+    rules: list = field(default_factory=list)  # scalar rules
+    graphs: dict = field(default_factory=dict)
+    networks: dict = field(default_factory=dict)
+
+    def all_rules(self) -> list:
+        out = list(self.rules)
+        for g in self.graphs.values():
+            out.extend(g.rules)
+        for n in self.networks.values():
+            out.extend(n.rules)
+        return sorted(out, key=lambda r: (r.pos.line, r.pos.column))
+
+
+# ---------------------------------------------------------------- integer expressions
+
+
+def int_value(expr: s.Expr, env: dict, what: str) -> int:
+    """Value of an integer expression (sizes, layer indices, bounds) in `env`."""
+    if isinstance(expr, s.Num):
+        if expr.value.denominator != 1:
+            raise DeriveDeclarationError(f"{what} must be a whole number, not {expr.value}", expr.pos)
+        return int(expr.value)
+    if isinstance(expr, s.Name):
+        if expr.id in env:
+            return env[expr.id]
+        raise DeriveDeclarationError(f"{what} must be a whole number; '{expr.id}' is not one here", expr.pos)
+    if isinstance(expr, s.Neg):
+        return -int_value(expr.operand, env, what)
+    if isinstance(expr, s.BinOp) and expr.op in "+-*":
+        a, b = int_value(expr.left, env, what), int_value(expr.right, env, what)
+        return a + b if expr.op == "+" else a - b if expr.op == "-" else a * b
+    raise DeriveDeclarationError(f"{what} must be a whole number", expr.pos)
+
+
+# ---------------------------------------------------------------- scopes
+
+
+@dataclass
+class Scope:
+    """What names mean in one place: used by the validator here and the evaluator later."""
+
+    kind: str  # "scalar" | "graph" | "network"
+    functions: dict
+    graph: Graph | None = None
+    network: Network | None = None
+    layer_env: dict = field(default_factory=dict)  # quantifier values, and L
+
+    def is_function(self, name: str) -> bool:
+        return name in self.functions or name in BUILTIN_FUNCTIONS
+
+    def arity(self, name: str) -> int:
+        if name in self.functions:
+            return len(self.functions[name].params)
+        return BUILTIN_FUNCTIONS[name]
+
+
+def _validate(expr: s.Expr, scope: Scope, bound: set, in_index: bool = False) -> None:
+    """Walk an expression and reject what cannot mean anything in `scope`."""
+    v = lambda e, b=bound: _validate(e, scope, b)  # noqa: E731
+    if isinstance(expr, s.Num):
+        return
+    if isinstance(expr, s.Name):
+        _validate_name(expr, scope, bound)
+        return
+    if isinstance(expr, s.Call):
+        if not scope.is_function(expr.func):
+            raise DeriveNameError(f"unknown function '{expr.func}'", expr.pos)
+        if len(expr.args) != scope.arity(expr.func):
+            raise DeriveDeclarationError(
+                f"{expr.func} takes {scope.arity(expr.func)} argument(s), got {len(expr.args)}", expr.pos)
+        if expr.primes and expr.func in ("sum", "norm", "grad", "hadamard", "diff", "kronecker", "softmax"):
+            raise DeriveDeclarationError(f"{expr.func}' is not defined: use ∂ or diff(...)", expr.pos)
+        for a in expr.args:
+            if expr.func == "kronecker":
+                continue
+            v(a)
+        return
+    if isinstance(expr, s.BinOp):
+        v(expr.left)
+        if expr.op == "^":
+            v(expr.right)
+        else:
+            v(expr.right)
+        return
+    if isinstance(expr, (s.Neg, s.Transpose, s.Norm)):
+        v(expr.operand)
+        return
+    if isinstance(expr, s.Vector):
+        for i in expr.items:
+            v(i)
+        return
+    if isinstance(expr, s.Summation):
+        if expr.index is not None:
+            v(expr.body, bound | {expr.index.id})
+        else:
+            v(expr.body)
+        return
+    if isinstance(expr, s.Partial):
+        v(expr.num)
+        v(expr.den)
+        return
+    if isinstance(expr, s.Sup):
+        if _layered_name(expr.base, scope):
+            _check_layer(expr, scope)
+            return
+        v(expr.base)
+        v(expr.arg)
+        return
+    if isinstance(expr, s.Sub):
+        if isinstance(expr.base, s.Name) and expr.base.id in ("δ", "delta") and scope.kind == "network":
+            return  # Kronecker δ_ij: indices only
+        v(expr.base)
+        for item in expr.items:
+            _validate_index(item, scope, bound)
+        return
+    raise DeriveDeclarationError(f"unsupported expression {type(expr).__name__}", expr.pos)  # pragma: no cover
+
+
+def _layered_name(base: s.Expr, scope: Scope) -> bool:
+    return scope.kind == "network" and isinstance(base, s.Name) and base.id in LAYERED
+
+
+def _check_layer(expr: s.Sup, scope: Scope) -> None:
+    net = scope.network
+    assert net is not None
+    kind = LAYERED[expr.base.id]  # type: ignore[union-attr]
+    layer = int_value(expr.arg, scope.layer_env, "a layer index")
+    low = 0 if kind == "a" else 1
+    if not low <= layer <= net.depth:
+        raise DeriveDeclarationError(
+            f"layer index out of range: {expr.base.id}^{layer} does not exist "  # type: ignore[union-attr]
+            f"({expr.base.id} has layers {low}..{net.depth})", expr.arg.pos)  # type: ignore[union-attr]
+
+
+def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
+    if isinstance(item, s.Num):
+        return
+    if isinstance(item, s.Name):
+        return  # a component index variable (free: quantified over its range; or bound by Σ)
+    _validate(item, scope, bound)
+
+
+def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
+    name = expr.id
+    if name in bound or name in scope.layer_env:
+        return
+    if scope.is_function(name):
+        raise DeriveDeclarationError(f"'{name}' is a function: call it, as in {name}(t)", expr.pos)
+    if scope.kind == "scalar":
+        return  # free variables of a scalar rule stand for every real value
+    if scope.kind == "graph":
+        g = scope.graph
+        assert g is not None
+        if name in g.inputs or any(n == name for n, _ in g.nodes):
+            return
+        if name.startswith("d") and len(name) > 1:  # dJ/da, checked where the division is read
+            return
+        raise DeriveNameError(f"unknown name '{name}' in graph {g.name}", expr.pos)
+    net = scope.network
+    assert net is not None
+    if name in ("x", "y", net.loss_name, "L") or name in net.aliases:
+        return
+    if name in LAYERED:
+        raise DeriveDeclarationError(f"'{name}' needs a layer, as in {name}^l or {name}^L", expr.pos)
+    raise DeriveNameError(f"unknown name '{name}' in network {net.name} "
+                          f"(known: x, y, {net.loss_name}, L, a^l, z^l, W^l, b^l, δ^l"
+                          + "".join(f", {a}" for a in net.aliases) + ")", expr.pos)
+
+
+# ---------------------------------------------------------------- building
+
+
+def _quantifiers(decl: s.RuleDecl, env: dict) -> tuple:
+    out = []
+    for q in decl.quantifiers:
+        low = int_value(q.low, env, "a quantifier bound")
+        high = int_value(q.high, env, "a quantifier bound")
+        if low > high:
+            raise DeriveDeclarationError(f"empty range {low}..{high} for {q.var}", q.pos)
+        out.append(Quantifier(q.var, low, high, q.pos))
+    return tuple(out)
+
+
+def _rule(decl: s.RuleDecl, scope: Scope, context: str | None) -> Rule:
+    quantifiers = _quantifiers(decl, scope.layer_env)
+    rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs,
+                "refuted" if decl.expect_refuted else "proved", decl.pos, context)
+    for assignment in rule.layer_assignments:
+        inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
+        _validate(rule.lhs, inner, set())
+        _validate(rule.rhs, inner, set())
+    return rule
+
+
+def _sizes(exprs: tuple, what: str) -> tuple:
+    sizes = []
+    for e in exprs:
+        if not isinstance(e, s.Num) or e.value.denominator != 1:
+            raise DeriveDeclarationError(f"{what}: a layer size must be a positive whole number", e.pos)
+        if e.value < 1:
+            raise DeriveDeclarationError(f"{what}: a layer size must be at least 1, not {e.value}", e.pos)
+        sizes.append(int(e.value))
+    return tuple(sizes)
+
+
+def default_also_sizes(sizes: tuple) -> tuple:
+    """A second, different size set for rules that must hold at every size: each layer
+    one wider when small, one narrower when large (keeps the cost bounded)."""
+    return tuple(n + 1 if n < 3 else n - 1 for n in sizes)
+
+
+def _network(decl: s.NetworkDecl, functions: dict) -> Network:
+    sizes = also = None
+    activations: dict[int, str] = {}
+    loss = None
+    aliases: dict = {}
+    assumptions = []
+    rule_decls = []
+    also_given = False
+    for item in decl.items:
+        if isinstance(item, s.LayersDecl):
+            sizes = _sizes(item.sizes, "layers")
+            if len(sizes) < 2:
+                raise DeriveDeclarationError("a network needs at least an input and an output layer", item.pos)
+        elif isinstance(item, s.AlsoLayersDecl):
+            also_given = True
+            also = None if item.sizes is None else _sizes(item.sizes, "also layers")
+        elif isinstance(item, s.LossDecl):
+            loss = item
+        elif isinstance(item, s.AliasDecl):
+            aliases[item.name] = item.expr
+        elif isinstance(item, s.Assumption):
+            assumptions.append(item.equation)
+        elif isinstance(item, s.RuleDecl):
+            rule_decls.append(item)
+    if sizes is None:
+        raise DeriveDeclarationError(f"network {decl.name} declares no layers (add e.g. `layers 2, 3, 2`)", decl.pos)
+    depth = len(sizes) - 1
+    env = {"L": depth}
+    for item in decl.items:
+        if isinstance(item, s.ActivationDecl):
+            if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:
+                raise DeriveNameError(f"unknown activation function '{item.func}'", item.pos)
+            if item.func in BUILTIN_FUNCTIONS and BUILTIN_FUNCTIONS[item.func] != 1:
+                raise DeriveDeclarationError(f"'{item.func}' is not an activation function", item.pos)
+            low = 1 if item.low is None else int_value(item.low, env, "a layer index")
+            high = depth if item.high is None else int_value(item.high, env, "a layer index")
+            for bound, e in ((low, item.low), (high, item.high)):
+                if not 1 <= bound <= depth:
+                    raise DeriveDeclarationError(f"layer index out of range: {bound} (layers are 1..{depth})",
+                                                 (e.pos if e is not None else item.pos))
+            for layer in range(low, high + 1):
+                activations[layer] = item.func
+    missing = [layer for layer in range(1, depth + 1) if layer not in activations]
+    if missing:
+        raise DeriveDeclarationError(f"network {decl.name}: no activation for layer(s) "
+                                     f"{', '.join(map(str, missing))} (add e.g. `activation σ`)", decl.pos)
+    if loss is None:
+        raise DeriveDeclarationError(f"network {decl.name} declares no loss (add e.g. `loss C = ½‖y − aᴸ‖²`)",
+                                     decl.pos)
+    if also is not None and len(also) != len(sizes):
+        raise DeriveDeclarationError("also layers must have as many layers as layers", decl.pos)
+    if not also_given:
+        also = default_also_sizes(sizes)
+    if also == sizes:
+        also = None
+    net = Network(decl.name, sizes, also, tuple(activations[i] for i in range(1, depth + 1)), loss.name,
+                  loss.expr, aliases, tuple(assumptions), (), decl.pos)
+    scope = Scope("network", functions, network=net, layer_env=env)
+    _validate(loss.expr, scope, set())
+    for a in assumptions:
+        _validate(a.lhs, scope, set())
+        _validate(a.rhs, scope, set())
+    for name, expr in aliases.items():
+        _validate(expr, scope, set())
+    rules = tuple(_rule(r, scope, decl.name) for r in rule_decls)
+    return Network(net.name, net.sizes, net.also_sizes, net.activations, net.loss_name, net.loss, net.aliases,
+                   net.assumptions, rules, net.pos)
+
+
+def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
+    inputs: dict = {}
+    for i in decl.inputs:
+        if i.name in inputs:
+            raise DeriveDeclarationError(f"input '{i.name}' declared twice", i.pos)
+        inputs[i.name] = i.value
+    nodes: list = []
+    known = set(inputs)
+    for n in decl.nodes:
+        if n.name in known:
+            raise DeriveDeclarationError(f"'{n.name}' is already defined in graph {decl.name}", n.pos)
+        partial = Graph(decl.name, inputs, tuple(nodes), (), (), decl.pos)
+        _validate(n.expr, Scope("graph", functions, graph=partial), set())
+        nodes.append((n.name, n.expr))
+        known.add(n.name)
+    graph = Graph(decl.name, inputs, tuple(nodes), tuple(a.equation for a in decl.assumptions), (), decl.pos)
+    scope = Scope("graph", functions, graph=graph)
+    rules = tuple(_rule(r, scope, decl.name) for r in decl.rules)
+    return Graph(graph.name, inputs, graph.nodes, graph.assumptions, rules, decl.pos)
+
+
+def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
+    """Build the validated model of one parsed file."""
+    doc = Document(filename)
+    seen_rules: dict = {}
+
+    def note_rule(rule_decl: s.RuleDecl, where: str) -> None:
+        key = (where, rule_decl.name)
+        if key in seen_rules:
+            raise DeriveDeclarationError(f"rule '{rule_decl.name}' is defined twice (first at line "
+                                         f"{seen_rules[key].line})", rule_decl.pos)
+        seen_rules[key] = rule_decl.pos
+
+    for stmt in tree.statements:
+        if isinstance(stmt, s.FunctionDecl):
+            if stmt.name in doc.functions:
+                raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", stmt.pos)
+            if len(set(stmt.params)) != len(stmt.params):
+                raise DeriveDeclarationError("a parameter name is repeated", stmt.pos)
+            fn = Function(stmt.name, stmt.params, stmt.body, stmt.pos)
+            body_scope = Scope("scalar", dict(doc.functions))
+            _validate(stmt.body, body_scope, set(stmt.params))
+            _check_closed(stmt.body, set(stmt.params), body_scope)
+            doc.functions[stmt.name] = fn
+        elif isinstance(stmt, s.RuleDecl):
+            note_rule(stmt, "")
+            doc.rules.append(_rule(stmt, Scope("scalar", doc.functions), None))
+        elif isinstance(stmt, s.GraphDecl):
+            for r in stmt.rules:
+                note_rule(r, stmt.name)
+            doc.graphs[stmt.name] = _graph(stmt, dict(doc.functions))
+        elif isinstance(stmt, s.NetworkDecl):
+            for r in stmt.items:
+                if isinstance(r, s.RuleDecl):
+                    note_rule(r, stmt.name)
+            doc.networks[stmt.name] = _network(stmt, dict(doc.functions))
+    return doc
+
+
+def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
+    """A function body may use only its parameters (no free variables)."""
+    if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id):
+        raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
+    for child in vars(expr).values() if hasattr(expr, "__dataclass_fields__") else ():
+        if isinstance(child, tuple):
+            for c in child:
+                if hasattr(c, "__dataclass_fields__"):
+                    _check_closed(c, params, scope)
+        elif hasattr(child, "__dataclass_fields__") and not isinstance(child, Pos):
+            _check_closed(child, params, scope)
+
+
+def load(text: str, filename: str = "<input>") -> Document:
+    """Parse and build: the model of a .deriv text. Raises `DeriveError` on bad input."""
+    tree = s.parse(text, filename)
+    try:
+        return build(tree, filename)
+    except DeriveError as e:
+        raise e.located(filename, text if text.endswith("\n") else text + "\n") from None
+
+
+__all__ = ["Document", "Function", "Graph", "Network", "Rule", "Quantifier", "Scope", "load", "int_value",
+           "LAYERED", "BUILTIN_FUNCTIONS", "VECTOR_FUNCTIONS", "Fraction"]

@@ -1,0 +1,561 @@
+"""Text → syntax tree: the Lark parser and the Transformer that builds frozen nodes.
+
+The tree here is purely syntactic: `a^l` is a `Sup` whether it means "layer l of a" or
+"a to the power l"; `model.py` decides, because only it knows which names are in scope.
+Every node carries the `Pos` of its first character, so later stages can point at it.
+
+Transformer methods are named after the grammar rules they build (Lark's contract).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Union
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from .errors import DeriveError, DeriveSyntaxError, Pos
+
+# ---------------------------------------------------------------- syntax nodes
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Fraction
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple
+    primes: int  # f'(x) has primes=1
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # one of + - * / ⊙ ^  ("*" covers both `a*b` and juxtaposition `a b`)
+    left: "Expr"
+    right: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Sup:
+    """`base^arg`: a layer index or a power; `arg` is None for a transpose mark ^T."""
+
+    base: "Expr"
+    arg: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Sub:
+    """`base_idx`. `items` are the index expressions; `raw` is the unbraced token text
+    (`jk` in w_jk), which the model may split into single-character indices."""
+
+    base: "Expr"
+    items: tuple
+    raw: str | None
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Transpose:
+    operand: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Vector:
+    items: tuple
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Norm:
+    operand: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂num/∂den (also written grad(num, den) or dJ/da in a graph)."""
+
+    num: "Expr"
+    den: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Summation:
+    """Σ_k body (index given) or Σ body (sum of the entries of a vector)."""
+
+    index: Union["Name", None]
+    body: "Expr"
+    pos: Pos
+
+
+Expr = Union[Num, Name, Call, BinOp, Neg, Sup, Sub, Transpose, Vector, Norm, Partial, Summation]
+
+
+@dataclass(frozen=True)
+class Equation:
+    lhs: Expr
+    rhs: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    var: str
+    low: Expr
+    high: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class RuleDecl:
+    name: str
+    quantifiers: tuple
+    equation: Equation
+    expect_refuted: bool
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class FunctionDecl:
+    name: str
+    params: tuple
+    body: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class InputDecl:
+    name: str
+    value: Fraction | None
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class NodeDecl:
+    name: str
+    expr: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class GraphDecl:
+    name: str
+    inputs: tuple
+    nodes: tuple
+    assumptions: tuple
+    rules: tuple
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class LayersDecl:
+    sizes: tuple  # of Expr: checked to be positive integers by the model
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class AlsoLayersDecl:
+    sizes: tuple | None  # None: `also layers none`
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class ActivationDecl:
+    func: str
+    low: Expr | None
+    high: Expr | None
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class LossDecl:
+    name: str
+    expr: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class AliasDecl:
+    name: str
+    expr: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class NetworkDecl:
+    name: str
+    items: tuple  # LayersDecl | AlsoLayersDecl | ActivationDecl | LossDecl | AliasDecl | Equation (assume) | RuleDecl
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Assumption:
+    equation: Equation
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    statements: tuple
+
+
+# ---------------------------------------------------------------- Unicode scripts
+
+_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿˡᴸᵏʲ⁽⁾", "0123456789+-inlLkj()"))
+_SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-aeoxhklmnpstijruv"))
+
+
+def _script_expr(text: str, pos: Pos) -> Expr:
+    """Parse the tiny language of sub/superscripts: terms of letters or digits joined
+    by + and -, e.g. `l-1`, `L`, `2`, `t+1` (already mapped to ASCII)."""
+    terms: list[tuple[str, str]] = []
+    sign, current = "+", ""
+    for ch in text.replace("(", "").replace(")", ""):
+        if ch in "+-":
+            if not current:
+                raise DeriveSyntaxError(f"malformed script '{text}'", pos)
+            terms.append((sign, current))
+            sign, current = ch, ""
+        else:
+            current += ch
+    if not current:
+        raise DeriveSyntaxError(f"malformed script '{text}'", pos)
+    terms.append((sign, current))
+    expr: Expr | None = None
+    for sign, term in terms:
+        node: Expr = Num(Fraction(int(term)), pos) if term.isdigit() else Name(term, pos)
+        if expr is None:
+            expr = node if sign == "+" else Neg(node, pos)
+        else:
+            expr = BinOp(sign, expr, node, pos)
+    assert expr is not None
+    return expr
+
+
+# ---------------------------------------------------------------- transformer
+
+
+def _pos(meta_or_token) -> Pos:
+    return Pos(meta_or_token.line, meta_or_token.column)
+
+
+@v_args(meta=True)
+class _ToSyntax(Transformer):
+    """Parse tree → syntax nodes. One method per grammar rule or alias."""
+
+    # statements
+    def start(self, meta, children):
+        return SourceFile(tuple(children))
+
+    def function_def(self, meta, children):
+        name, params, body = children
+        return FunctionDecl(str(name), params, body, _pos(meta))
+
+    def params(self, meta, children):
+        return tuple(str(c) for c in children)
+
+    def rule(self, meta, children):
+        expect_refuted = isinstance(children[0], Token) and children[0].type == "WRONG"
+        if expect_refuted:
+            children = children[1:]
+        name, *quantifiers, equation = children
+        return RuleDecl(name, tuple(quantifiers), equation, expect_refuted, _pos(meta))
+
+    def rule_name(self, meta, children):
+        text = str(children[0])
+        return text[1:-1] if text.startswith('"') else text
+
+    def quantifier(self, meta, children):
+        var, low, high = children
+        return Quantifier(str(var), low, high, _pos(meta))
+
+    def equation(self, meta, children):
+        lhs, rhs = children
+        return Equation(lhs, rhs, _pos(meta))
+
+    def graph(self, meta, children):
+        name, *items = children
+        return GraphDecl(
+            str(name),
+            tuple(i for group in items if isinstance(group, tuple) for i in group),
+            tuple(i for i in items if isinstance(i, NodeDecl)),
+            tuple(i for i in items if isinstance(i, Assumption)),
+            tuple(i for i in items if isinstance(i, RuleDecl)),
+            _pos(meta),
+        )
+
+    def inputs(self, meta, children):
+        return tuple(children)
+
+    def input_item(self, meta, children):
+        value = children[1] if len(children) > 1 else None
+        return InputDecl(str(children[0]), value, _pos(meta))
+
+    def signed_number(self, meta, children):
+        value = Fraction(str(children[-1]))
+        return -value if len(children) == 2 else value
+
+    def node_def(self, meta, children):
+        name, expr = children
+        return NodeDecl(str(name), expr, _pos(meta))
+
+    def network(self, meta, children):
+        name, *items = children
+        return NetworkDecl(str(name), tuple(i for i in items if not isinstance(i, Token)), _pos(meta))
+
+    def layers(self, meta, children):
+        return LayersDecl(children[0], _pos(meta))
+
+    def also_layers(self, meta, children):
+        sizes = children[0]
+        return AlsoLayersDecl(None if isinstance(sizes, Token) else sizes, _pos(meta))
+
+    def size_list(self, meta, children):
+        return tuple(children)
+
+    def activation(self, meta, children):
+        name, *rng = children
+        low = rng[0] if rng else None
+        high = rng[1] if len(rng) > 1 else low
+        return ActivationDecl(str(name), low, high, _pos(meta))
+
+    def loss(self, meta, children):
+        name, expr = children
+        return LossDecl(str(name), expr, _pos(meta))
+
+    def alias(self, meta, children):
+        name, expr = children
+        return AliasDecl(str(name), expr, _pos(meta))
+
+    def assumption(self, meta, children):
+        return Assumption(children[0], _pos(meta))
+
+    # expressions
+    def add(self, meta, children):
+        return BinOp("+", children[0], children[1], _pos(meta))
+
+    def subtract(self, meta, children):
+        return BinOp("-", children[0], children[2], _pos(meta))
+
+    def mul(self, meta, children):
+        return BinOp("*", children[0], children[2], _pos(meta))
+
+    def implicit_mul(self, meta, children):
+        return BinOp("*", children[0], children[1], _pos(meta))
+
+    def div(self, meta, children):
+        return BinOp("/", children[0], children[1], _pos(meta))
+
+    def hadamard(self, meta, children):
+        return BinOp("⊙", children[0], children[2], _pos(meta))
+
+    def pow(self, meta, children):
+        return BinOp("^", children[0], children[2], _pos(meta))
+
+    def neg(self, meta, children):
+        return Neg(children[1], _pos(meta))
+
+    def unary(self, meta, children):  # unary plus
+        return children[0]
+
+    def summation(self, meta, children):
+        index = children[1] if len(children) == 3 else None
+        return Summation(index, children[-1], _pos(meta))
+
+    def index_spec(self, meta, children):
+        item = children[0]
+        if isinstance(item, Token):  # Unicode subscript
+            return Name("".join(_SUBSCRIPT[c] for c in str(item)), _pos(item))
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], tuple):
+            raw, items = item
+            if len(items) == 1 and isinstance(items[0], Name):
+                return items[0]
+            raise DeriveSyntaxError("a summation index must be a single name, as in Σ_k", _pos(meta))
+        raise DeriveSyntaxError("a summation index must be a single name, as in Σ_k", _pos(meta))
+
+    def sup(self, meta, children):
+        base, arg = children
+        if arg is None:  # ^T
+            return Transpose(base, _pos(meta))
+        return Sup(base, arg, _pos(meta))
+
+    def sup_unicode(self, meta, children):
+        base, token = children
+        return Sup(base, _script_expr("".join(_SUPERSCRIPT[c] for c in str(token)), _pos(token)), _pos(meta))
+
+    def sup_arg(self, meta, children):
+        if len(children) == 2:  # MINUS INT
+            return Neg(Num(Fraction(int(children[1])), _pos(children[1])), _pos(meta))
+        item = children[0]
+        if isinstance(item, Token):
+            if item.type == "INT":
+                return Num(Fraction(int(item)), _pos(item))
+            if str(item) in ("T", "⊤"):
+                return None  # transpose mark
+            return Name(str(item), _pos(item))
+        return item
+
+    def sub(self, meta, children):
+        base, (raw, items) = children
+        return Sub(base, items, raw, _pos(meta))
+
+    def sub_arg(self, meta, children):
+        item = children[0]
+        if isinstance(item, Token):
+            if item.type == "INT":
+                return str(item), (Num(Fraction(int(item)), _pos(item)),)
+            return str(item), (Name(str(item), _pos(item)),)
+        return None, tuple(children)
+
+    def sub_unicode(self, meta, children):
+        base, token = children
+        text = "".join(_SUBSCRIPT[c] for c in str(token))
+        if "+" in text or "-" in text:
+            return Sub(base, (_script_expr(text, _pos(token)),), None, _pos(meta))
+        return Sub(base, (Name(text, _pos(token)),) if not text.isdigit() else (Num(Fraction(int(text)), _pos(token)),),
+                   text, _pos(meta))
+
+    def transpose(self, meta, children):
+        return Transpose(children[0], _pos(meta))
+
+    def name(self, meta, children):
+        return Name(str(children[0]), _pos(children[0]))
+
+    def call(self, meta, children):
+        name, args = children
+        return Call(str(name), args, 0, _pos(meta))
+
+    def derivative_call(self, meta, children):
+        name, primes, args = children
+        return Call(str(name), args, len(str(primes)), _pos(meta))
+
+    def args(self, meta, children):
+        return tuple(children)
+
+    def vector(self, meta, children):
+        return Vector(children[0], _pos(meta))
+
+    def norm(self, meta, children):
+        return Norm(children[0], _pos(meta))
+
+    def partial(self, meta, children):
+        return Partial(children[1], children[3], _pos(meta))
+
+    def integer(self, meta, children):
+        return Num(Fraction(int(children[0])), _pos(children[0]))
+
+    def decimal(self, meta, children):
+        return Num(Fraction(str(children[0])), _pos(children[0]))
+
+    def vulgar(self, meta, children):
+        value = Fraction(unicodedata.numeric(str(children[0]))).limit_denominator(16)
+        return Num(value, _pos(children[0]))
+
+
+class _NormBars:
+    """Post-lexer: `‖` opens and closes norms alternately, so the LALR parser sees two
+    distinct tokens and `½‖y − a‖²` has no shift/reduce ambiguity."""
+
+    always_accept = ("NORM",)
+
+    def process(self, stream):
+        open_ = False
+        for token in stream:
+            if token.type == "NORM":
+                token = Token.new_borrow_pos("_NORM_CLOSE" if open_ else "_NORM_OPEN", token.value, token)
+                open_ = not open_
+            yield token
+
+
+def _grammar_text() -> str:
+    # Installed: the grammar ships as the package resource `derive.grammar`.
+    # From a checkout: it lives in the top-level grammar/ folder beside the package.
+    try:
+        return resources.files("derive.grammar").joinpath("derive.lark").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (Path(__file__).resolve().parent.parent / "grammar" / "derive.lark").read_text(encoding="utf-8")
+
+
+_PARSER: Lark | None = None
+
+
+def parser() -> Lark:
+    """The (cached) LALR parser for .deriv files."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = Lark(_grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                       postlex=_NormBars())
+    return _PARSER
+
+
+# Friendly names for the terminals that show up in "expected ..." lists.
+_TERMINAL_NAMES = {
+    "NAME": "a name", "INT": "a number", "DECIMAL": "a number", "_NL": "end of line", "EQUAL": "'='",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "COLON": "':'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "TIMES": "'*'",
+    "_NORM_CLOSE": "a closing '‖'", "_NORM_OPEN": "'‖'", "STRING": "a quoted name", "CIRCUMFLEX": "'^'",
+    "SIGMA": "'Σ'", "PARTIAL": "'∂'", "$END": "end of file",
+}
+
+
+def _describe(token: Token) -> str:
+    if token.type in ("_NL",):
+        return "end of line"
+    if token.type == "$END":
+        return "end of file"
+    return repr(str(token))
+
+
+def parse(text: str, filename: str = "<input>") -> SourceFile:
+    """Parse .deriv text into a `SourceFile`; raise `DeriveSyntaxError` with a position."""
+    if not text.endswith("\n"):
+        text += "\n"  # every statement ends with a newline, the last one too
+    try:
+        tree = parser().parse(text)
+        return _ToSyntax().transform(tree)
+    except VisitError as e:  # an error raised inside a Transformer method
+        if isinstance(e.orig_exc, DeriveError):
+            raise e.orig_exc.located(filename, text) from None
+        raise
+    except UnexpectedCharacters as e:
+        char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
+        raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None
+    except UnexpectedToken as e:
+        expected = sorted({_TERMINAL_NAMES.get(t, repr(t.lower()) if t.isupper() and len(t) < 12 else t)
+                           for t in e.expected})
+        hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
+        line, column = e.line, e.column
+        if e.token.type == "$END":
+            line, column = text.count("\n"), 1
+        raise DeriveSyntaxError(f"unexpected {_describe(e.token)}; expected {hint}",
+                                Pos(line, column)).located(filename, text) from None
+    except UnexpectedEOF as e:
+        raise DeriveSyntaxError("unexpected end of file", Pos(text.count("\n"), 1)).located(filename, text) from None
+    except UnexpectedInput as e:  # pragma: no cover - other Lark input errors
+        raise DeriveSyntaxError(str(e).splitlines()[0], Pos(e.line, e.column)).located(filename, text) from None

@@ -1,0 +1,477 @@
+"""Verdicts: every rule is proved, refuted with a counterexample, or left undecided.
+
+For one rule, at each size set it is checked at and for each value of its quantifiers
+and free indices, both sides are evaluated into *claims* (one scalar equation per
+entry). Then:
+
+1. Screen: each claim is evaluated at a few exact random points in 30-digit precision.
+   A clear difference is re-evaluated at the same exact point in 60 digits; if it
+   persists the rule is **refuted**, with the point, both sides' values and the entry.
+   A true identity cannot fail this, so float noise never refutes a true rule.
+2. Prove: the difference, with derivatives as opaque ∂ symbols, is expanded by the chain
+   rule one step at a time (`ScalarGraph.derive_partials`); after each step
+   `zero.is_identically_zero` tries to show it is 0. Shown → **proved**.
+3. Otherwise **undecided**, with the numeric evidence, never "proved". A rule that runs
+   past its time limit is undecided too, and says so.
+
+A rule whose sides do not fit together (shapes, an index outside its range) is refuted
+with both shapes named. Before any verdict on a network or graph, the chain-rule
+machinery is cross-checked against central differences of the forward pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import random
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+import sympy as sp
+
+from .errors import DeriveError
+from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
+from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
+from .model import Document, Rule
+from .zero import is_identically_zero, numeric_value, relative_difference
+
+log = logging.getLogger(__name__)
+
+# One table of defaults, read by the CLI, the API and (later) the pytest options.
+DEFAULTS = {
+    "timeout": 60.0,  # seconds per rule
+    "screen_points": 3,  # random points per claim before trying a proof
+    "screen_dps": 30,  # digits for the screen
+    "confirm_dps": 60,  # digits to confirm a counterexample
+    "screen_tolerance": sp.Float("1e-12"),  # relative difference that makes a candidate
+    "confirm_tolerance": sp.Float("1e-30"),  # ... and that confirms it
+    "seed": 20261123,
+}
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """Concrete exact inputs at which the two sides of a rule differ."""
+
+    instance: str  # which layer / component / entry
+    sizes: tuple | None
+    inputs: tuple  # ((label, exact value as text), …)
+    lhs: str
+    rhs: str
+
+    def __str__(self) -> str:
+        where = ", ".join(x for x in (self.instance, f"sizes {', '.join(map(str, self.sizes))}" if self.sizes
+                                      else "") if x)
+        point = ", ".join(f"{k}={v}" for k, v in self.inputs) or "no inputs"
+        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}; inputs {point}"
+
+
+@dataclass
+class Verdict:
+    """The result of checking one rule."""
+
+    file: str
+    rule: str
+    line: int
+    column: int
+    context: str | None
+    expected: str  # "proved", or "refuted" for a rule marked wrong on purpose
+    verdict: str  # "proved" | "refuted" | "undecided" | "error"
+    how: str  # "symbolic" | "counterexample" | "shape" | "time limit" | "unproved" | "bad input" | "internal"
+    detail: str
+    seconds: float = 0.0
+    counterexample: Counterexample | None = None
+    evidence: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == self.expected
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.counterexample is not None:
+            d["counterexample"] = asdict(self.counterexample)
+            d["counterexample"]["inputs"] = dict(self.counterexample.inputs)
+        return d
+
+
+class _Refuted(Exception):
+    def __init__(self, how: str, detail: str, counterexample: Counterexample | None = None):
+        super().__init__(detail)
+        self.how, self.detail, self.counterexample = how, detail, counterexample
+
+
+@dataclass
+class _Claim:
+    instance: str
+    lhs: sp.Expr
+    rhs: sp.Expr
+
+
+@dataclass
+class _Target:
+    """One compiled declaration a rule is checked against, with its sample points."""
+
+    compiled: Compiled
+    claims: list
+    variables: dict = field(default_factory=dict)  # scalar rules: name → Symbol
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _describe(assignment: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in assignment.items())
+
+
+def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
+    """Both sides of every instance of the rule, entry by entry."""
+    ctx = compiled.symbolic(variables)
+    depth = len(compiled.sizes) - 1 if compiled.sizes else None
+    out = []
+    for layers in rule.layer_assignments:
+        env = dict(layers, **({"L": depth} if depth is not None else {}))
+        ev = Evaluator(ctx, env)
+        try:
+            for idx in instances(ev, rule.lhs, rule.rhs):
+                where = _describe(dict(layers, **idx))
+                left, right = ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx)
+                out.extend(_entries(where, left, right, rule))
+        except ShapeMismatch as e:
+            at = f" ({_describe(layers)})" if layers else ""
+            raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}{at}") from None
+    return out
+
+
+def _entries(where: str, left, right, rule: Rule) -> list:
+    lm, rm = isinstance(left, sp.MatrixBase), isinstance(right, sp.MatrixBase)
+    if lm and left.shape == (1, 1) and not rm:
+        left, lm = left[0, 0], False
+    if rm and right.shape == (1, 1) and not lm:
+        right, rm = right[0, 0], False
+    if lm != rm or (lm and left.shape != right.shape):
+        raise _Refuted("shape", f"the left side is {describe_shape(left)} but the right side is "
+                                f"{describe_shape(right)}" + (f" (at {where})" if where else ""))
+    if not lm:
+        return [_Claim(where, left, right)]
+    claims = []
+    for i in range(left.rows):
+        for j in range(left.cols):
+            entry = f"entry ({i + 1},{j + 1})" if left.cols > 1 else f"entry {i + 1}"
+            claims.append(_Claim(", ".join(x for x in (where, entry) if x), left[i, j], right[i, j]))
+    return claims
+
+
+# ---------------------------------------------------------------- numbers
+
+
+class _Point:
+    """One exact sample point of a target, evaluated lazily at a given precision."""
+
+    def __init__(self, target: _Target, inputs: dict, variables: dict):
+        self.target = target
+        self.inputs = inputs  # graph input key → Fraction
+        self.variables = variables  # scalar variable Symbol → Fraction
+        self._cache: dict = {}
+
+    def values(self, dps: int):
+        if dps not in self._cache:
+            g = self.target.compiled.graph
+            node_values = g.forward(self.inputs, dps) if g.nodes else {}
+            for sym, v in self.variables.items():
+                node_values[sym] = sp.Float(sp.Rational(v.numerator, v.denominator), dps)
+            self._cache[dps] = (node_values, {})
+        return self._cache[dps]
+
+    def evaluate(self, expr: sp.Expr, dps: int):
+        g = self.target.compiled.graph
+        node_values, adjoints = self.values(dps)
+        subs = {}
+        for sym in expr.free_symbols:
+            if sym in g.opaque:
+                target, source = g.opaque[sym]
+                if target not in adjoints:
+                    adjoints[target] = g.adjoints(target, node_values, dps)
+                subs[sym] = adjoints[target].get(source, sp.Float(0, dps))
+            elif sym in node_values:
+                subs[sym] = node_values[sym]
+        return numeric_value(expr, subs, g.functions, dps)
+
+    def describe(self) -> tuple:
+        g = self.target.compiled.graph
+        items = [(g.nodes[k].label, _fraction_text(v)) for k, v in self.inputs.items()]
+        items += [(str(sym), _fraction_text(v)) for sym, v in self.variables.items()]
+        return tuple(items)
+
+
+def _fraction_text(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _show(v) -> str:
+    if v is None:
+        return "undefined"
+    return sp.sstr(sp.Float(v, 15)) if v != 0 else "0"
+
+
+def _points(target: _Target, rng: random.Random, count: int) -> list:
+    compiled = target.compiled
+    points, seen = [], set()
+    for _ in range(count * 4):
+        inputs = compiled.sample(rng) if compiled.graph.nodes else {}
+        variables = {}
+        for sym in target.variables.values():
+            v = Fraction(rng.randint(-20, 20), 10)
+            variables[sym] = v if v != 0 else Fraction(3, 10)
+        key = (tuple(sorted(inputs.items(), key=str)), tuple(sorted(variables.items(), key=str)))
+        if key in seen:
+            continue
+        seen.add(key)
+        points.append(_Point(target, inputs, variables))
+        if len(points) == count:
+            break
+    return points
+
+
+def _screen(target: _Target, points: list, settings: dict) -> tuple:
+    """Evaluate every claim at the points; raise _Refuted on a confirmed difference.
+    Returns (points where all claims were defined, largest relative difference seen)."""
+    largest = sp.Float(0)
+    used = 0
+    for point in points:
+        defined = False
+        for claim in target.claims:
+            lv = point.evaluate(claim.lhs, settings["screen_dps"])
+            rv = point.evaluate(claim.rhs, settings["screen_dps"])
+            if lv is None or rv is None:
+                continue
+            defined = True
+            diff = relative_difference(lv, rv)
+            if diff > settings["screen_tolerance"]:
+                lv2 = point.evaluate(claim.lhs, settings["confirm_dps"])
+                rv2 = point.evaluate(claim.rhs, settings["confirm_dps"])
+                if lv2 is not None and rv2 is not None and \
+                        relative_difference(lv2, rv2) > settings["confirm_tolerance"]:
+                    cx = Counterexample(claim.instance, target.compiled.sizes, point.describe(),
+                                        _show(lv2), _show(rv2))
+                    raise _Refuted("counterexample", str(cx), cx)
+            largest = max(largest, diff)
+        used += defined
+    return used, largest
+
+
+def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
+    """Chain rule vs central differences of the forward pass alone, along a random direction."""
+    compiled = target.compiled
+    g = compiled.graph
+    if compiled.kind == "scalar" or not g.nodes:
+        return
+    final = "C" if compiled.kind == "network" else list(g.nodes)[-1]
+    free = [k for k in g.input_keys() if k not in compiled.given]
+    if not free:
+        return
+    dps = 80
+    direction = {k: Fraction(rng.randint(-10, 10), 10) for k in free}
+    node_values, _ = point.values(dps)
+    adjoints = g.adjoints(final, node_values, dps)
+    along = sum((adjoints[k] * sp.Float(sp.Rational(direction[k].numerator, direction[k].denominator), dps)
+                 for k in free), sp.Float(0, dps))
+    h = Fraction(1, 10**25)
+
+    def moved(sign):
+        inputs = dict(point.inputs)
+        for k in free:
+            inputs[k] = inputs[k] + sign * h * direction[k]
+        return g.forward(inputs, dps)[g.nodes[final].symbol]
+
+    central = (moved(1) - moved(-1)) / (2 * sp.Float(sp.Rational(h.numerator, h.denominator), dps))
+    if relative_difference(along, central) > sp.Float("1e-20"):
+        raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives {_show(along)}, "
+                           f"central differences {_show(central)}")
+
+
+# ---------------------------------------------------------------- proofs
+
+
+def _prove(target: _Target, claim: _Claim) -> int | None:
+    """Chain-rule steps after which the claim's difference is shown to be 0, or None."""
+    compiled = target.compiled
+    g = compiled.graph
+    fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in compiled.given.items()}
+    fixed.update(compiled.assumptions)
+    for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
+        stage = stage.xreplace(fixed) if fixed else stage
+        if is_identically_zero(stage, g.functions):
+            return steps
+    return None
+
+
+# ---------------------------------------------------------------- one rule
+
+
+def _targets(rule: Rule, compiled_for) -> list:
+    return [_Target(c, []) for c in compiled_for(rule)]
+
+
+def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
+    """(verdict, how, detail, counterexample) for one rule; `report` receives evidence."""
+    rng = random.Random(f"{settings['seed']}:{rule.name}")
+    targets = [_Target(c, []) for c in compiled]
+    for target in targets:
+        target.claims = _claims(rule, target.compiled, target.variables)
+    checked_points, largest = 0, sp.Float(0)
+    for target in targets:
+        points = _points(target, rng, settings["screen_points"])
+        if points:
+            _cross_check(target, points[0], rng)
+        used, diff = _screen(target, points, settings)
+        checked_points += used
+        largest = max(largest, diff)
+    evidence = (f"numeric: {sum(len(t.claims) for t in targets)} entries agree at {checked_points} exact "
+                f"random point(s), largest relative difference {_show(largest)}")
+    report(evidence)
+    most_steps, unproved = 0, []
+    for target in targets:
+        for claim in target.claims:
+            steps = _prove(target, claim)
+            if steps is None:
+                unproved.append(claim.instance or "the rule")
+            else:
+                most_steps = max(most_steps, steps)
+    sizes = " and ".join(", ".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
+    at = f" at sizes {sizes}" if sizes else ""
+    n = sum(len(t.claims) for t in targets)
+    if unproved:
+        return ("undecided", "unproved",
+                f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
+                None, evidence)
+    steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
+    return ("proved", "symbolic", f"difference is identically 0{steps}; "
+                                  f"{n} entr{'y' if n == 1 else 'ies'}{at}", None, evidence)
+
+
+def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
+               settings: dict | None = None) -> Verdict:
+    """Check one rule against its compiled declaration(s), under a time limit (seconds;
+    None or ≤ 0: no limit, run in this process)."""
+    settings = dict(DEFAULTS, **(settings or {}))
+    started = time.perf_counter()
+
+    def run(report) -> Verdict:
+        try:
+            verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report)
+        except _Refuted as r:
+            verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
+        except DeriveError as e:
+            verdict, how, detail, cx, evidence = "error", "bad input", f"{e.pos or ''}: {e.message}", None, ""
+        except Exception as e:  # a bug in derive must never look like a verdict
+            log.debug("internal error", exc_info=True)
+            verdict, how, detail, cx, evidence = ("error", "internal", f"{type(e).__name__}: {e}", None,
+                                                  traceback.format_exc(limit=3))
+        return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, verdict,
+                       how, detail, time.perf_counter() - started, cx, evidence)
+
+    if timeout is None or timeout <= 0:
+        return run(lambda evidence: None)
+    return _run_limited(run, rule, filename, timeout, started)
+
+
+def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float) -> Verdict:
+    """Run `run` in a forked child so a runaway SymPy call can be stopped at the limit."""
+    mp = multiprocessing.get_context("fork")
+    receiver, sender = mp.Pipe(duplex=False)
+
+    def child():
+        receiver.close()
+        try:
+            result = run(lambda evidence: sender.send(("evidence", evidence)))
+            sender.send(("result", result))
+        finally:
+            sender.close()
+
+    process = mp.Process(target=child, daemon=True)
+    process.start()
+    sender.close()
+    evidence, result = "", None
+    deadline = started + timeout
+    try:
+        while result is None:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0 or not receiver.poll(remaining):
+                break
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                break
+            if kind == "evidence":
+                evidence = payload
+            else:
+                result = payload
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if result is not None:
+        return result
+    elapsed = time.perf_counter() - started
+    if elapsed >= timeout:
+        detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence else " before the numeric screen ended")
+        return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
+                       "undecided", "time limit", detail, elapsed, None, evidence)
+    return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, "error",
+                   "internal", f"the checking process ended unexpectedly (exit code {process.exitcode})",
+                   elapsed, None, evidence)
+
+
+# ---------------------------------------------------------------- documents
+
+
+class CompiledDocument:
+    """A document's functions and declarations compiled at every size its rules need."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.functions = build_functions(doc.functions)
+        self.scalar = compile_scalar(self.functions)
+        self.graphs = {name: compile_graph(g, self.functions) for name, g in doc.graphs.items()}
+        self.networks = {}
+        for name, net in doc.networks.items():
+            sets = [compile_network(net, net.sizes, self.functions)]
+            if net.also_sizes:
+                sets.append(compile_network(net, net.also_sizes, self.functions))
+            self.networks[name] = sets
+
+    def targets_for(self, rule: Rule) -> list:
+        if rule.context is None:
+            return [self.scalar]
+        if rule.context in self.graphs:
+            return [self.graphs[rule.context]]
+        sets = self.networks[rule.context]
+        return sets if _size_generic(rule) else sets[:1]
+
+
+def _size_generic(rule: Rule) -> bool:
+    """A rule naming no literal component index holds, if at all, at every size."""
+    from . import syntax as s
+
+    def literal_index(e) -> bool:
+        if isinstance(e, s.Sub) and any(isinstance(i, s.Num) for i in e.items):
+            return True
+        for v in vars(e).values():
+            items = v if isinstance(v, tuple) else (v,)
+            if any(hasattr(i, "pos") and not isinstance(i, type(rule.pos)) and literal_index(i) for i in items):
+                return True
+        return False
+
+    return not (literal_index(rule.lhs) or literal_index(rule.rhs))
+
+
+def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], select=None) -> list:
+    """Verdicts for every rule of a document (in file order). Raises DeriveError on bad
+    declarations (a loss of the wrong shape, an unusable assumption)."""
+    compiled = CompiledDocument(doc)
+    rules = [r for r in doc.all_rules() if select is None or select(r)]
+    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout) for r in rules]

@@ -1,0 +1,98 @@
+"""Deciding "this difference is identically zero", exactly, and evaluating it in high precision.
+
+The symbolic test is one-sided on purpose: `is_identically_zero` returning True is a
+proof; False only means "not shown". The difference is brought to a rational function:
+defined functions are unfolded to their bodies, tanh/sinh/cosh become exponentials, and
+each exp(c·m) (c rational, m a monomial) becomes t_m^(c·D) for a fresh positive symbol
+t_m = exp(m/D), D the common denominator of all such c. What remains non-rational (log,
+sqrt, …) stays an opaque generator. If the numerator of the rational function expands to
+0, the original is 0 wherever it is defined: substituting t_m = exp(m/D) back preserves
+every polynomial identity. `simplify` is not used: it is heuristic and can hang.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from .functions import FunctionTable
+
+_HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
+
+
+def _exp_terms(arg: sp.Expr) -> list:
+    """arg as [(rational coefficient, monomial)]; the constant term has monomial 1."""
+    out = []
+    for term in sp.Add.make_args(sp.expand(arg)):
+        coeff, mono = term.as_coeff_Mul()
+        if not coeff.is_Rational:
+            coeff, mono = sp.Integer(1), term
+        out.append((coeff, mono))
+    return out
+
+
+def rational_form(expr: sp.Expr, functions: FunctionTable) -> sp.Expr:
+    """`expr` with exponentials replaced by powers of fresh symbols (see module doc)."""
+    e = functions.expand_definitions(expr)
+    if e.has(*_HYPERBOLIC):
+        e = e.replace(lambda x: isinstance(x, _HYPERBOLIC), lambda x: x.rewrite(sp.exp))
+    exps = e.atoms(sp.exp)
+    if not exps:
+        return e
+    denominator = 1
+    for x in exps:
+        for coeff, _ in _exp_terms(x.args[0]):
+            denominator = math.lcm(denominator, int(coeff.q))
+    symbols: dict = {}
+
+    def t(mono):
+        if mono not in symbols:
+            symbols[mono] = sp.Dummy(f"exp_{mono}", positive=True)
+        return symbols[mono]
+
+    def replace_exp(x):
+        result = sp.Integer(1)
+        for coeff, mono in _exp_terms(x.args[0]):
+            power = coeff * denominator
+            if power.is_Integer:
+                result *= t(mono) ** int(power)
+            else:  # a coefficient finer than D: keep this exponential as its own generator
+                result *= t(coeff * mono)
+        return result
+
+    # Innermost first, so nested exponentials see their arguments already rewritten.
+    return e.replace(lambda x: isinstance(x, sp.exp), replace_exp)
+
+
+def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
+    """True only when `expr` is shown to be 0 for every value of its symbols."""
+    if expr == 0:
+        return True
+    rational = rational_form(expr, functions)
+    if rational == 0:
+        return True
+    numerator = sp.numer(sp.together(rational))
+    return sp.expand(numerator) == 0
+
+
+def numeric_value(expr: sp.Expr, values: dict, functions: FunctionTable, dps: int):
+    """`expr` at `values` (symbol → number) to `dps` digits, or None where it is undefined
+    there (division by zero, log of a negative number, …)."""
+    e = functions.expand_definitions(expr).xreplace(values)
+    try:
+        v = e.evalf(dps)
+    except (ZeroDivisionError, ValueError, TypeError):  # pragma: no cover - defensive
+        return None
+    if not v.is_number or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return None
+    re, im = v.as_real_imag()
+    if im != 0 and abs(im) > sp.Float(10) ** (-dps // 2):
+        return None
+    return sp.Float(re, dps)
+
+
+def relative_difference(left, right) -> sp.Float:
+    """|left − right| / max(1, |left|, |right|)."""
+    scale = max(sp.Float(1), abs(left), abs(right))
+    return abs(left - right) / scale
