@@ -368,7 +368,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
     # The loss, evaluated with aᴸ and y as node symbols, defines node C.
     loss_ctx = _DefinitionContext("network", g, functions, tensors, net.aliases, net.loss_name)
     try:
-        loss = Evaluator(loss_ctx, {"L": depth}).eval(net.loss)
+        loss = Evaluator(loss_ctx, {"L": depth} if net.loss_name != "L" else {}).eval(net.loss)
     except ShapeMismatch as e:
         raise DeriveDeclarationError(f"ill-shaped loss: {e.message}", e.pos) from None
     if isinstance(loss, sp.MatrixBase):
@@ -379,7 +379,8 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
     parents = [k for k in g.nodes if g.nodes[k].symbol in loss.free_symbols]
     g.add("C", sp.Symbol(net.loss_name), parents, loss, base=g.to_base(loss), label=net.loss_name)
     tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name)
-    compiled.assumptions = _solve_assumptions(net.assumptions, compiled, {"L": depth})
+    compiled.assumptions = _solve_assumptions(net.assumptions, compiled,
+                                              {"L": depth} if net.loss_name != "L" else {})
     return compiled
 
 

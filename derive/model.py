@@ -232,7 +232,7 @@ def _check_layer(expr: s.Sup, scope: Scope) -> None:
     if not low <= layer <= net.depth:
         raise DeriveDeclarationError(
             f"layer index out of range: {expr.base.id}^{layer} does not exist "  # type: ignore[union-attr]
-            f"({expr.base.id} has layers {low}..{net.depth})", expr.arg.pos)  # type: ignore[union-attr]
+            f"({expr.base.id} has layers {low}..{net.depth})", expr.pos)  # type: ignore[union-attr]
 
 
 def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
@@ -339,7 +339,9 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
     if sizes is None:
         raise DeriveDeclarationError(f"network {decl.name} declares no layers (add e.g. `layers 2, 3, 2`)", decl.pos)
     depth = len(sizes) - 1
-    env = {"L": depth}
+    # L names the last layer, unless the file names its loss L (as some courses do):
+    # then layers are written as numbers.
+    env = {} if loss is not None and loss.name == "L" else {"L": depth}
     for item in decl.items:
         if isinstance(item, s.ActivationDecl):
             if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:

@@ -520,8 +520,23 @@ _TERMINAL_NAMES = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COLON": "':'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "TIMES": "'*'",
     "_NORM_CLOSE": "a closing '‖'", "_NORM_OPEN": "'‖'", "STRING": "a quoted name", "CIRCUMFLEX": "'^'",
-    "SIGMA": "'Σ'", "PARTIAL": "'∂'", "$END": "end of file",
+    "SIGMA": "'Σ'", "PARTIAL": "'∂'", "$END": "end of file", "NORM": "'‖'", "VULGAR": "a number",
+    "HADAMARD": "'⊙'", "SUBSCRIPT": "a subscript", "SUPERSCRIPT": "a superscript", "TRANSPOSE": "'ᵀ'",
+    "PRIMES": "a prime (')", "POW": "'**'", "IDENT": "a name", "WRONG": "'wrong'", "NONE": "'none'",
 }
+
+
+def _expected_name(terminal: str) -> str:
+    """How to show an expected terminal: its literal text, or a friendly name."""
+    if terminal in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[terminal]
+    try:
+        pattern = parser().get_terminal(terminal).pattern
+    except KeyError:  # pragma: no cover
+        return terminal
+    if pattern.type == "str":
+        return repr(pattern.value)
+    return terminal.lower().replace("_", " ")
 
 
 def _describe(token: Token) -> str:
@@ -547,8 +562,7 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
         raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None
     except UnexpectedToken as e:
-        expected = sorted({_TERMINAL_NAMES.get(t, repr(t.lower()) if t.isupper() and len(t) < 12 else t)
-                           for t in e.expected})
+        expected = sorted({_expected_name(t) for t in e.expected})
         hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
         line, column = e.line, e.column
         if e.token.type == "$END":

@@ -132,7 +132,7 @@ def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     depth = len(compiled.sizes) - 1 if compiled.sizes else None
     out = []
     for layers in rule.layer_assignments:
-        env = dict(layers, **({"L": depth} if depth is not None else {}))
+        env = dict(layers, **({"L": depth} if depth is not None and compiled.loss_name != "L" else {}))
         ev = Evaluator(ctx, env)
         try:
             for idx in instances(ev, rule.lhs, rule.rhs):

@@ -1,0 +1,94 @@
+"""The `derive` command: check rule files and report verdicts.
+
+Exit codes: 0 when every verdict is the one the file expects, 1 otherwise, 2 on bad
+input (a file that does not parse or declares something impossible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .api import check_file
+from .errors import DeriveError
+from .render import render_json, render_text
+from .verify import DEFAULTS
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def rule_files(paths: list) -> list:
+    """The .deriv files named or found (recursively, sorted) under the given paths."""
+    found = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.deriv")))
+        else:
+            found.append(p)
+    return found
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="derive",
+        description="Check hand-stated neural-network calculus rules against derivations made with SymPy.")
+    parser.add_argument("--version", action="version", version=f"derive {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check rule files (.deriv) and print a verdict per rule",
+                           description="Check every rule in the given .deriv files or folders. Each rule is "
+                                       "proved (symbolically), refuted (with a counterexample or a shape "
+                                       "mismatch) or undecided (time limit, or not shown). Exit 0 when every "
+                                       "verdict is the expected one, 1 otherwise, 2 on bad input.")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders holding *.deriv files")
+    check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
+    check.add_argument("--timeout", type=float, default=DEFAULTS["timeout"], metavar="S",
+                       help=f"time limit per rule in seconds (default {DEFAULTS['timeout']:g}; 0: none)")
+    check.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
+    check.add_argument("-v", "--verbose", action="store_true", help="full details, and debug logging")
+    return parser
+
+
+def main(argv: list | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: list | None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    files = rule_files(args.paths)
+    verdicts, errors = [], []
+    for path in files:
+        if not path.exists():
+            errors.append(DeriveError("no such file or folder", filename=str(path)))
+            continue
+        try:
+            verdicts.extend(check_file(path, timeout=args.timeout,
+                                       select=(lambda r: args.select in r.name) if args.select else None))
+        except DeriveError as e:
+            errors.append(e)
+        except UnicodeDecodeError as e:
+            errors.append(DeriveError(f"not a UTF-8 text file ({e.reason})", filename=str(path)))
+    if not files:
+        errors.append(DeriveError("no .deriv files found", filename=" ".join(args.paths)))
+    if args.json:
+        print(render_json(verdicts, errors))
+    else:
+        print(render_text(verdicts, [], verbose=args.verbose))
+        for e in errors:
+            print(e, file=sys.stderr)
+    if errors or any(v.how == "bad input" for v in verdicts):
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

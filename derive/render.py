@@ -1,0 +1,66 @@
+"""Verdicts → text for people (a table) and JSON for machines.
+
+One function per format; both read the same `Verdict` fields, so what a person sees and
+what CI parses never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from .errors import DeriveError
+
+_MARK = {True: "ok", False: "FAIL"}
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str:
+    """A table: place, rule, verdict (and whether it is the expected one), how, seconds, detail."""
+    width = shutil.get_terminal_size((120, 20)).columns
+    rows = []
+    for v in verdicts:
+        verdict = v.verdict if v.expected == "proved" else f"{v.verdict} (expected {v.expected})"
+        rows.append((f"{v.file}:{v.line}", v.rule, verdict, v.how, f"{v.seconds:.2f}s", _MARK[v.ok], v.detail))
+    out = []
+    if rows:
+        head = ("place", "rule", "verdict", "how", "time", "", "detail")
+        cols = [max(len(r[i]) for r in rows + [head]) for i in range(6)]
+        used = sum(cols) + 2 * 6
+        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r[:6], cols)) + "  "  # noqa: E731
+        out.append(fmt(head) + head[6])
+        for r in rows:
+            detail = r[6] if verbose else _short(r[6], max(40, width - used))
+            out.append(fmt(r) + detail)
+    for e in errors:
+        out.append(str(e))
+    out.append(summary(verdicts, errors))
+    return "\n".join(out)
+
+
+def summary(verdicts: list, errors: list = ()) -> str:
+    counts: dict = {}
+    for v in verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    parts = [f"{n} {k}" for k, n in sorted(counts.items())]
+    bad = sum(not v.ok for v in verdicts)
+    line = f"{len(verdicts)} rule{'s' if len(verdicts) != 1 else ''}: " + (", ".join(parts) or "none")
+    line += "; all as expected" if not bad else f"; {bad} not as expected"
+    if errors:
+        line += f"; {len(errors)} file{'s' if len(errors) != 1 else ''} with bad input"
+    return line
+
+
+def render_json(verdicts: list, errors: list = ()) -> str:
+    """A JSON list of objects: file, rule, verdict, expected, detail, and the rest."""
+    items = [v.to_dict() for v in verdicts]
+    for e in errors:
+        assert isinstance(e, DeriveError)
+        items.append({"file": e.filename, "rule": None, "line": e.pos.line if e.pos else None,
+                      "column": e.pos.column if e.pos else None, "verdict": "error", "expected": None,
+                      "how": "bad input", "detail": str(e)})
+    return json.dumps(items, indent=2, ensure_ascii=False)
