@@ -211,9 +211,14 @@ def _fraction_text(v: Fraction) -> str:
 
 
 def _show(v) -> str:
+    """A value for people: 15 significant digits, or the integer it equals to 45 digits
+    (values are computed to 60)."""
     if v is None:
         return "undefined"
-    return sp.sstr(sp.Float(v, 15)) if v != 0 else "0"
+    nearest = sp.Integer(round(v))
+    if abs(v - nearest) < sp.Float("1e-45") * max(1, abs(nearest)):
+        return str(nearest)
+    return sp.sstr(sp.Float(v, 15))
 
 
 def _points(target: _Target, rng: random.Random, count: int) -> list:

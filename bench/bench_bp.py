@@ -1,0 +1,278 @@
+"""Benchmark: derive vs. the naive SymPy way of checking backpropagation (BP1–BP4).
+
+Run from the repository root:
+
+    python bench/bench_bp.py                       # all three networks, naive cap 120 s
+    python bench/bench_bp.py --sizes 2,3,2         # one network (repeat --sizes for more)
+    python bench/bench_bp.py --naive-cap 30        # a shorter cap for the naive way
+    python bench/bench_bp.py --skip-naive          # derive only
+
+(`derive` must be importable: either `pip install .` or the repository root on the path;
+the script adds the repository root itself when run from a checkout.)
+
+What it measures, for dense MLPs with a sigmoid activation on every layer and the
+quadratic loss C = ½‖y − aᴸ‖²:
+
+* derive, one size: wall time of `derive.model.load` + `derive.verify.check_document`
+  on a document holding Nielsen's BP1–BP4 as rules, with `also layers none`, so that
+  derive checks the network at exactly the given sizes. Every verdict must be 'proved'.
+* derive, default: the same document without `also layers none`, so derive also checks
+  its default second size set (the full cost a user pays by default).
+* naive: the whole loss C(x, W, b, y) composed into one SymPy expression with
+  σ(t) = 1/(1 + exp(−t)) written out; for every parameter p (every entry of every Wˡ and
+  bˡ) `sympy.diff(C, p)` is compared with the BP3/BP4 hand formula (δᴸ = (aᴸ − y) ⊙ σ'(zᴸ),
+  δˡ = ((Wˡ⁺¹)ᵀδˡ⁺¹) ⊙ σ'(zˡ), ∂C/∂bˡ = δˡ, ∂C/∂Wˡ = δˡ(aˡ⁻¹)ᵀ, σ'(t) = σ(t)(1 − σ(t)))
+  in the same variables, via `sympy.simplify(diff − formula) == 0`. It runs in a forked
+  child and is killed at a total time cap; a capped run is reported as a lower bound
+  together with the number of parameters finished, and so is the ratio.
+
+The SymPy cache is cleared before every measurement, and Lark's one-time grammar
+build is done (and its time printed) before the first derive measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import sys
+import time
+
+import sympy as sp
+from sympy.core.cache import clear_cache
+
+try:
+    import derive  # noqa: F401
+except ImportError:  # running from a checkout without `pip install .`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from derive.model import load  # noqa: E402
+from derive.verify import check_document  # noqa: E402
+
+DEFAULT_SIZES = [(2, 2, 1), (2, 3, 2), (4, 8, 8, 4)]
+DERIVE_TIMEOUT = 600  # seconds per rule; rules run in a forked child
+
+
+# ---------------------------------------------------------------- derive
+
+
+def document(sizes: tuple, one_size: bool) -> str:
+    also = "    also layers none\n" if one_size else ""
+    return (
+        "network mlp {\n"
+        f"    layers {', '.join(map(str, sizes))}\n"
+        "    activation σ\n"
+        "    loss C = ½‖y − aᴸ‖²\n"
+        f"{also}"
+        "    rule BP1: δ^L = ∂C/∂a^L ⊙ σ'(z^L)\n"
+        "    rule BP2: for l in 1..L-1: δ^l = ((W^{l+1})ᵀ δ^{l+1}) ⊙ σ'(z^l)\n"
+        "    rule BP3: for l in 1..L: ∂C/∂b^l = δ^l\n"
+        "    rule BP4: for l in 1..L: ∂C/∂W^l = δ^l (a^{l-1})ᵀ\n"
+        "}\n"
+    )
+
+
+def run_derive(sizes: tuple, one_size: bool) -> tuple:
+    """(seconds, verdicts) for load + check_document; exits non-zero unless all proved."""
+    text = document(sizes, one_size)
+    clear_cache()
+    started = time.perf_counter()
+    doc = load(text, "bench.deriv")
+    verdicts = check_document(doc, timeout=DERIVE_TIMEOUT)
+    seconds = time.perf_counter() - started
+    bad = [v for v in verdicts if v.verdict != "proved"]
+    if bad or not verdicts:
+        which = "one size" if one_size else "default sizes"
+        lines = [f"derive did not prove every rule for layers {sizes_text(sizes)} ({which}):"]
+        lines += [f"  {v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in bad] or ["  no verdicts at all"]
+        sys.exit("\n".join(lines))
+    return seconds, verdicts
+
+
+def warm_parser() -> float:
+    """Build Lark's parser once (a per-process cost, independent of the network)."""
+    started = time.perf_counter()
+    from derive import syntax
+    syntax.parser()
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- naive
+
+
+def sigma(t):
+    return 1 / (1 + sp.exp(-t))
+
+
+def sigma_prime(t):
+    return sigma(t) * (1 - sigma(t))
+
+
+def naive_problem(sizes: tuple) -> tuple:
+    """(C, [(parameter symbol, hand formula for ∂C/∂parameter)]) in the variables x, W, b, y."""
+    depth = len(sizes) - 1
+    x = sp.Matrix([sp.Symbol(f"x_{i}") for i in range(1, sizes[0] + 1)])
+    y = sp.Matrix([sp.Symbol(f"y_{i}") for i in range(1, sizes[-1] + 1)])
+    W, b = {}, {}
+    for l in range(1, depth + 1):
+        W[l] = sp.Matrix(sizes[l], sizes[l - 1], lambda j, k: sp.Symbol(f"W{l}_{j + 1}{k + 1}"))
+        b[l] = sp.Matrix([sp.Symbol(f"b{l}_{j}") for j in range(1, sizes[l] + 1)])
+    # Forward pass, fully composed: nothing is a symbol except x, W, b, y.
+    a, z = {0: x}, {}
+    for l in range(1, depth + 1):
+        z[l] = W[l] * a[l - 1] + b[l]
+        a[l] = z[l].applyfunc(sigma)
+    C = sp.Rational(1, 2) * sum(((y - a[depth])[i]) ** 2 for i in range(sizes[-1]))
+    # The hand formulas, in the same variables.
+    delta = {depth: (a[depth] - y).multiply_elementwise(z[depth].applyfunc(sigma_prime))}
+    for l in range(depth - 1, 0, -1):
+        delta[l] = (W[l + 1].T * delta[l + 1]).multiply_elementwise(z[l].applyfunc(sigma_prime))
+    pairs = []
+    for l in range(1, depth + 1):
+        grad_W = delta[l] * a[l - 1].T
+        for j in range(sizes[l]):
+            for k in range(sizes[l - 1]):
+                pairs.append((W[l][j, k], grad_W[j, k]))
+        for j in range(sizes[l]):
+            pairs.append((b[l][j], delta[l][j]))
+    return C, pairs
+
+
+def count_params(sizes: tuple) -> int:
+    return sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
+
+
+def _naive_child(sizes: tuple, sender) -> None:
+    clear_cache()
+    C, pairs = naive_problem(sizes)
+    sender.send(("total", len(pairs)))
+    for p, formula in pairs:
+        zero = sp.simplify(sp.diff(C, p) - formula) == 0
+        sender.send(("done", zero))
+    sender.send(("end", None))
+    sender.close()
+
+
+def run_naive(sizes: tuple, cap: float) -> dict:
+    """Run the naive check in a forked child, killed at `cap` seconds in all."""
+    mp = multiprocessing.get_context("fork")
+    receiver, sender = mp.Pipe(duplex=False)
+    process = mp.Process(target=_naive_child, args=(sizes, sender), daemon=True)
+    started = time.perf_counter()
+    process.start()
+    sender.close()
+    total, done, nonzero, finished = count_params(sizes), 0, 0, False
+    try:
+        while True:
+            remaining = started + cap - time.perf_counter()
+            if remaining <= 0 or not receiver.poll(remaining):
+                break
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                break
+            if kind == "total":
+                total = payload
+            elif kind == "done":
+                done += 1
+                nonzero += not payload
+            else:
+                finished = True
+                break
+    finally:
+        seconds = time.perf_counter() - started
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if not finished and process.exitcode not in (None, 0, -9) and seconds < cap:
+        sys.exit(f"the naive check for layers {sizes_text(sizes)} crashed (exit code {process.exitcode})")
+    return {"seconds": seconds, "finished": finished, "done": done, "total": total, "nonzero": nonzero,
+            "capped": not finished}
+
+
+# ---------------------------------------------------------------- table
+
+
+def sizes_text(sizes: tuple) -> str:
+    return "[" + ",".join(map(str, sizes)) + "]"
+
+
+def parse_sizes(text: str) -> tuple:
+    try:
+        sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, not {text!r}") from None
+    if len(sizes) < 2 or any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"need at least two positive layer sizes, not {text!r}")
+    return sizes
+
+
+def naive_cell(result: dict | None) -> str:
+    if result is None:
+        return "skipped"
+    if result["capped"]:
+        return f"> {result['seconds']:.0f} s ({result['done']}/{result['total']} params)"
+    zeros = "all 0" if result["nonzero"] == 0 else f"{result['nonzero']}/{result['total']} NOT 0"
+    return f"{result['seconds']:.2f} ({zeros})"
+
+
+def ratio_cell(result: dict | None, derive_seconds: float) -> str:
+    if result is None:
+        return "-"
+    ratio = result["seconds"] / derive_seconds
+    text = f"{ratio:.1f}" if ratio < 10 else f"{ratio:.0f}"
+    return f"> {text}×" if result["capped"] else f"{text}×"
+
+
+def print_table(headers: list, rows: list) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    right = [False] + [True] * (len(headers) - 1)
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=parse_sizes, action="append", metavar="N,N,...",
+                    help="layer sizes of one network, e.g. 2,3,2 (repeatable; default: "
+                         + " ".join(",".join(map(str, s)) for s in DEFAULT_SIZES) + ")")
+    ap.add_argument("--naive-cap", type=float, default=120.0, metavar="SECONDS",
+                    help="total time cap for the naive way, per network (default 120)")
+    ap.add_argument("--skip-naive", action="store_true", help="measure derive only")
+    args = ap.parse_args(argv)
+    networks = args.sizes or DEFAULT_SIZES
+
+    print(f"python {platform.python_version()} ({platform.python_implementation()}), sympy {sp.__version__}")
+    print(f"activation σ on every layer, loss C = ½‖y − aᴸ‖²; derive rules BP1–BP4; "
+          f"naive cap {args.naive_cap:g} s" + (" (naive skipped)" if args.skip_naive else ""))
+    print(f"one-time Lark grammar build before timing: {warm_parser():.2f} s")
+    print(flush=True)
+
+    headers = ["network sizes", "#params", "derive s (one size)", "derive s (default, two sizes)",
+               "naive s", "ratio naive/derive(one size)"]
+    rows = []
+    for sizes in networks:
+        one, one_verdicts = run_derive(sizes, one_size=True)
+        default, default_verdicts = run_derive(sizes, one_size=False)
+        naive = None if args.skip_naive else run_naive(sizes, args.naive_cap)
+        rows.append([sizes_text(sizes), str(count_params(sizes)), f"{one:.2f}", f"{default:.2f}",
+                     naive_cell(naive), ratio_cell(naive, one)])
+        print(f"  done {sizes_text(sizes)}", file=sys.stderr, flush=True)
+    print_table(headers, rows)
+    print()
+    print("derive: all rules proved in every run (BP1–BP4, every layer and entry).")
+    if any(r[4].endswith("NOT 0)") for r in rows):
+        print("naive: simplify(diff − formula) did not reduce to 0 for some parameters (see 'NOT 0').")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
