@@ -20,22 +20,27 @@ def _short(text: str, width: int) -> str:
 
 
 def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str:
-    """A table: place, rule, verdict (and whether it is the expected one), how, seconds, detail."""
+    """A table: place, rule, verdict, how, seconds, ok/FAIL, detail. The detail of a rule
+    that is not proved (its counterexample, shapes or evidence) gets lines of its own."""
     width = shutil.get_terminal_size((120, 20)).columns
     rows = []
     for v in verdicts:
-        verdict = v.verdict if v.expected == "proved" else f"{v.verdict} (expected {v.expected})"
-        rows.append((f"{v.file}:{v.line}", v.rule, verdict, v.how, f"{v.seconds:.2f}s", _MARK[v.ok], v.detail))
+        verdict = v.verdict if v.expected == "proved" else f"{v.verdict} (marked wrong)"
+        rows.append((f"{v.file}:{v.line}", v.rule, verdict, v.how, f"{v.seconds:.2f}s", _MARK[v.ok]))
     out = []
     if rows:
-        head = ("place", "rule", "verdict", "how", "time", "", "detail")
-        cols = [max(len(r[i]) for r in rows + [head]) for i in range(6)]
-        used = sum(cols) + 2 * 6
-        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r[:6], cols)) + "  "  # noqa: E731
-        out.append(fmt(head) + head[6])
-        for r in rows:
-            detail = r[6] if verbose else _short(r[6], max(40, width - used))
-            out.append(fmt(r) + detail)
+        head = ("place", "rule", "verdict", "how", "time", "")
+        cols = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+        used = sum(cols) + 2 * len(cols)
+        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, cols)) + "  "  # noqa: E731
+        out.append((fmt(head) + "detail").rstrip())
+        for v, r in zip(verdicts, rows):
+            if v.verdict == "proved":
+                out.append(fmt(r) + (v.detail if verbose else _short(v.detail, max(30, width - used))))
+            else:
+                out.append(fmt(r).rstrip())
+                detail = v.detail if verbose else _short(v.detail, 400)
+                out.append("    ↳ " + detail)
     for e in errors:
         out.append(str(e))
     out.append(summary(verdicts, errors))
