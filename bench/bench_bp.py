@@ -265,7 +265,7 @@ def main(argv=None) -> int:
         naive = None if args.skip_naive else run_naive(sizes, args.naive_cap)
         rows.append([sizes_text(sizes), str(count_params(sizes)), f"{one:.2f}", f"{default:.2f}",
                      naive_cell(naive), ratio_cell(naive, one)])
-        print(f"  done {sizes_text(sizes)}", file=sys.stderr, flush=True)
+        print(f"  measured {sizes_text(sizes)}", file=sys.stderr, flush=True)
     print_table(headers, rows)
     print()
     print("derive: all rules proved in every run (BP1–BP4, every layer and entry).")

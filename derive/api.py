@@ -26,4 +26,4 @@ def check_source(text: str, filename: str = "<input>", timeout: float | None = D
 def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None) -> list:
     """Verdicts for every rule in the .deriv file at `path`."""
     path = Path(path)
-    return check_source(path.read_text(encoding="utf-8"), str(path), timeout=timeout, select=select)
+    return check_source(path.read_text(encoding="utf-8-sig"), str(path), timeout=timeout, select=select)

@@ -82,7 +82,7 @@ def _main(argv: list | None) -> int:
     if args.json:
         print(render_json(verdicts, errors))
     else:
-        print(render_text(verdicts, [], verbose=args.verbose))
+        print(render_text(verdicts, errors, verbose=args.verbose))
         for e in errors:
             print(e, file=sys.stderr)
     if errors or any(v.how == "bad input" for v in verdicts):

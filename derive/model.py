@@ -100,6 +100,7 @@ class Network:
 @dataclass
 class Document:
     filename: str
+    source: str = ""  # the text, so later stages can show the line an error points at
     functions: dict = field(default_factory=dict)  # name → Function
     rules: list = field(default_factory=list)  # scalar rules
     graphs: dict = field(default_factory=dict)
@@ -256,8 +257,9 @@ def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
         assert g is not None
         if name in g.inputs or any(n == name for n, _ in g.nodes):
             return
-        if name.startswith("d") and len(name) > 1:  # dJ/da, checked where the division is read
-            return
+        rest = name[1:]
+        if name.startswith("d") and (rest in g.inputs or any(n == rest for n, _ in g.nodes)):
+            return  # dJ/da: the derivative of node J by node a
         raise DeriveNameError(f"unknown name '{name}' in graph {g.name}", expr.pos)
     net = scope.network
     assert net is not None
@@ -346,8 +348,10 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
         if isinstance(item, s.ActivationDecl):
             if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:
                 raise DeriveNameError(f"unknown activation function '{item.func}'", item.pos)
-            if item.func in BUILTIN_FUNCTIONS and BUILTIN_FUNCTIONS[item.func] != 1:
-                raise DeriveDeclarationError(f"'{item.func}' is not an activation function", item.pos)
+            arity = len(functions[item.func].params) if item.func in functions else BUILTIN_FUNCTIONS[item.func]
+            if arity != 1 or item.func in ("sum", "norm"):
+                raise DeriveDeclarationError(f"'{item.func}' is not an activation function (it must take one "
+                                             f"argument)", item.pos)
             low = 1 if item.low is None else int_value(item.low, env, "a layer index")
             high = depth if item.high is None else int_value(item.high, env, "a layer index")
             for bound, e in ((low, item.low), (high, item.high)):
@@ -373,6 +377,7 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
                   loss.expr, aliases, tuple(assumptions), (), decl.pos)
     scope = Scope("network", functions, network=net, layer_env=env)
     _validate(loss.expr, scope, set())
+    _no_derivatives(loss.expr, "a loss")
     for a in assumptions:
         _validate(a.lhs, scope, set())
         _validate(a.rhs, scope, set())
@@ -396,6 +401,7 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
             raise DeriveDeclarationError(f"'{n.name}' is already defined in graph {decl.name}", n.pos)
         partial = Graph(decl.name, inputs, tuple(nodes), (), (), decl.pos)
         _validate(n.expr, Scope("graph", functions, graph=partial), set())
+        _no_derivatives(n.expr, "a graph node")
         nodes.append((n.name, n.expr))
         known.add(n.name)
     graph = Graph(decl.name, inputs, tuple(nodes), tuple(a.equation for a in decl.assumptions), (), decl.pos)
@@ -442,24 +448,39 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
     return doc
 
 
+def _children(expr) -> list:
+    """The sub-expressions of a syntax node."""
+    out = []
+    for value in vars(expr).values():
+        for item in value if isinstance(value, tuple) else (value,):
+            if hasattr(item, "__dataclass_fields__") and not isinstance(item, Pos):
+                out.append(item)
+    return out
+
+
+def _no_derivatives(expr: s.Expr, what: str) -> None:
+    """Declarations define the forward computation; derivatives belong in rules."""
+    if isinstance(expr, s.Partial) or (isinstance(expr, s.Call) and expr.func in ("grad", "diff")):
+        raise DeriveDeclarationError(f"{what} cannot contain ∂; state derivatives as rules", expr.pos)
+    for child in _children(expr):
+        _no_derivatives(child, what)
+
+
 def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     """A function body may use only its parameters (no free variables)."""
     if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id):
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
-    for child in vars(expr).values() if hasattr(expr, "__dataclass_fields__") else ():
-        if isinstance(child, tuple):
-            for c in child:
-                if hasattr(c, "__dataclass_fields__"):
-                    _check_closed(c, params, scope)
-        elif hasattr(child, "__dataclass_fields__") and not isinstance(child, Pos):
-            _check_closed(child, params, scope)
+    for child in _children(expr):
+        _check_closed(child, params, scope)
 
 
 def load(text: str, filename: str = "<input>") -> Document:
     """Parse and build: the model of a .deriv text. Raises `DeriveError` on bad input."""
     tree = s.parse(text, filename)
     try:
-        return build(tree, filename)
+        doc = build(tree, filename)
+        doc.source = text
+        return doc
     except DeriveError as e:
         raise e.located(filename, text if text.endswith("\n") else text + "\n") from None
 

@@ -21,7 +21,8 @@ def _short(text: str, width: int) -> str:
 
 def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str:
     """A table: place, rule, verdict, how, seconds, ok/FAIL, detail. The detail of a rule
-    that is not proved (its counterexample, shapes or evidence) gets lines of its own."""
+    that is not proved (its counterexample, shapes or evidence) gets lines of its own.
+    `errors` (files with bad input) are only counted here: the CLI prints them to stderr."""
     width = shutil.get_terminal_size((120, 20)).columns
     rows = []
     for v in verdicts:
@@ -37,12 +38,13 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
         for v, r in zip(verdicts, rows):
             if v.verdict == "proved":
                 out.append(fmt(r) + (v.detail if verbose else _short(v.detail, max(30, width - used))))
+            elif v.how == "bad input":  # a located message with its caret: keep its lines
+                out.append(fmt(r).rstrip())
+                out.extend("    " + line for line in v.detail.splitlines())
             else:
                 out.append(fmt(r).rstrip())
                 detail = v.detail if verbose else _short(v.detail, 400)
                 out.append("    ↳ " + detail)
-    for e in errors:
-        out.append(str(e))
     out.append(summary(verdicts, errors))
     return "\n".join(out)
 
@@ -54,7 +56,8 @@ def summary(verdicts: list, errors: list = ()) -> str:
     parts = [f"{n} {k}" for k, n in sorted(counts.items())]
     bad = sum(not v.ok for v in verdicts)
     line = f"{len(verdicts)} rule{'s' if len(verdicts) != 1 else ''}: " + (", ".join(parts) or "none")
-    line += "; all as expected" if not bad else f"; {bad} not as expected"
+    if verdicts:
+        line += "; all as expected" if not bad else f"; {bad} not as expected"
     if errors:
         line += f"; {len(errors)} file{'s' if len(errors) != 1 else ''} with bad input"
     return line

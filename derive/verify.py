@@ -358,7 +358,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
-               settings: dict | None = None) -> Verdict:
+               settings: dict | None = None, source: str = "") -> Verdict:
     """Check one rule against its compiled declaration(s), under a time limit (seconds;
     None or ≤ 0: no limit, run in this process)."""
     settings = dict(DEFAULTS, **(settings or {}))
@@ -370,7 +370,7 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
         except _Refuted as r:
             verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
         except DeriveError as e:
-            verdict, how, detail, cx, evidence = "error", "bad input", f"{e.pos or ''}: {e.message}", None, ""
+            verdict, how, detail, cx, evidence = "error", "bad input", str(e.located(filename, source)), None, ""
         except Exception as e:  # a bug in derive must never look like a verdict
             log.debug("internal error", exc_info=True)
             verdict, how, detail, cx, evidence = ("error", "internal", f"{type(e).__name__}: {e}", None,
@@ -479,4 +479,4 @@ def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], s
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
-    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout) for r in rules]
+    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, source=doc.source) for r in rules]
