@@ -12,6 +12,7 @@ shapes. Vectors are column matrices; indices are 1-based, as in the textbooks.
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -111,7 +112,7 @@ class Evaluator:
         if sub.raw is not None and wanted == 2 and len(sub.raw) == 2:
             items = []
             for ch, item in zip(sub.raw, (sub.items[0].pos,) * 2):
-                items.append(s.Num(sp.Integer(int(ch)), item) if ch.isdigit() else s.Name(ch, item))
+                items.append(s.Num(Fraction(int(ch)), item) if ch.isdigit() else s.Name(ch, item))
             return tuple(items)
         return sub.items
 
@@ -121,7 +122,7 @@ class Evaluator:
 
     def _kronecker_items(self, sub: s.Sub) -> tuple:
         if sub.raw is not None and len(sub.raw) == 2:
-            return tuple(s.Name(ch, sub.pos) if not ch.isdigit() else s.Num(sp.Integer(int(ch)), sub.pos)
+            return tuple(s.Name(ch, sub.pos) if not ch.isdigit() else s.Num(Fraction(int(ch)), sub.pos)
                          for ch in sub.raw)
         return sub.items
 
@@ -133,7 +134,8 @@ class Evaluator:
                 return
             items = expr.items
             if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit():
-                items = tuple(s.Name(ch, expr.pos) for ch in expr.raw)
+                items = tuple(s.Name(ch, expr.pos) if not ch.isdigit() else s.Num(Fraction(int(ch)), expr.pos)
+                              for ch in expr.raw)
             for axis, item in enumerate(items):
                 if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
                     yield item.id, expr, axis
