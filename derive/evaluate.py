@@ -371,8 +371,6 @@ class Evaluator:
             i, j = (self._index_value(a, idx) for a in expr.args)
             return sp.Integer(1 if i == j else 0)
         args = [self._eval(a, idx) for a in expr.args]
-        if name == "hadamard":
-            return self._hadamard(args[0], args[1], expr.pos)
         if name == "sum":
             return sum(args[0]) if _is_matrix(args[0]) else args[0]
         if name == "norm":

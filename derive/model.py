@@ -23,7 +23,7 @@ from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ"}
 BUILTIN_FUNCTIONS = {  # name → arity; their meaning is in derive.functions
     "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
-    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "hadamard": 2, "diff": 2, "kronecker": 2,
+    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2,
 }
 VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
 
@@ -172,7 +172,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set, in_index: bool = False) ->
         if len(expr.args) != scope.arity(expr.func):
             raise DeriveDeclarationError(
                 f"{expr.func} takes {scope.arity(expr.func)} argument(s), got {len(expr.args)}", expr.pos)
-        if expr.primes and expr.func in ("sum", "norm", "grad", "hadamard", "diff", "kronecker", "softmax"):
+        if expr.primes and expr.func in ("sum", "norm", "grad", "diff", "kronecker", "softmax"):
             raise DeriveDeclarationError(f"{expr.func}' is not defined: use ∂ or diff(...)", expr.pos)
         for a in expr.args:
             if expr.func == "kronecker":

@@ -372,8 +372,8 @@ class _ToSyntax(Transformer):
     def div(self, meta, children):
         return BinOp("/", children[0], children[1], _pos(meta))
 
-    def hadamard(self, meta, children):
-        return BinOp("⊙", children[0], children[2], _pos(meta))
+    def hadamard(self, meta, children):  # `a ⊙ b` keeps its operator token, `a hadamard b` does not
+        return BinOp("⊙", children[0], children[-1], _pos(meta))
 
     def pow(self, meta, children):
         return BinOp("^", children[0], children[2], _pos(meta))
