@@ -7,8 +7,9 @@ Run from the repository root:
     python bench/bench_bp.py --naive-cap 30        # a shorter cap for the naive way
     python bench/bench_bp.py --skip-naive          # derive only
 
-(`derive` must be importable: either `pip install .` or the repository root on the path;
-the script adds the repository root itself when run from a checkout.)
+Run from a checkout, the script benchmarks that checkout's `derive` (it puts the
+repository root first on the import path), never an installed copy; outside a checkout
+it uses the installed package (`pip install .`).
 
 What it measures, for dense MLPs with a sigmoid activation on every layer and the
 quadratic loss C = ½‖y − aᴸ‖²:
@@ -42,11 +43,15 @@ import time
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-try:
-    import derive  # noqa: F401
-except ImportError:  # running from a checkout without `pip install .`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Prefer the checkout this script lives in over any installed copy of derive (an
+# installed copy may be older than the code being benchmarked).
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FROM_CHECKOUT = os.path.isfile(os.path.join(_ROOT, "derive", "__init__.py"))
+if FROM_CHECKOUT:
+    sys.path.insert(0, _ROOT)
 
+import derive  # noqa: E402
+from derive.errors import DeriveError  # noqa: E402
 from derive.model import load  # noqa: E402
 from derive.verify import check_document  # noqa: E402
 
@@ -74,12 +79,15 @@ def document(sizes: tuple, one_size: bool) -> str:
 
 
 def run_derive(sizes: tuple, one_size: bool) -> tuple:
-    """(seconds, verdicts) for load + check_document; exits non-zero unless all proved."""
+    """(seconds, document) for load + check_document; exits non-zero unless all proved."""
     text = document(sizes, one_size)
     clear_cache()
     started = time.perf_counter()
-    doc = load(text, "bench.deriv")
-    verdicts = check_document(doc, timeout=DERIVE_TIMEOUT)
+    try:
+        doc = load(text, "bench.deriv")
+        verdicts = check_document(doc, timeout=DERIVE_TIMEOUT)
+    except DeriveError as e:
+        sys.exit(f"derive rejected the document for layers {sizes_text(sizes)}:\n{e}")
     seconds = time.perf_counter() - started
     bad = [v for v in verdicts if v.verdict != "proved"]
     if bad or not verdicts:
@@ -87,7 +95,7 @@ def run_derive(sizes: tuple, one_size: bool) -> tuple:
         lines = [f"derive did not prove every rule for layers {sizes_text(sizes)} ({which}):"]
         lines += [f"  {v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in bad] or ["  no verdicts at all"]
         sys.exit("\n".join(lines))
-    return seconds, verdicts
+    return seconds, doc
 
 
 def warm_parser() -> float:
@@ -204,8 +212,9 @@ def parse_sizes(text: str) -> tuple:
         sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, not {text!r}") from None
-    if len(sizes) < 2 or any(n < 1 for n in sizes):
-        raise argparse.ArgumentTypeError(f"need at least two positive layer sizes, not {text!r}")
+    if len(sizes) < 3 or any(n < 1 for n in sizes):  # BP2 needs a hidden layer (l in 1..L-1)
+        raise argparse.ArgumentTypeError(f"need at least three positive layer sizes (input, hidden, "
+                                         f"output), not {text!r}")
     return sizes
 
 
@@ -213,7 +222,8 @@ def naive_cell(result: dict | None) -> str:
     if result is None:
         return "skipped"
     if result["capped"]:
-        return f"> {result['seconds']:.0f} s ({result['done']}/{result['total']} params)"
+        shown = f"{result['seconds']:.0f}" if result["seconds"] >= 10 else f"{result['seconds']:.1f}"
+        return f"> {shown} s ({result['done']}/{result['total']} params)"
     zeros = "all 0" if result["nonzero"] == 0 else f"{result['nonzero']}/{result['total']} NOT 0"
     return f"{result['seconds']:.2f} ({zeros})"
 
@@ -251,6 +261,8 @@ def main(argv=None) -> int:
     networks = args.sizes or DEFAULT_SIZES
 
     print(f"python {platform.python_version()} ({platform.python_implementation()}), sympy {sp.__version__}")
+    print(f"derive {getattr(derive, '__version__', '?')} from "
+          + ("this checkout" if FROM_CHECKOUT else "the installed package"))
     print(f"activation σ on every layer, loss C = ½‖y − aᴸ‖²; derive rules BP1–BP4; "
           f"naive cap {args.naive_cap:g} s" + (" (naive skipped)" if args.skip_naive else ""))
     print(f"one-time Lark grammar build before timing: {warm_parser():.2f} s")
@@ -258,10 +270,13 @@ def main(argv=None) -> int:
 
     headers = ["network sizes", "#params", "derive s (one size)", "derive s (default, two sizes)",
                "naive s", "ratio naive/derive(one size)"]
-    rows = []
+    rows, second = [], []
     for sizes in networks:
-        one, one_verdicts = run_derive(sizes, one_size=True)
-        default, default_verdicts = run_derive(sizes, one_size=False)
+        one, _ = run_derive(sizes, one_size=True)
+        default, doc = run_derive(sizes, one_size=False)
+        also = doc.networks["mlp"].also_sizes
+        second.append(f"{sizes_text(sizes)} also at {sizes_text(also)}" if also else
+                      f"{sizes_text(sizes)} (no second size)")
         naive = None if args.skip_naive else run_naive(sizes, args.naive_cap)
         rows.append([sizes_text(sizes), str(count_params(sizes)), f"{one:.2f}", f"{default:.2f}",
                      naive_cell(naive), ratio_cell(naive, one)])
@@ -269,6 +284,7 @@ def main(argv=None) -> int:
     print_table(headers, rows)
     print()
     print("derive: all rules proved in every run (BP1–BP4, every layer and entry).")
+    print("derive default second size sets: " + "; ".join(second) + ".")
     if any(r[4].endswith("NOT 0)") for r in rows):
         print("naive: simplify(diff − formula) did not reduce to 0 for some parameters (see 'NOT 0').")
     return 0

@@ -25,7 +25,7 @@ def rule_files(paths: list) -> list:
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(p.rglob("*.deriv")))
+            found.extend(sorted(f for f in p.rglob("*.deriv") if f.is_file()))
         else:
             found.append(p)
     return found
@@ -77,6 +77,8 @@ def _main(argv: list | None) -> int:
             errors.append(e)
         except UnicodeDecodeError as e:
             errors.append(DeriveError(f"not a UTF-8 text file ({e.reason})", filename=str(path)))
+        except OSError as e:  # a folder given as a file, no permission, …
+            errors.append(DeriveError(f"cannot read: {e.strerror or e}", filename=str(path)))
     if not files:
         errors.append(DeriveError("no .deriv files found", filename=" ".join(args.paths)))
     if args.json:

@@ -18,9 +18,9 @@ stays small, and an identity holds for every (x, W, b, y) exactly when it holds 
 with W, x fixed, through zˡ = Wˡaˡ⁻¹ + bˡ).
 
 The numeric side evaluates the same graph at a sample point in high precision
-(forward values, then adjoints), for counterexamples and evidence; `cross_check` compares
-those adjoints with central differences of the forward pass alone — an independent
-route that guards the chain-rule machinery itself.
+(forward values, then adjoints), for counterexamples and evidence; verify compares those
+adjoints with central differences of the forward pass alone — an independent route that
+guards the chain-rule machinery itself.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import sympy as sp
 
+from . import numeric
 from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
 from .evaluate import Evaluator, Keys, ShapeMismatch
@@ -62,6 +64,7 @@ class ScalarGraph:
     _partials: dict = field(default_factory=dict)
     _reach: dict = field(default_factory=dict)
     _base_map: dict | None = None
+    _expanded: dict = field(default_factory=dict)
     _base_partials: dict = field(default_factory=dict)
 
     def add(self, key, symbol, parents=(), definition=None, base=None, label=None) -> Node:
@@ -145,33 +148,43 @@ class ScalarGraph:
 
     # ------------------------------------------------------------ numbers
 
-    def forward(self, inputs: dict, dps: int) -> dict:
-        """Node symbol → value at a sample point (`inputs`: input key → exact Fraction)."""
-        values: dict = {}
-        for node in self.nodes.values():
-            if node.definition is None:
-                values[node.symbol] = sp.Float(sp.Rational(inputs[node.key].numerator, inputs[node.key].denominator),
-                                               dps)
-            else:
-                values[node.symbol] = self.numeric(node.definition, values, dps)
-        return values
+    def expanded(self, expr: sp.Expr) -> sp.Expr:
+        """`expr` with defined functions unfolded (cached: the same partials recur)."""
+        if expr not in self._expanded:
+            self._expanded[expr] = self.functions.expand_definitions(expr)
+        return self._expanded[expr]
 
-    def numeric(self, expr: sp.Expr, values: dict, dps: int) -> sp.Expr:
-        """Evaluate an expression in node symbols at `values` to `dps` digits."""
-        e = self.functions.expand_definitions(expr).xreplace(values)
-        return e.evalf(dps) if not e.is_Number else sp.Float(e, dps)
+    def forward(self, inputs: dict, dps: int) -> dict:
+        """Node symbol → value at a sample point (`inputs`: input key → exact Fraction),
+        computed from the definitions alone. Raises numeric.Undefined where a node has
+        no real value there."""
+        values: dict = {}
+        with mpmath.workdps(dps):
+            for node in self.nodes.values():
+                if node.definition is None:
+                    values[node.symbol] = numeric.exact(inputs[node.key])
+                else:
+                    value = numeric.value_at(self.expanded(node.definition), values, dps)
+                    if value is None:
+                        raise numeric.Undefined(f"{node.label} is undefined at this point")
+                    values[node.symbol] = value
+        return values
 
     def adjoints(self, target, values: dict, dps: int) -> dict:
         """∂target/∂n for every node n, by one reverse sweep at the point `values`."""
-        adj = {target: sp.Float(1, dps)}
-        for key in reversed(list(self.nodes)):
-            if key == target:
-                continue
-            total = sp.Float(0, dps)
-            for c in self.children[key]:
-                if c in adj and self.reaches(c, target):
-                    total += adj[c] * self.numeric(self.local_partial(c, key), values, dps)
-            adj[key] = total
+        with mpmath.workdps(dps):
+            adj = {target: mpmath.mpf(1)}
+            for key in reversed(list(self.nodes)):
+                if key == target or not self.reaches(key, target):
+                    continue
+                total = mpmath.mpf(0)
+                for c in self.children[key]:
+                    if c in adj:
+                        partial = numeric.value_at(self.expanded(self.local_partial(c, key)), values, dps)
+                        if partial is None:
+                            raise numeric.Undefined(f"∂{self.nodes[c].label}/∂{self.nodes[key].label} is undefined")
+                        total += adj[c] * partial
+                adj[key] = total
         return adj
 
     def input_keys(self) -> list:
@@ -230,28 +243,6 @@ class SymbolicContext(_BaseContext):
         return self.graph.d(target, source)
 
 
-class NumericContext(_BaseContext):
-    """Atoms are numbers at one sample point, to `dps` digits."""
-
-    def __init__(self, *args, values: dict, dps: int, variables: dict | None = None, **kw):
-        super().__init__(*args, **kw)
-        self.values = values  # node symbol → Float
-        self.dps = dps
-        self.variables = variables or {}
-        self._adjoints: dict = {}
-
-    def variable(self, name: str, pos: Pos) -> sp.Expr:
-        return self.variables[name]
-
-    def value(self, key) -> sp.Expr:
-        return self.values[self.graph.nodes[key].symbol]
-
-    def derivative(self, target, source) -> sp.Expr:
-        if target not in self._adjoints:
-            self._adjoints[target] = self.graph.adjoints(target, self.values, self.dps)
-        return self._adjoints[target].get(source, sp.Float(0, self.dps))
-
-
 # ---------------------------------------------------------------- builders
 
 
@@ -272,11 +263,6 @@ class Compiled:
     def symbolic(self, variables: dict | None = None) -> SymbolicContext:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,
                                self.loss_name, variables=variables)
-
-    def numeric(self, inputs: dict, dps: int, variables: dict | None = None) -> NumericContext:
-        values = self.graph.forward(inputs, dps)
-        return NumericContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,
-                              self.loss_name, values=values, dps=dps, variables=variables)
 
     def sample(self, rng: random.Random) -> dict:
         """Exact random inputs, honouring given values and solved assumptions."""
@@ -473,4 +459,4 @@ def compile_scalar(functions: FunctionTable) -> Compiled:
 
 
 __all__ = ["ScalarGraph", "Compiled", "compile_network", "compile_graph", "compile_scalar", "build_functions",
-           "SymbolicContext", "NumericContext", "s"]
+           "SymbolicContext"]

@@ -322,13 +322,18 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
     assumptions = []
     rule_decls = []
     also_given = False
+    also_pos = decl.pos
     for item in decl.items:
+        if isinstance(item, (s.LayersDecl, s.LossDecl, s.AlsoLayersDecl)):
+            what = {s.LayersDecl: "layers", s.LossDecl: "loss", s.AlsoLayersDecl: "also layers"}[type(item)]
+            if any(isinstance(other, type(item)) for other in decl.items[:decl.items.index(item)]):
+                raise DeriveDeclarationError(f"network {decl.name} declares its {what} twice", item.pos)
         if isinstance(item, s.LayersDecl):
             sizes = _sizes(item.sizes, "layers")
             if len(sizes) < 2:
                 raise DeriveDeclarationError("a network needs at least an input and an output layer", item.pos)
         elif isinstance(item, s.AlsoLayersDecl):
-            also_given = True
+            also_given, also_pos = True, item.pos
             also = None if item.sizes is None else _sizes(item.sizes, "also layers")
         elif isinstance(item, s.LossDecl):
             loss = item
@@ -368,7 +373,8 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
         raise DeriveDeclarationError(f"network {decl.name} declares no loss (add e.g. `loss C = ½‖y − aᴸ‖²`)",
                                      decl.pos)
     if also is not None and len(also) != len(sizes):
-        raise DeriveDeclarationError("also layers must have as many layers as layers", decl.pos)
+        raise DeriveDeclarationError(f"also layers must list {len(sizes)} sizes, as layers does "
+                                     f"(rules may name layers by number)", also_pos)
     if not also_given:
         also = default_also_sizes(sizes)
     if also == sizes:
@@ -416,13 +422,21 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
     seen_rules: dict = {}
 
     def note_rule(rule_decl: s.RuleDecl, where: str) -> None:
+        if not rule_decl.name.strip():
+            raise DeriveDeclarationError("a rule needs a name", rule_decl.pos)
         key = (where, rule_decl.name)
         if key in seen_rules:
             raise DeriveDeclarationError(f"rule '{rule_decl.name}' is defined twice (first at line "
                                          f"{seen_rules[key].line})", rule_decl.pos)
         seen_rules[key] = rule_decl.pos
 
+    blocks: dict = {}
     for stmt in tree.statements:
+        if isinstance(stmt, (s.GraphDecl, s.NetworkDecl)):
+            if stmt.name in blocks:  # rules name their block, so block names must be unique
+                raise DeriveDeclarationError(f"the name '{stmt.name}' is used twice: it already names a "
+                                             f"{blocks[stmt.name][0]} (line {blocks[stmt.name][1].line})", stmt.pos)
+            blocks[stmt.name] = ("graph" if isinstance(stmt, s.GraphDecl) else "network", stmt.pos)
         if isinstance(stmt, s.FunctionDecl):
             if stmt.name in doc.functions:
                 raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", stmt.pos)

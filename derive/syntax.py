@@ -236,9 +236,12 @@ def _script_expr(text: str, pos: Pos) -> Expr:
     by + and -, e.g. `l-1`, `L`, `2`, `t+1` (already mapped to ASCII)."""
     terms: list[tuple[str, str]] = []
     sign, current = "+", ""
-    for ch in text.replace("(", "").replace(")", ""):
+    for index, ch in enumerate(text.replace("(", "").replace(")", "")):
         if ch in "+-":
             if not current:
+                if index == 0:  # a leading sign, as in x⁻¹
+                    sign = ch
+                    continue
                 raise DeriveSyntaxError(f"malformed script '{text}'", pos)
             terms.append((sign, current))
             sign, current = ch, ""
@@ -516,7 +519,7 @@ def parser() -> Lark:
 
 # Friendly names for the terminals that show up in "expected ..." lists.
 _TERMINAL_NAMES = {
-    "NAME": "a name", "INT": "a number", "DECIMAL": "a number", "_NL": "end of line", "EQUAL": "'='",
+    "NAME": "a name", "FUNC_NAME": "a function call", "INT": "a number", "DECIMAL": "a number", "_NL": "end of line", "EQUAL": "'='",
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COLON": "':'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "TIMES": "'*'",
     "_NORM_CLOSE": "a closing '‖'", "_NORM_OPEN": "'‖'", "STRING": "a quoted name", "CIRCUMFLEX": "'^'",
@@ -562,7 +565,8 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
         raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None
     except UnexpectedToken as e:
-        expected = sorted({_expected_name(t) for t in e.expected})
+        # NORM never reaches the parser (the post-lexer renames it), so it is not "expected".
+        expected = sorted({_expected_name(t) for t in e.expected if t != "NORM"})
         hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
         line, column = e.line, e.column
         if e.token.type == "$END":

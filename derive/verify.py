@@ -29,13 +29,15 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
+import mpmath
 import sympy as sp
 
+from . import numeric
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .model import Document, Rule
-from .zero import is_identically_zero, numeric_value, relative_difference
+from .zero import is_identically_zero
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,8 @@ DEFAULTS = {
     "screen_points": 3,  # random points per claim before trying a proof
     "screen_dps": 30,  # digits for the screen
     "confirm_dps": 60,  # digits to confirm a counterexample
-    "screen_tolerance": sp.Float("1e-12"),  # relative difference that makes a candidate
-    "confirm_tolerance": sp.Float("1e-30"),  # ... and that confirms it
+    "screen_tolerance": 1e-12,  # relative difference that makes a candidate
+    "confirm_tolerance": 1e-30,  # ... and that confirms it
     "seed": 20261123,
 }
 
@@ -177,27 +179,31 @@ class _Point:
         self._cache: dict = {}
 
     def values(self, dps: int):
+        """(node and variable values, adjoint cache) at `dps` digits; raises Undefined."""
         if dps not in self._cache:
             g = self.target.compiled.graph
             node_values = g.forward(self.inputs, dps) if g.nodes else {}
-            for sym, v in self.variables.items():
-                node_values[sym] = sp.Float(sp.Rational(v.numerator, v.denominator), dps)
+            with mpmath.workdps(dps):
+                for sym, v in self.variables.items():
+                    node_values[sym] = numeric.exact(v)
             self._cache[dps] = (node_values, {})
         return self._cache[dps]
 
     def evaluate(self, expr: sp.Expr, dps: int):
+        """The value of a claim's side here, or None where it is undefined."""
         g = self.target.compiled.graph
-        node_values, adjoints = self.values(dps)
-        subs = {}
-        for sym in expr.free_symbols:
-            if sym in g.opaque:
-                target, source = g.opaque[sym]
-                if target not in adjoints:
-                    adjoints[target] = g.adjoints(target, node_values, dps)
-                subs[sym] = adjoints[target].get(source, sp.Float(0, dps))
-            elif sym in node_values:
-                subs[sym] = node_values[sym]
-        return numeric_value(expr, subs, g.functions, dps)
+        try:
+            node_values, adjoints = self.values(dps)
+            env = dict(node_values)
+            for sym in expr.free_symbols:
+                if sym in g.opaque:
+                    target, source = g.opaque[sym]
+                    if target not in adjoints:
+                        adjoints[target] = g.adjoints(target, node_values, dps)
+                    env[sym] = adjoints[target].get(source, mpmath.mpf(0))
+        except numeric.Undefined:
+            return None
+        return numeric.value_at(g.expanded(expr), env, dps)
 
     def describe(self) -> tuple:
         g = self.target.compiled.graph
@@ -208,17 +214,6 @@ class _Point:
 
 def _fraction_text(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-
-
-def _show(v) -> str:
-    """A value for people: 15 significant digits, or the integer it equals to 45 digits
-    (values are computed to 60)."""
-    if v is None:
-        return "undefined"
-    nearest = sp.Integer(round(v))
-    if abs(v - nearest) < sp.Float("1e-45") * max(1, abs(nearest)):
-        return str(nearest)
-    return sp.sstr(sp.Float(v, 15))
 
 
 def _points(target: _Target, rng: random.Random, count: int) -> list:
@@ -243,7 +238,12 @@ def _points(target: _Target, rng: random.Random, count: int) -> list:
 def _screen(target: _Target, points: list, settings: dict) -> tuple:
     """Evaluate every claim at the points; raise _Refuted on a confirmed difference.
     Returns (points where all claims were defined, largest relative difference seen)."""
-    largest = sp.Float(0)
+    with mpmath.workdps(settings["confirm_dps"]):  # compare at the precision of the values
+        return _screen_points(target, points, settings)
+
+
+def _screen_points(target: _Target, points: list, settings: dict) -> tuple:
+    largest = mpmath.mpf(0)
     used = 0
     for point in points:
         defined = False
@@ -253,14 +253,14 @@ def _screen(target: _Target, points: list, settings: dict) -> tuple:
             if lv is None or rv is None:
                 continue
             defined = True
-            diff = relative_difference(lv, rv)
+            diff = numeric.relative_difference(lv, rv)
             if diff > settings["screen_tolerance"]:
                 lv2 = point.evaluate(claim.lhs, settings["confirm_dps"])
                 rv2 = point.evaluate(claim.rhs, settings["confirm_dps"])
                 if lv2 is not None and rv2 is not None and \
-                        relative_difference(lv2, rv2) > settings["confirm_tolerance"]:
+                        numeric.relative_difference(lv2, rv2) > settings["confirm_tolerance"]:
                     cx = Counterexample(claim.instance, target.compiled.sizes, point.describe(),
-                                        _show(lv2), _show(rv2))
+                                        numeric.show(lv2), numeric.show(rv2))
                     raise _Refuted("counterexample", str(cx), cx)
             largest = max(largest, diff)
         used += defined
@@ -279,10 +279,11 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
         return
     dps = 80
     direction = {k: Fraction(rng.randint(-10, 10), 10) for k in free}
-    node_values, _ = point.values(dps)
-    adjoints = g.adjoints(final, node_values, dps)
-    along = sum((adjoints[k] * sp.Float(sp.Rational(direction[k].numerator, direction[k].denominator), dps)
-                 for k in free), sp.Float(0, dps))
+    try:
+        node_values, _ = point.values(dps)
+        adjoints = g.adjoints(final, node_values, dps)
+    except numeric.Undefined:
+        return  # nothing to compare at a point where the graph is undefined
     h = Fraction(1, 10**25)
 
     def moved(sign):
@@ -291,10 +292,12 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
             inputs[k] = inputs[k] + sign * h * direction[k]
         return g.forward(inputs, dps)[g.nodes[final].symbol]
 
-    central = (moved(1) - moved(-1)) / (2 * sp.Float(sp.Rational(h.numerator, h.denominator), dps))
-    if relative_difference(along, central) > sp.Float("1e-20"):
-        raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives {_show(along)}, "
-                           f"central differences {_show(central)}")
+    with mpmath.workdps(dps):
+        along = mpmath.fsum(adjoints.get(k, 0) * numeric.exact(direction[k]) for k in free)
+        central = (moved(1) - moved(-1)) / (2 * numeric.exact(h))
+        if numeric.relative_difference(along, central) > mpmath.mpf("1e-20"):
+            raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives "
+                               f"{numeric.show(along)}, central differences {numeric.show(central)}")
 
 
 # ---------------------------------------------------------------- proofs
@@ -326,7 +329,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
     targets = [_Target(c, []) for c in compiled]
     for target in targets:
         target.claims = _claims(rule, target.compiled, target.variables)
-    checked_points, largest = 0, sp.Float(0)
+    checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
         points = _points(target, rng, settings["screen_points"])
         if points:
@@ -335,7 +338,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
         checked_points += used
         largest = max(largest, diff)
     evidence = (f"numeric: {sum(len(t.claims) for t in targets)} entries agree at {checked_points} exact "
-                f"random point(s), largest relative difference {_show(largest)}")
+                f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     report(evidence)
     most_steps, unproved = 0, []
     for target in targets:

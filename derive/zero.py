@@ -74,25 +74,3 @@ def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
         return True
     numerator = sp.numer(sp.together(rational))
     return sp.expand(numerator) == 0
-
-
-def numeric_value(expr: sp.Expr, values: dict, functions: FunctionTable, dps: int):
-    """`expr` at `values` (symbol → number) to `dps` digits, or None where it is undefined
-    there (division by zero, log of a negative number, …)."""
-    e = functions.expand_definitions(expr).xreplace(values)
-    try:
-        v = e.evalf(dps)
-    except (ZeroDivisionError, ValueError, TypeError):  # pragma: no cover - defensive
-        return None
-    if not v.is_number or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        return None
-    re, im = v.as_real_imag()
-    if im != 0 and abs(im) > sp.Float(10) ** (-dps // 2):
-        return None
-    return sp.Float(re, dps)
-
-
-def relative_difference(left, right) -> sp.Float:
-    """|left − right| / max(1, |left|, |right|)."""
-    scale = max(sp.Float(1), abs(left), abs(right))
-    return abs(left - right) / scale

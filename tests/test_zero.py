@@ -3,7 +3,7 @@
 import sympy as sp
 
 from derive.functions import FunctionTable
-from derive.zero import is_identically_zero, numeric_value, rational_form, relative_difference
+from derive.zero import is_identically_zero, rational_form
 
 t, u = sp.symbols("t u", real=True)
 F = FunctionTable()
@@ -33,15 +33,3 @@ def test_non_identities_are_not_zero():
 def test_rational_form_has_no_exponentials_left():
     form = rational_form(sp.tanh(t) + sigma(3 * t), F)
     assert not form.has(sp.exp) and not form.has(sp.tanh)
-
-
-def test_numeric_value_is_none_where_undefined():
-    assert numeric_value(sp.log(t), {t: sp.Float(-1, 30)}, F, 30) is None
-    assert numeric_value(1 / t, {t: sp.Integer(0)}, F, 30) is None
-    value = numeric_value(sigma(t), {t: sp.Float(0, 30)}, F, 30)
-    assert abs(value - sp.Rational(1, 2)) < sp.Float("1e-25")
-
-
-def test_relative_difference_scales_with_magnitude():
-    assert relative_difference(sp.Float(1e6), sp.Float(1e6 + 1)) < sp.Float("1.1e-6")
-    assert relative_difference(sp.Float(0), sp.Float("1e-3")) == sp.Float("1e-3")
