@@ -120,7 +120,8 @@ def show(value) -> str:
     """A value for people: the integer it equals to 45 digits, or 15 significant digits."""
     if value is None:
         return "undefined"
-    nearest = mpmath.nint(value)
-    if abs(value - nearest) < mpmath.mpf("1e-45") * max(1, abs(nearest)):
-        return str(int(nearest))
+    if abs(value) < 10**15:  # beyond that, digits past the 15th say nothing to a reader
+        nearest = mpmath.nint(value)
+        if abs(value - nearest) < mpmath.mpf("1e-45") * max(1, abs(nearest)):
+            return str(int(nearest))
     return mpmath.nstr(value, 15)

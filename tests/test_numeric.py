@@ -42,5 +42,7 @@ def test_show_and_relative_difference():
         assert show(mpmath.mpf(6)) == "6"
         assert show(mpmath.mpf(1) / 3) == "0.333333333333333"
         assert show(None) == "undefined"
+        assert show(mpmath.exp(mpmath.exp(20))) .startswith("1.")  # huge: no 200-million-digit integer
+        assert show(mpmath.mpf(10) ** 20) == "1.0e+20"
         assert relative_difference(mpmath.mpf(1e6), mpmath.mpf(1e6 + 1)) < 1.1e-6
         assert relative_difference(mpmath.mpf(0), mpmath.mpf("1e-3")) == mpmath.mpf("1e-3")
