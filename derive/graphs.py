@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-import mpmath
 import sympy as sp
 
 from . import numeric
@@ -154,33 +153,33 @@ class ScalarGraph:
             self._expanded[expr] = self.functions.expand_definitions(expr)
         return self._expanded[expr]
 
-    def forward(self, inputs: dict, dps: int) -> dict:
+    def forward(self, inputs: dict, dps: int, ctx=numeric.MP) -> dict:
         """Node symbol → value at a sample point (`inputs`: input key → exact Fraction),
-        computed from the definitions alone. Raises numeric.Undefined where a node has
-        no real value there."""
+        computed from the definitions alone, in mpmath context `ctx` (floating point or
+        intervals). Raises numeric.Undefined where a node has no real value there."""
         values: dict = {}
-        with mpmath.workdps(dps):
+        with numeric.precision(ctx, dps):
             for node in self.nodes.values():
                 if node.definition is None:
-                    values[node.symbol] = numeric.exact(inputs[node.key])
+                    values[node.symbol] = numeric.exact(inputs[node.key], ctx)
                 else:
-                    value = numeric.value_at(self.expanded(node.definition), values, dps)
+                    value = numeric.value_at(self.expanded(node.definition), values, dps, ctx)
                     if value is None:
                         raise numeric.Undefined(f"{node.label} is undefined at this point")
                     values[node.symbol] = value
         return values
 
-    def adjoints(self, target, values: dict, dps: int) -> dict:
-        """∂target/∂n for every node n, by one reverse sweep at the point `values`."""
-        with mpmath.workdps(dps):
-            adj = {target: mpmath.mpf(1)}
+    def adjoints(self, target, values: dict, dps: int, ctx=numeric.MP) -> dict:
+        """∂target/∂n for every node n that target depends on, by one reverse sweep."""
+        with numeric.precision(ctx, dps):
+            adj = {target: ctx.mpf(1)}
             for key in reversed(list(self.nodes)):
                 if key == target or not self.reaches(key, target):
                     continue
-                total = mpmath.mpf(0)
+                total = ctx.mpf(0)
                 for c in self.children[key]:
                     if c in adj:
-                        partial = numeric.value_at(self.expanded(self.local_partial(c, key)), values, dps)
+                        partial = numeric.value_at(self.expanded(self.local_partial(c, key)), values, dps, ctx)
                         if partial is None:
                             raise numeric.Undefined(f"∂{self.nodes[c].label}/∂{self.nodes[key].label} is undefined")
                         total += adj[c] * partial

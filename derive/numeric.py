@@ -4,11 +4,14 @@ Substituting `Float`s into SymPy expressions re-runs SymPy's constructors and as
 system at every node; walking the tree once and calling mpmath directly is an order of
 magnitude faster, and the precision is explicit. Only the node types derive produces are
 handled; anything else raises `Unsupported` so the caller can fall back to `evalf`.
-Values are mpmath numbers at the working precision of `mpmath.mp` (use `workdps`).
+Two mpmath contexts serve: `MP` (floating point, for screening and evidence) and `IV`
+(interval arithmetic: every value is an enclosure guaranteed to contain the true value,
+which makes a counterexample a certainty rather than a measurement).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from fractions import Fraction
 
 import mpmath
@@ -23,23 +26,38 @@ class Undefined(Exception):
     """The expression has no real value at this point (division by zero, log of a negative…)."""
 
 
-_UNARY = {
-    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh,
-    sp.cosh: mpmath.cosh, sp.Abs: abs, sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.erf: mpmath.erf,
-}
+MP, IV = mpmath.mp, mpmath.iv  # floating point, and rigorous interval enclosures
+
+_UNARY = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
+          sp.cos: "cos", sp.erf: "erf", sp.Abs: "abs"}
 
 
-def exact(value: Fraction):
-    """An exact rational input as an mpmath number at the current precision."""
-    return mpmath.mpf(value.numerator) / value.denominator
-
-
-def evaluate(expr: sp.Expr, env: dict):
-    """`expr` at `env` (Symbol → mpmath number). Raises Undefined or Unsupported."""
+@contextmanager
+def precision(ctx, dps: int):
+    """Work at `dps` digits in `ctx` (mpmath's interval context has no workdps)."""
+    saved = ctx.prec
+    ctx.dps = dps
     try:
-        value = _eval(expr, env)
-    except ZeroDivisionError:
-        raise Undefined("division by zero") from None
+        yield
+    finally:
+        ctx.prec = saved
+
+
+def exact(value: Fraction, ctx=MP):
+    """An exact rational input as a number (or a tight interval) at the current precision."""
+    return ctx.mpf(value.numerator) / value.denominator
+
+
+def evaluate(expr: sp.Expr, env: dict, ctx=MP):
+    """`expr` at `env` (Symbol → number of `ctx`). Raises Undefined or Unsupported."""
+    try:
+        value = _eval(expr, env, ctx)
+    except (ZeroDivisionError, mpmath.libmp.ComplexResult):
+        raise Undefined("division by zero or a value that is not real") from None
+    if ctx is IV:
+        if not (mpmath.isfinite(mpmath.mpf(value.a)) and mpmath.isfinite(mpmath.mpf(value.b))):
+            raise Undefined("not finite")
+        return value
     if isinstance(value, mpmath.mpc):
         if abs(value.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps // 2)):
             raise Undefined("not real")
@@ -49,59 +67,76 @@ def evaluate(expr: sp.Expr, env: dict):
     return value
 
 
-def _eval(e, env):  # noqa: C901 - one branch per node type
+def _function(ctx, name: str):
+    if name == "abs":
+        return abs
+    if ctx is IV and name in ("tanh", "sinh", "cosh"):  # not in mpmath.iv: through exp
+        return {"tanh": lambda x: 1 - 2 / (ctx.exp(2 * x) + 1),
+                "sinh": lambda x: (ctx.exp(x) - ctx.exp(-x)) / 2,
+                "cosh": lambda x: (ctx.exp(x) + ctx.exp(-x)) / 2}[name]
+    fn = getattr(ctx, name, None)
+    if fn is None:
+        raise Unsupported(f"{name} in {type(ctx).__name__}")
+    return fn
+
+
+def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
     if e.is_Symbol:
         try:
             return env[e]
         except KeyError:
             raise Unsupported(f"no value for {e}") from None
     if e.is_Integer:
-        return mpmath.mpf(int(e))
+        return ctx.mpf(int(e))
     if e.is_Rational:
-        return mpmath.mpf(int(e.p)) / int(e.q)
+        return ctx.mpf(int(e.p)) / int(e.q)
     if e.is_Float:
-        return mpmath.mpf(e._mpf_)
+        return ctx.mpf(mpmath.mpf(e._mpf_)) if ctx is IV else mpmath.mpf(e._mpf_)
     if e.is_Add:
-        return mpmath.fsum(_eval(a, env) for a in e.args)
+        return ctx.fsum(_eval(a, env, ctx) for a in e.args)
     if e.is_Mul:
-        result = mpmath.mpf(1)
+        result = ctx.mpf(1)
         for a in e.args:
-            result *= _eval(a, env)
+            result *= _eval(a, env, ctx)
         return result
     if e.is_Pow:
         base, exponent = e.args
-        b = _eval(base, env)
+        b = _eval(base, env, ctx)
         if exponent.is_Integer:
             n = int(exponent)
-            if n < 0 and b == 0:
+            if n < 0 and ctx is MP and b == 0:
                 raise ZeroDivisionError
             return b**n
         if exponent == sp.S.Half:
-            return mpmath.sqrt(b)
-        return mpmath.power(b, _eval(exponent, env))
+            return ctx.sqrt(b)
+        if ctx is MP:
+            return mpmath.power(b, _eval(exponent, env, ctx))
+        return ctx.exp(_eval(exponent, env, ctx) * ctx.log(b))
     if e is sp.E:
-        return mpmath.e
+        return ctx.e
     if e is sp.pi:
-        return mpmath.pi
-    fn = _UNARY.get(type(e))
-    if fn is not None:
-        arg = _eval(e.args[0], env)
-        if type(e) is sp.log and arg <= 0:
+        return ctx.pi
+    name = _UNARY.get(type(e))
+    if name is not None:
+        arg = _eval(e.args[0], env, ctx)
+        if name == "log" and ctx is MP and arg <= 0:
             raise Undefined("log of a non-positive number")
-        return fn(arg)
+        return _function(ctx, name)(arg)
     raise Unsupported(type(e).__name__)
 
 
-def value_at(expr: sp.Expr, env: dict, dps: int):
-    """`expr` at `env` to `dps` digits, or None where it has no real value. Falls back to
-    SymPy's `evalf` for node types `evaluate` does not handle."""
-    with mpmath.workdps(dps):
+def value_at(expr: sp.Expr, env: dict, dps: int, ctx=MP):
+    """`expr` at `env` to `dps` digits, or None where it has no real value. In the
+    floating-point context, node types `evaluate` does not handle fall back to SymPy's
+    `evalf`; in the interval context they raise Unsupported (no rigorous enclosure)."""
+    with precision(ctx, dps):
         try:
-            return evaluate(expr, env)
+            return evaluate(expr, env, ctx)
         except Undefined:
             return None
         except Unsupported:
-            pass
+            if ctx is IV:
+                raise
         substituted = expr.xreplace({k: sp.Float(v, dps) for k, v in env.items()}).evalf(dps)
         if not substituted.is_number or substituted.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             return None
@@ -109,6 +144,15 @@ def value_at(expr: sp.Expr, env: dict, dps: int):
         if abs(im) > sp.Float(10) ** (-(dps // 2)):
             return None
         return mpmath.mpf(sp.Float(re, dps)._mpf_)
+
+
+def disjoint(left, right) -> bool:
+    """Do two intervals certainly not overlap?"""
+    return bool(left.b < right.a) or bool(right.b < left.a)
+
+
+def midpoint(interval):
+    return mpmath.mpf(interval.mid.a)
 
 
 def relative_difference(left, right):

@@ -62,12 +62,14 @@ class Counterexample:
     inputs: tuple  # ((label, exact value as text), …)
     lhs: str
     rhs: str
+    certified: str = ""  # how the difference was made certain (interval arithmetic, …)
 
     def __str__(self) -> str:
         where = ", ".join(x for x in (self.instance, f"sizes {', '.join(map(str, self.sizes))}" if self.sizes
                                       else "") if x)
         point = ", ".join(f"{k}={v}" for k, v in self.inputs) or "no inputs"
-        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}; inputs {point}"
+        how = f" ({self.certified})" if self.certified else ""
+        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}; inputs {point}"
 
 
 @dataclass
@@ -178,32 +180,34 @@ class _Point:
         self.variables = variables  # scalar variable Symbol → Fraction
         self._cache: dict = {}
 
-    def values(self, dps: int):
+    def values(self, dps: int, ctx=numeric.MP):
         """(node and variable values, adjoint cache) at `dps` digits; raises Undefined."""
-        if dps not in self._cache:
+        key = (dps, ctx is numeric.IV)
+        if key not in self._cache:
             g = self.target.compiled.graph
-            node_values = g.forward(self.inputs, dps) if g.nodes else {}
-            with mpmath.workdps(dps):
+            node_values = g.forward(self.inputs, dps, ctx) if g.nodes else {}
+            with numeric.precision(ctx, dps):
                 for sym, v in self.variables.items():
-                    node_values[sym] = numeric.exact(v)
-            self._cache[dps] = (node_values, {})
-        return self._cache[dps]
+                    node_values[sym] = numeric.exact(v, ctx)
+            self._cache[key] = (node_values, {})
+        return self._cache[key]
 
-    def evaluate(self, expr: sp.Expr, dps: int):
-        """The value of a claim's side here, or None where it is undefined."""
+    def evaluate(self, expr: sp.Expr, dps: int, ctx=numeric.MP):
+        """The value of a claim's side here (an interval in the IV context), or None where
+        it is undefined. Raises numeric.Unsupported for intervals of unknown functions."""
         g = self.target.compiled.graph
         try:
-            node_values, adjoints = self.values(dps)
+            node_values, adjoints = self.values(dps, ctx)
             env = dict(node_values)
             for sym in expr.free_symbols:
                 if sym in g.opaque:
                     target, source = g.opaque[sym]
                     if target not in adjoints:
-                        adjoints[target] = g.adjoints(target, node_values, dps)
-                    env[sym] = adjoints[target].get(source, mpmath.mpf(0))
+                        adjoints[target] = g.adjoints(target, node_values, dps, ctx)
+                    env[sym] = adjoints[target].get(source, ctx.mpf(0))
         except numeric.Undefined:
             return None
-        return numeric.value_at(g.expanded(expr), env, dps)
+        return numeric.value_at(g.expanded(expr), env, dps, ctx)
 
     def describe(self) -> tuple:
         g = self.target.compiled.graph
@@ -255,16 +259,38 @@ def _screen_points(target: _Target, points: list, settings: dict) -> tuple:
             defined = True
             diff = numeric.relative_difference(lv, rv)
             if diff > settings["screen_tolerance"]:
-                lv2 = point.evaluate(claim.lhs, settings["confirm_dps"])
-                rv2 = point.evaluate(claim.rhs, settings["confirm_dps"])
-                if lv2 is not None and rv2 is not None and \
-                        numeric.relative_difference(lv2, rv2) > settings["confirm_tolerance"]:
-                    cx = Counterexample(claim.instance, target.compiled.sizes, point.describe(),
-                                        numeric.show(lv2), numeric.show(rv2))
+                confirmed = _confirm(point, claim, lv, rv, settings)
+                if confirmed is not None:
+                    lhs, rhs, certified = confirmed
+                    cx = Counterexample(claim.instance, target.compiled.sizes, point.describe(), lhs, rhs, certified)
                     raise _Refuted("counterexample", str(cx), cx)
             largest = max(largest, diff)
         used += defined
     return used, largest
+
+
+def _confirm(point: _Point, claim: _Claim, lv, rv, settings: dict):
+    """Make a screened difference certain, or drop it: (left, right, how certified) or None.
+
+    Interval arithmetic at the confirming precision encloses each side's true value at the
+    exact input; disjoint enclosures prove the sides differ there. Only where an interval
+    evaluation is not available (a function mpmath.iv lacks) does a floating-point
+    confirmation stand in: 60 digits, stable against the 30-digit values, and it says so."""
+    dps = settings["confirm_dps"]
+    try:
+        left, right = point.evaluate(claim.lhs, dps, numeric.IV), point.evaluate(claim.rhs, dps, numeric.IV)
+    except numeric.Unsupported:
+        left = right = None
+        lv2, rv2 = point.evaluate(claim.lhs, dps), point.evaluate(claim.rhs, dps)
+        stable = lv2 is not None and rv2 is not None and \
+            numeric.relative_difference(lv2, lv) < 1e-20 and numeric.relative_difference(rv2, rv) < 1e-20
+        if stable and numeric.relative_difference(lv2, rv2) > settings["confirm_tolerance"]:
+            return numeric.show(lv2), numeric.show(rv2), f"{dps}-digit arithmetic (no interval enclosure)"
+        return None
+    if left is None or right is None or not numeric.disjoint(left, right):
+        return None
+    return (numeric.show(numeric.midpoint(left)), numeric.show(numeric.midpoint(right)),
+            f"interval arithmetic at {dps} digits")
 
 
 def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:

@@ -164,3 +164,26 @@ def test_verdict_to_dict_is_plain_data():
 def test_scalar_calculus(rule, verdict):
     (v,) = check_source(rule, "s.deriv", timeout=None)
     assert v.verdict == verdict
+
+
+def test_counterexamples_are_certified_by_interval_arithmetic():
+    v = verdicts_of("wrong rule s: tanh(t) = 2σ(t) − 1")["s"]
+    assert v.counterexample.certified == "interval arithmetic at 60 digits"
+    assert "interval arithmetic" in v.detail
+
+
+def test_without_an_interval_enclosure_the_fallback_says_so():
+    # d|t|/dt is sign(t): mpmath has no interval version, so the 60-digit check stands in.
+    v = verdicts_of("wrong rule s: diff(‖t‖, t) = 2")["s"]
+    assert v.verdict == "refuted"
+    assert v.counterexample.certified == "60-digit arithmetic (no interval enclosure)"
+
+
+def test_float_noise_in_an_ill_conditioned_identity_never_refutes_it():
+    # (X + 1)² − X² = 2X + 1 with X = exp(exp(exp(t² + 2))) ≈ 10⁷⁰²: at 30 or even 60
+    # digits the left side is pure rounding noise (≈ 10¹³⁴⁴), so the screen sees a huge
+    # difference. Interval enclosures of the two sides overlap, so no counterexample may
+    # be claimed, and the exact test proves the identity.
+    x = "exp(exp(exp(t^2 + 2)))"
+    v = verdicts_of(f"rule s: ({x} + 1)^2 − {x}^2 = 2{x} + 1")["s"]
+    assert (v.verdict, v.how) == ("proved", "symbolic")
