@@ -5,9 +5,10 @@ and free indices, both sides are evaluated into *claims* (one scalar equation pe
 entry). Then:
 
 1. Screen: each claim is evaluated at a few exact random points in 30-digit precision.
-   A clear difference is re-evaluated at the same exact point in 60 digits; if it
-   persists the rule is **refuted**, with the point, both sides' values and the entry.
-   A true identity cannot fail this, so float noise never refutes a true rule.
+   A clear difference is re-evaluated at the same exact point with interval arithmetic;
+   if the two sides' enclosures are disjoint the rule is **refuted**, with the point, both
+   sides' values and the entry. Enclosures contain the true values, so rounding noise
+   can never refute a true rule.
 2. Prove: the difference, with derivatives as opaque ∂ symbols, is expanded by the chain
    rule one step at a time (`ScalarGraph.derive_partials`); after each step
    `zero.is_identically_zero` tries to show it is 0. Shown → **proved**.
