@@ -34,7 +34,6 @@ build is done (and its time printed) before the first derive measurement.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
 import sys
@@ -52,6 +51,7 @@ if FROM_CHECKOUT:
 
 import derive  # noqa: E402
 from derive.errors import DeriveError  # noqa: E402
+from derive.limits import run_limited  # noqa: E402
 from derive.model import load  # noqa: E402
 from derive.verify import check_document  # noqa: E402
 
@@ -151,56 +151,24 @@ def count_params(sizes: tuple) -> int:
     return sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
 
 
-def _naive_child(sizes: tuple, sender) -> None:
+def _naive_work(sizes: tuple, send) -> None:
     clear_cache()
     C, pairs = naive_problem(sizes)
-    sender.send(("total", len(pairs)))
+    send(("total", len(pairs)))
     for p, formula in pairs:
         zero = sp.simplify(sp.diff(C, p) - formula) == 0
-        sender.send(("done", zero))
-    sender.send(("end", None))
-    sender.close()
+        send(("done", zero))
 
 
 def run_naive(sizes: tuple, cap: float) -> dict:
     """Run the naive check in a forked child, killed at `cap` seconds in all."""
-    mp = multiprocessing.get_context("fork")
-    receiver, sender = mp.Pipe(duplex=False)
-    process = mp.Process(target=_naive_child, args=(sizes, sender), daemon=True)
-    started = time.perf_counter()
-    process.start()
-    sender.close()
-    total, done, nonzero, finished = count_params(sizes), 0, 0, False
-    try:
-        while True:
-            remaining = started + cap - time.perf_counter()
-            if remaining <= 0 or not receiver.poll(remaining):
-                break
-            try:
-                kind, payload = receiver.recv()
-            except EOFError:
-                break
-            if kind == "total":
-                total = payload
-            elif kind == "done":
-                done += 1
-                nonzero += not payload
-            else:
-                finished = True
-                break
-    finally:
-        seconds = time.perf_counter() - started
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receiver.close()
-    if not finished and process.exitcode not in (None, 0, -9) and seconds < cap:
-        sys.exit(f"the naive check for layers {sizes_text(sizes)} crashed (exit code {process.exitcode})")
-    return {"seconds": seconds, "finished": finished, "done": done, "total": total, "nonzero": nonzero,
-            "capped": not finished}
-
-
-# ---------------------------------------------------------------- table
+    outcome = run_limited(lambda send: _naive_work(sizes, send), cap)
+    total = next((n for kind, n in outcome.messages if kind == "total"), count_params(sizes))
+    results = [zero for kind, zero in outcome.messages if kind == "done"]
+    if not outcome.completed and not outcome.timed_out:
+        sys.exit(f"the naive check for layers {sizes_text(sizes)} crashed (exit code {outcome.exitcode})")
+    return {"seconds": outcome.seconds, "finished": outcome.completed, "done": len(results), "total": total,
+            "nonzero": sum(not zero for zero in results), "capped": not outcome.completed}
 
 
 def sizes_text(sizes: tuple) -> str:

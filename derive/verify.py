@@ -23,7 +23,6 @@ machinery is cross-checked against central differences of the forward pass.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import random
 import time
 import traceback
@@ -37,6 +36,7 @@ from . import numeric
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
+from .limits import run_limited
 from .model import Document, Rule
 from .zero import is_identically_zero
 
@@ -415,49 +415,19 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
 
 def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float) -> Verdict:
     """Run `run` in a forked child so a runaway SymPy call can be stopped at the limit."""
-    mp = multiprocessing.get_context("fork")
-    receiver, sender = mp.Pipe(duplex=False)
-
-    def child():
-        receiver.close()
-        try:
-            result = run(lambda evidence: sender.send(("evidence", evidence)))
-            sender.send(("result", result))
-        finally:
-            sender.close()
-
-    process = mp.Process(target=child, daemon=True)
-    process.start()
-    sender.close()
-    evidence, result = "", None
-    deadline = started + timeout
-    try:
-        while result is None:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0 or not receiver.poll(remaining):
-                break
-            try:
-                kind, payload = receiver.recv()
-            except EOFError:
-                break
-            if kind == "evidence":
-                evidence = payload
-            else:
-                result = payload
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receiver.close()
-    if result is not None:
-        return result
+    outcome = run_limited(lambda send: send(("result", run(lambda evidence: send(("evidence", evidence))))),
+                          timeout - (time.perf_counter() - started))
+    results = [payload for kind, payload in outcome.messages if kind == "result"]
+    if results:
+        return results[0]
+    evidence = next((payload for kind, payload in reversed(outcome.messages) if kind == "evidence"), "")
     elapsed = time.perf_counter() - started
-    if elapsed >= timeout:
+    if outcome.timed_out:
         detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence else " before the numeric screen ended")
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
                        "undecided", "time limit", detail, elapsed, None, evidence)
     return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, "error",
-                   "internal", f"the checking process ended unexpectedly (exit code {process.exitcode})",
+                   "internal", f"the checking process ended unexpectedly (exit code {outcome.exitcode})",
                    elapsed, None, evidence)
 
 
