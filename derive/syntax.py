@@ -551,7 +551,12 @@ def _describe(token: Token) -> str:
 
 
 def parse(text: str, filename: str = "<input>") -> SourceFile:
-    """Parse .deriv text into a `SourceFile`; raise `DeriveSyntaxError` with a position."""
+    """Parse .deriv text into a `SourceFile`; raise `DeriveSyntaxError` with a position.
+
+    >>> rule = parse("rule r: σ'(t) = σ(t)(1 − σ(t))").statements[0]
+    >>> rule.name, rule.equation.lhs.func, rule.equation.lhs.primes
+    ('r', 'σ', 1)
+    """
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline, the last one too
     try:

@@ -66,7 +66,14 @@ def rational_form(expr: sp.Expr, functions: FunctionTable) -> sp.Expr:
 
 
 def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
-    """True only when `expr` is shown to be 0 for every value of its symbols."""
+    """True only when `expr` is shown to be 0 for every value of its symbols.
+
+    >>> t = sp.Symbol("t", real=True)
+    >>> is_identically_zero(sp.tanh(t) - (1 - sp.exp(-2*t)) / (1 + sp.exp(-2*t)), FunctionTable())
+    True
+    >>> is_identically_zero(sp.tanh(t) - t, FunctionTable())
+    False
+    """
     if expr == 0:
         return True
     rational = rational_form(expr, functions)
