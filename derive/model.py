@@ -489,7 +489,7 @@ def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
 
 
 def load(text: str, filename: str = "<input>") -> Document:
-    """Parse and build: the model of a .deriv text. Raises `DeriveError` on bad input.
+    r"""Parse and build: the model of a .deriv text. Raises `DeriveError` on bad input.
 
     >>> doc = load("network n {\n layers 2, 3, 2\n activation σ\n loss C = ½‖y − aᴸ‖²\n}")
     >>> doc.networks["n"].sizes, doc.networks["n"].also_sizes
