@@ -110,10 +110,8 @@ class Evaluator:
         if isinstance(base, Keys):
             wanted = 2 if base.cols > 1 else 1
         if sub.raw is not None and wanted == 2 and len(sub.raw) == 2:
-            items = []
-            for ch, item in zip(sub.raw, (sub.items[0].pos,) * 2):
-                items.append(s.Num(Fraction(int(ch)), item) if ch.isdigit() else s.Name(ch, item))
-            return tuple(items)
+            return tuple(s.Num(Fraction(int(ch)), sub.pos) if ch.isdigit() else s.Name(ch, sub.pos)
+                         for ch in sub.raw)
         return sub.items
 
     def _is_kronecker(self, sub: s.Sub) -> bool:
@@ -310,7 +308,6 @@ class Evaluator:
         if isinstance(expr, s.Name):
             return expr.id
         if isinstance(expr, s.Sup) and isinstance(expr.base, s.Name):
-            arg = expr.arg
             layer = self._layer(expr, {}) if self.ctx.kind == "network" and expr.base.id in LAYERED else None
             return f"{expr.base.id}^{layer}" if layer is not None else expr.base.id
         return "the tensor"
@@ -331,7 +328,8 @@ class Evaluator:
         return ctx.variable(expr.id, expr.pos)
 
     def _values(self, keys: Keys):
-        if keys.shape == (1, 1) and keys.label in ("C",) or self.ctx.kind == "graph":
+        """The values of named nodes: a scalar for the loss and graph nodes, else a matrix."""
+        if self.ctx.kind == "graph" or keys.entries == ("C",):
             return self.ctx.value(keys.entries[0])
         return sp.Matrix(keys.rows, keys.cols, [self.ctx.value(k) for k in keys.entries])
 
@@ -467,7 +465,7 @@ class Evaluator:
 
 
 def instances(evaluator: Evaluator, lhs: s.Expr, rhs: s.Expr):
-    """Every assignment of a rule's free component indices: [(dict, description)]."""
+    """Every assignment of a rule's free component indices, as dicts (name → value)."""
     free = evaluator.free_indices(lhs, rhs)
     names = [f[0] for f in free]
     ranges = [range(1, f[1] + 1) for f in free]

@@ -33,7 +33,6 @@ from typing import Any
 import sympy as sp
 
 from . import numeric
-from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
 from .evaluate import Evaluator, Keys, ShapeMismatch
 from .functions import FunctionTable
@@ -281,9 +280,6 @@ class Compiled:
             point[key] = Fraction(int(sp.numer(exact)), int(sp.denom(exact)))
         return point
 
-    def point_label(self, key) -> str:
-        return self.graph.nodes[key].label
-
 
 def _layer_label(name: str, layer, i: int, j: int | None = None) -> str:
     sup = "" if layer is None else f"^{layer}"
@@ -296,13 +292,16 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
     tensors: dict = {}
     depth = len(sizes) - 1
 
-    def vector(name, layer, n, make):
-        keys = tuple(make(i) for i in range(1, n + 1))
-        tensors[(name, layer)] = Keys(n, 1, keys, name if layer is None else f"{name}^{layer}")
+    def inputs(name: str, layer, n: int) -> None:
+        """A column of input nodes (x, y, bˡ): one symbol per entry."""
+        keys = []
+        for i in range(1, n + 1):
+            label = _layer_label(name, layer, i)
+            keys.append(g.add((name, i) if layer is None else (name, layer, i), sp.Symbol(label, real=True),
+                              label=label).key)
+        tensors[(name, layer)] = Keys(n, 1, tuple(keys), name if layer is None else f"{name}^{layer}")
 
-    sample_ranges: dict = {}
-    vector("x", None, sizes[0], lambda i: g.add(("x", i), sp.Symbol(_layer_label("x", None, i), real=True),
-                                                  label=_layer_label("x", None, i)).key)
+    inputs("x", None, sizes[0])
     tensors[("a", 0)] = Keys(sizes[0], 1, tensors[("x", None)].entries, "a^0")
     for layer in range(1, depth + 1):
         n, m = sizes[layer], sizes[layer - 1]
@@ -312,42 +311,37 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
                 label = _layer_label("w", layer, j, k)
                 w_keys.append(g.add(("W", layer, j, k), sp.Symbol(label, real=True), label=label).key)
         tensors[("W", layer)] = Keys(n, m, tuple(w_keys), f"W^{layer}")
-        vector("b", layer, n, lambda j: g.add(("b", layer, j), sp.Symbol(_layer_label("b", layer, j), real=True),
-                                               label=_layer_label("b", layer, j)).key)
+        inputs("b", layer, n)
         prev = tensors[("a", layer - 1)].entries
         z_keys = []
         for j in range(1, n + 1):
             label = _layer_label("z", layer, j)
             z = sp.Symbol(label, real=True)
+            weighted = sp.Add(*[g.nodes[("W", layer, j, k)].symbol * g.nodes[prev[k - 1]].symbol
+                                for k in range(1, m + 1)])
+            b = g.nodes[("b", layer, j)].symbol
             parents = [("W", layer, j, k) for k in range(1, m + 1)] + list(prev) + [("b", layer, j)]
-            definition = sum((g.nodes[("W", layer, j, k)].symbol * g.nodes[prev[k - 1]].symbol
-                              for k in range(1, m + 1)), sp.Integer(0)) + g.nodes[("b", layer, j)].symbol
             # zˡ is its own base coordinate; bˡ is written through it (see module docstring).
-            g.add(("z", layer, j), z, parents, definition, base=z, label=label)
-            g.set_base(("b", layer, j), z - (definition - g.nodes[("b", layer, j)].symbol).xreplace(
-                {g.nodes[p].symbol: g.nodes[p].base for p in prev}))
+            g.add(("z", layer, j), z, parents, weighted + b, base=z, label=label)
+            g.set_base(("b", layer, j), z - g.to_base(weighted))
             z_keys.append(("z", layer, j))
         tensors[("z", layer)] = Keys(n, 1, tuple(z_keys), f"z^{layer}")
-        fn = net.activations[layer - 1]
-        a_keys = []
         z_syms = [g.nodes[k].symbol for k in z_keys]
-        if fn == "softmax":
+        fn = net.activations[layer - 1]
+        if fn == "softmax":  # every output depends on every input
             total = sp.Add(*[sp.exp(zs) for zs in z_syms])
-            defs = [sp.exp(zs) / total for zs in z_syms]
-            parents_of = lambda j: z_keys  # noqa: E731
+            activated = [(sp.exp(zs) / total, z_keys) for zs in z_syms]
         else:
-            defs = [functions.apply(fn, [zs]) for zs in z_syms]
-            parents_of = lambda j: [z_keys[j - 1]]  # noqa: E731
-        for j in range(1, n + 1):
+            activated = [(functions.apply(fn, [zs]), [zk]) for zs, zk in zip(z_syms, z_keys)]
+        a_keys = []
+        for j, (definition, parents) in enumerate(activated, start=1):
             label = _layer_label("a", layer, j)
-            g.add(("a", layer, j), sp.Symbol(label, real=True), parents_of(j), defs[j - 1], base=defs[j - 1],
-                  label=label)
+            g.add(("a", layer, j), sp.Symbol(label, real=True), parents, definition, base=definition, label=label)
             a_keys.append(("a", layer, j))
         tensors[("a", layer)] = Keys(n, 1, tuple(a_keys), f"a^{layer}")
-    vector("y", None, sizes[-1], lambda i: g.add(("y", i), sp.Symbol(_layer_label("y", None, i), real=True),
-                                                   label=_layer_label("y", None, i)).key)
-    for i in range(1, sizes[-1] + 1):
-        sample_ranges[("y", i)] = (0, 1)  # targets are probabilities or labels in [0, 1]
+    inputs("y", None, sizes[-1])
+    # Targets are probabilities or labels: sample them in [0, 1].
+    sample_ranges = {("y", i): (0, 1) for i in range(1, sizes[-1] + 1)}
     compiled = Compiled("network", g, tensors, dict(net.aliases), net.loss_name, sizes, {}, {}, sample_ranges)
 
     # The loss, evaluated with aᴸ and y as node symbols, defines node C.

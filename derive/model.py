@@ -158,7 +158,7 @@ class Scope:
         return BUILTIN_FUNCTIONS[name]
 
 
-def _validate(expr: s.Expr, scope: Scope, bound: set, in_index: bool = False) -> None:
+def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
     """Walk an expression and reject what cannot mean anything in `scope`."""
     v = lambda e, b=bound: _validate(e, scope, b)  # noqa: E731
     if isinstance(expr, s.Num):
@@ -181,10 +181,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set, in_index: bool = False) ->
         return
     if isinstance(expr, s.BinOp):
         v(expr.left)
-        if expr.op == "^":
-            v(expr.right)
-        else:
-            v(expr.right)
+        v(expr.right)
         return
     if isinstance(expr, (s.Neg, s.Transpose, s.Norm)):
         v(expr.operand)

@@ -578,7 +578,7 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
             line, column = text.count("\n"), 1
         raise DeriveSyntaxError(f"unexpected {_describe(e.token)}; expected {hint}",
                                 Pos(line, column)).located(filename, text) from None
-    except UnexpectedEOF as e:
+    except UnexpectedEOF:
         raise DeriveSyntaxError("unexpected end of file", Pos(text.count("\n"), 1)).located(filename, text) from None
     except UnexpectedInput as e:  # pragma: no cover - other Lark input errors
         raise DeriveSyntaxError(str(e).splitlines()[0], Pos(e.line, e.column)).located(filename, text) from None

@@ -346,10 +346,6 @@ def _prove(target: _Target, claim: _Claim) -> int | None:
 # ---------------------------------------------------------------- one rule
 
 
-def _targets(rule: Rule, compiled_for) -> list:
-    return [_Target(c, []) for c in compiled_for(rule)]
-
-
 def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
     """(verdict, how, detail, counterexample) for one rule; `report` receives evidence."""
     rng = random.Random(f"{settings['seed']}:{rule.name}")
