@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 from .errors import DeriveError
 
@@ -23,7 +24,8 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
     """A table: place, rule, verdict, how, seconds, ok/FAIL, detail. The detail of a rule
     that is not proved (its counterexample, shapes or evidence) gets lines of its own.
     `errors` (files with bad input) are only counted here: the CLI prints them to stderr."""
-    width = shutil.get_terminal_size((120, 20)).columns
+    # On a terminal, a proved rule's detail is cut to the width; in a log or a pipe it is kept whole.
+    width = shutil.get_terminal_size((120, 20)).columns if sys.stdout.isatty() else None
     rows = []
     for v in verdicts:
         verdict = v.verdict if v.expected == "proved" else f"{v.verdict} (marked wrong)"
@@ -37,13 +39,13 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
         out.append((fmt(head) + "detail").rstrip())
         for v, r in zip(verdicts, rows):
             if v.verdict == "proved":
-                out.append(fmt(r) + (v.detail if verbose else _short(v.detail, max(30, width - used))))
+                out.append(fmt(r) + (v.detail if verbose or width is None else _short(v.detail, max(30, width - used))))
             elif v.how == "bad input":  # a located message with its caret: keep its lines
                 out.append(fmt(r).rstrip())
                 out.extend("    " + line for line in v.detail.splitlines())
             else:
                 out.append(fmt(r).rstrip())
-                detail = v.detail if verbose else _short(v.detail, 400)
+                detail = v.detail if verbose or width is None else _short(v.detail, 400)
                 out.append("    ↳ " + detail)
     out.append(summary(verdicts, errors))
     return "\n".join(out)

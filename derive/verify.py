@@ -371,7 +371,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
                 unproved.append(claim.instance or "the rule")
             else:
                 most_steps = max(most_steps, steps)
-    sizes = " and ".join(", ".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
+    sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
     at = f" at sizes {sizes}" if sizes else ""
     n = sum(len(t.claims) for t in targets)
     if unproved:
@@ -379,8 +379,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    return ("proved", "symbolic", f"difference is identically 0{steps}; "
-                                  f"{n} entr{'y' if n == 1 else 'ies'}{at}", None, evidence)
+    return ("proved", "symbolic", f"difference ≡ 0{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None, evidence)
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
