@@ -320,9 +320,13 @@ class _ToSyntax(Transformer):
         value = children[1] if len(children) > 1 else None
         return InputDecl(str(children[0]), value, _pos(meta))
 
-    def signed_number(self, meta, children):
-        value = Fraction(str(children[-1]))
-        return -value if len(children) == 2 else value
+    def signed_number(self, meta, children):  # -3, 0.5, 1/2: exact
+        negative = children[0].type == "MINUS"
+        numbers = [Fraction(str(c)) for c in children[negative:]]
+        value = numbers[0] / numbers[1] if len(numbers) == 2 else numbers[0]
+        if len(numbers) == 2 and numbers[1] == 0:
+            raise DeriveSyntaxError("division by zero in an input value", _pos(meta))
+        return -value if negative else value
 
     def node_def(self, meta, children):
         name, expr = children

@@ -540,3 +540,17 @@ def test_expected_tokens_do_not_include_an_impossible_norm_bar(text):
         parse(text)
     assert "expected " in info.value.message
     assert "‖" not in info.value.message
+
+
+def test_a_factor_may_precede_a_summation():
+    from derive.syntax import parse as _parse
+    eq = _parse("rule r: ½ Σ_j y_j = 1").statements[0].equation
+    assert eq.lhs.op == "*" and type(eq.lhs.right).__name__ == "Summation"
+
+
+def test_graph_inputs_may_be_fractions():
+    from fractions import Fraction
+
+    from derive.syntax import parse as _parse
+    graph = _parse("graph g {\n    input a = 1/2, b = -3/4, c = 0.25\n    u = a\n}\n").statements[0]
+    assert [i.value for i in graph.inputs] == [Fraction(1, 2), Fraction(-3, 4), Fraction(1, 4)]
