@@ -446,6 +446,8 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             doc.functions[stmt.name] = fn
         elif isinstance(stmt, s.RuleDecl):
             note_rule(stmt, "")
+            if any(isinstance(t, s.NetworkDecl) for t in tree.statements):
+                _not_a_network_rule(stmt)
             doc.rules.append(_rule(stmt, Scope("scalar", doc.functions), None))
         elif isinstance(stmt, s.GraphDecl):
             for r in stmt.rules:
@@ -457,6 +459,19 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                     note_rule(r, stmt.name)
             doc.networks[stmt.name] = _network(stmt, dict(doc.functions))
     return doc
+
+
+def _not_a_network_rule(rule: s.RuleDecl) -> None:
+    """In a file with networks, δˡ, aᴸ, … outside every block are a rule misplaced, not powers."""
+    def walk(e):
+        if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in LAYERED \
+                and any(isinstance(n, s.Name) and n.id in ("l", "L") for n in [e.arg, *_children(e.arg)]):
+            raise DeriveDeclarationError(f"{e.base.id}^… names a network quantity, but this rule is outside "
+                                         f"every network block: move it inside the block it is about", e.pos)
+        for child in _children(e):
+            walk(child)
+    walk(rule.equation.lhs)
+    walk(rule.equation.rhs)
 
 
 def _children(expr) -> list:

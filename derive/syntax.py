@@ -578,10 +578,13 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
         expected = sorted({_expected_name(t) for t in e.expected if t != "NORM"})
         hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
         line, column = e.line, e.column
+        message = f"unexpected {_describe(e.token)}; expected {hint}"
         if e.token.type == "$END":
-            line, column = text.count("\n"), 1
-        raise DeriveSyntaxError(f"unexpected {_describe(e.token)}; expected {hint}",
-                                Pos(line, column)).located(filename, text) from None
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+            if "RBRACE" in e.expected:
+                message = "unexpected end of file: a graph or network block is not closed with '}'"
+        raise DeriveSyntaxError(message, Pos(line, column)).located(filename, text) from None
     except UnexpectedEOF:
         raise DeriveSyntaxError("unexpected end of file", Pos(text.count("\n"), 1)).located(filename, text) from None
     except UnexpectedInput as e:  # pragma: no cover - other Lark input errors

@@ -429,3 +429,16 @@ def test_a_graph_and_a_network_of_the_same_name(second):
         assert err.pos == Pos(5, 1) and "n" in err.message, str(err)
     else:  # or both are kept apart, and each rule is checked against its own block
         assert [(v.rule, v.verdict) for v in verdicts] == [("r", "proved"), (second, "proved")]
+
+
+def test_network_rule_outside_its_block_gets_a_hint():
+    text = "network n {\n    layers 2, 2\n    activation σ\n    loss C = Σ aᴸ\n}\nrule BP1: δᴸ = ∂C/∂aᴸ ⊙ σ'(zᴸ)\n"
+    with pytest.raises(DeriveDeclarationError) as info:
+        load(text, "m.deriv")
+    assert "outside every network block" in info.value.message
+    assert (info.value.pos.line, info.value.pos.column) == (6, 11)
+
+
+def test_without_a_network_a_superscript_on_a_is_a_power():
+    doc = load("rule r: a^2 = a a")
+    assert [r.name for r in doc.rules] == ["r"]

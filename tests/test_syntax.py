@@ -554,3 +554,14 @@ def test_graph_inputs_may_be_fractions():
     from derive.syntax import parse as _parse
     graph = _parse("graph g {\n    input a = 1/2, b = -3/4, c = 0.25\n    u = a\n}\n").statements[0]
     assert [i.value for i in graph.inputs] == [Fraction(1, 2), Fraction(-3, 4), Fraction(1, 4)]
+
+
+def test_unclosed_block_says_so_at_the_end_of_the_file():
+    import pytest as _pytest
+
+    from derive.errors import DeriveSyntaxError as _Err
+    from derive.syntax import parse as _parse
+    with _pytest.raises(_Err) as info:
+        _parse("network n {\n  layers 2, 2\n  loss C = Σ aᴸ", "u.deriv")
+    assert "not closed with '}'" in info.value.message
+    assert (info.value.pos.line, info.value.pos.column) == (3, 16)
