@@ -12,7 +12,6 @@ shapes. Vectors are column matrices; indices are 1-based, as in the textbooks.
 from __future__ import annotations
 
 import itertools
-from fractions import Fraction
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -106,12 +105,8 @@ class Evaluator:
 
     def _split(self, sub: s.Sub, base) -> tuple:
         """The index expressions of a subscript, splitting `jk` for a matrix base."""
-        wanted = 2 if _is_matrix(base) and base.cols > 1 else 1
-        if isinstance(base, Keys):
-            wanted = 2 if base.cols > 1 else 1
-        if sub.raw is not None and wanted == 2 and len(sub.raw) == 2:
-            return tuple(s.Num(Fraction(int(ch)), sub.pos) if ch.isdigit() else s.Name(ch, sub.pos)
-                         for ch in sub.raw)
+        if sub.raw is not None and len(sub.raw) == 2 and base.cols > 1:
+            return s.script_indices(sub)
         return sub.items
 
     def _is_kronecker(self, sub: s.Sub) -> bool:
@@ -120,8 +115,7 @@ class Evaluator:
 
     def _kronecker_items(self, sub: s.Sub) -> tuple:
         if sub.raw is not None and len(sub.raw) == 2:
-            return tuple(s.Name(ch, sub.pos) if not ch.isdigit() else s.Num(Fraction(int(ch)), sub.pos)
-                         for ch in sub.raw)
+            return s.script_indices(sub)
         return sub.items
 
     def _index_uses(self, expr, bound: frozenset):
@@ -132,8 +126,7 @@ class Evaluator:
                 return
             items = expr.items
             if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit():
-                items = tuple(s.Name(ch, expr.pos) if not ch.isdigit() else s.Num(Fraction(int(ch)), expr.pos)
-                              for ch in expr.raw)
+                items = s.script_indices(expr)
             for axis, item in enumerate(items):
                 if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
                     yield item.id, expr, axis
@@ -144,13 +137,8 @@ class Evaluator:
             return
         if isinstance(expr, s.Call) and expr.func == "kronecker":
             return
-        for value in vars(expr).values():
-            if isinstance(value, tuple):
-                for v in value:
-                    if hasattr(v, "pos") and not isinstance(v, Pos):
-                        yield from self._index_uses(v, bound)
-            elif hasattr(value, "pos") and not isinstance(value, Pos):
-                yield from self._index_uses(value, bound)
+        for child in s.children(expr):
+            yield from self._index_uses(child, bound)
 
     def _range_at(self, sub: s.Sub, axis: int, idx: dict) -> int:
         base = self._tensor_for_index(sub.base, idx)

@@ -465,30 +465,20 @@ def _not_a_network_rule(rule: s.RuleDecl) -> None:
     """In a file with networks, δˡ, aᴸ, … outside every block are a rule misplaced, not powers."""
     def walk(e):
         if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in LAYERED \
-                and any(isinstance(n, s.Name) and n.id in ("l", "L") for n in [e.arg, *_children(e.arg)]):
+                and any(isinstance(n, s.Name) and n.id in ("l", "L") for n in [e.arg, *s.children(e.arg)]):
             raise DeriveDeclarationError(f"{e.base.id}^… names a network quantity, but this rule is outside "
                                          f"every network block: move it inside the block it is about", e.pos)
-        for child in _children(e):
+        for child in s.children(e):
             walk(child)
     walk(rule.equation.lhs)
     walk(rule.equation.rhs)
-
-
-def _children(expr) -> list:
-    """The sub-expressions of a syntax node."""
-    out = []
-    for value in vars(expr).values():
-        for item in value if isinstance(value, tuple) else (value,):
-            if hasattr(item, "__dataclass_fields__") and not isinstance(item, Pos):
-                out.append(item)
-    return out
 
 
 def _no_derivatives(expr: s.Expr, what: str) -> None:
     """Declarations define the forward computation; derivatives belong in rules."""
     if isinstance(expr, s.Partial) or (isinstance(expr, s.Call) and expr.func in ("grad", "diff")):
         raise DeriveDeclarationError(f"{what} cannot contain ∂; state derivatives as rules", expr.pos)
-    for child in _children(expr):
+    for child in s.children(expr):
         _no_derivatives(child, what)
 
 
@@ -496,7 +486,7 @@ def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     """A function body may use only its parameters (no free variables)."""
     if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id):
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
-    for child in _children(expr):
+    for child in s.children(expr):
         _check_closed(child, params, scope)
 
 

@@ -117,6 +117,21 @@ class Summation:
 Expr = Union[Num, Name, Call, BinOp, Neg, Sup, Sub, Transpose, Vector, Norm, Partial, Summation]
 
 
+def children(node) -> list:
+    """The sub-expressions of a syntax node, in field order."""
+    out = []
+    for value in vars(node).values():
+        for item in value if isinstance(value, tuple) else (value,):
+            if hasattr(item, "__dataclass_fields__") and not isinstance(item, Pos):
+                out.append(item)
+    return out
+
+
+def script_indices(sub: "Sub") -> tuple:
+    """The two indices of an unbraced two-character subscript (`jk`, `1k` → j, k / 1, k)."""
+    return tuple(Num(Fraction(int(ch)), sub.pos) if ch.isdigit() else Name(ch, sub.pos) for ch in sub.raw)
+
+
 @dataclass(frozen=True)
 class Equation:
     lhs: Expr

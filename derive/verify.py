@@ -33,6 +33,7 @@ import mpmath
 import sympy as sp
 
 from . import numeric
+from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
@@ -457,16 +458,11 @@ class CompiledDocument:
 
 def _size_generic(rule: Rule) -> bool:
     """A rule naming no literal component index holds, if at all, at every size."""
-    from . import syntax as s
 
     def literal_index(e) -> bool:
         if isinstance(e, s.Sub) and any(isinstance(i, s.Num) for i in e.items):
             return True
-        for v in vars(e).values():
-            items = v if isinstance(v, tuple) else (v,)
-            if any(hasattr(i, "pos") and not isinstance(i, type(rule.pos)) and literal_index(i) for i in items):
-                return True
-        return False
+        return any(literal_index(child) for child in s.children(e))
 
     return not (literal_index(rule.lhs) or literal_index(rule.rhs))
 
