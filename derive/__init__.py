@@ -7,8 +7,8 @@ counterexample, or undecided.
 
 __version__ = "0.1.0"
 
-from .api import check_file, check_source  # noqa: E402
+from .api import Report, check_file, check_source  # noqa: E402
 from .errors import DeriveError  # noqa: E402
 from .verify import Counterexample, Verdict  # noqa: E402
 
-__all__ = ["check_file", "check_source", "Verdict", "Counterexample", "DeriveError", "__version__"]
+__all__ = ["check_file", "check_source", "Report", "Verdict", "Counterexample", "DeriveError", "__version__"]
