@@ -39,6 +39,7 @@ class Keys:
     cols: int
     entries: tuple
     label: str
+    scalar: bool = False  # a scalar quantity (the loss, a graph node), not a 1×1 matrix
 
     @property
     def shape(self) -> tuple:
@@ -173,9 +174,17 @@ class Evaluator:
     def _layer(self, sup: s.Sup, idx: dict) -> int:
         return int_value(sup.arg, dict(idx, **self.layer_env), "a layer index")
 
+    def _is_member(self, expr: s.Expr) -> bool:
+        """h^t in a graph that declares a family h: a member, not a power."""
+        return isinstance(expr, s.Sup) and self.ctx.kind == "graph" and isinstance(expr.base, s.Name) \
+            and self.ctx.is_family(expr.base.id)
+
     def _refs(self, expr: s.Expr, idx: dict, strict: bool = True):
         """The graph keys an expression names (a quantity, an entry, a node), or None."""
         ctx = self.ctx
+        if self._is_member(expr):
+            return ctx.keys(expr.base.id, int_value(expr.arg, dict(idx, **self.layer_env), "a member index"),
+                            expr.pos)
         if isinstance(expr, s.Sup) and ctx.kind == "network" and isinstance(expr.base, s.Name) \
                 and expr.base.id in LAYERED:
             kind, layer = LAYERED[expr.base.id], self._layer(expr, idx)
@@ -267,14 +276,23 @@ class Evaluator:
             if expr.index is None:
                 v = self._eval(expr.body, idx)
                 return sum(v) if _is_matrix(v) else v
-            high = self._summation_range(expr, idx)
-            terms = [self._eval(expr.body, dict(idx, **{expr.index.id: k})) for k in range(1, high + 1)]
+            if expr.low is not None:  # Σ_{t=1}^{T}
+                env = dict(self.layer_env, **idx)
+                low, high = int_value(expr.low, env, "a summation bound"), int_value(expr.high, env,
+                                                                                    "a summation bound")
+            else:
+                low, high = 1, self._summation_range(expr, idx)
+            terms = [self._eval(expr.body, dict(idx, **{expr.index.id: k})) for k in range(low, high + 1)]
+            if not terms:
+                return sp.Integer(0)  # an empty sum (Σ_{t=2}^{1})
             return self._sum(terms, expr.pos)
         if isinstance(expr, s.Partial):
             return self._partial(expr.num, expr.den, expr.pos, idx)
         if isinstance(expr, s.Sup):
             if ctx.kind == "network" and isinstance(expr.base, s.Name) and expr.base.id in LAYERED:
                 return self._quantity(expr, idx)
+            if self._is_member(expr):
+                return self._values(self._refs(expr, idx))
             base = self._eval(expr.base, idx)
             return self._power(base, self._eval(expr.arg, idx), expr.pos)
         if isinstance(expr, s.Sub):
@@ -284,7 +302,7 @@ class Evaluator:
             base = self._eval(expr.base, idx)
             if not _is_matrix(base):
                 raise ShapeMismatch("a scalar cannot be indexed", expr.pos)
-            label = self._label(expr.base)
+            label = self._label(expr.base, idx)
             keys = Keys(base.rows, base.cols, (), label)
             i, j = self._entry(expr, keys, idx)
             return base[i - 1, j - 1]
@@ -292,11 +310,12 @@ class Evaluator:
             return self._call(expr, idx)
         raise DeriveDeclarationError(f"cannot evaluate {type(expr).__name__}", expr.pos)  # pragma: no cover
 
-    def _label(self, expr: s.Expr) -> str:
+    def _label(self, expr: s.Expr, idx: dict) -> str:
         if isinstance(expr, s.Name):
             return expr.id
         if isinstance(expr, s.Sup) and isinstance(expr.base, s.Name):
-            layer = self._layer(expr, {}) if self.ctx.kind == "network" and expr.base.id in LAYERED else None
+            layer = self._layer(expr, idx) if (self.ctx.kind == "network" and expr.base.id in LAYERED) \
+                or self._is_member(expr) else None
             return f"{expr.base.id}^{layer}" if layer is not None else expr.base.id
         return "the tensor"
 
@@ -317,7 +336,7 @@ class Evaluator:
 
     def _values(self, keys: Keys):
         """The values of named nodes: a scalar for the loss and graph nodes, else a matrix."""
-        if self.ctx.kind == "graph" or keys.entries == ("C",):
+        if keys.scalar:
             return self.ctx.value(keys.entries[0])
         return sp.Matrix(keys.rows, keys.cols, [self.ctx.value(k) for k in keys.entries])
 

@@ -216,6 +216,10 @@ class _BaseContext:
     def is_node(self, name: str) -> bool:
         return (name, None) in self.tensors
 
+    def is_family(self, name: str) -> bool:
+        """Is `name` declared with members (hᵗ)? Then name^t is a member, not a power."""
+        return self.kind == "graph" and any(k[0] == name and k[1] is not None for k in self.tensors)
+
     def loss_key(self):
         return "C"
 
@@ -257,6 +261,7 @@ class Compiled:
     given: dict  # input key → Fraction fixed by the file (graph inputs with values)
     assumptions: dict  # input symbol → expression (solved assumptions)
     sample_ranges: dict  # input key → (low, high) for random sampling
+    layer_env: dict = field(default_factory=dict)  # integer names rules are read with: L, sizes
 
     def symbolic(self, variables: dict | None = None) -> SymbolicContext:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,
@@ -281,8 +286,10 @@ class Compiled:
         return point
 
 
-def _layer_label(name: str, layer, i: int, j: int | None = None) -> str:
+def _layer_label(name: str, layer, i: int | None = None, j: int | None = None) -> str:
     sup = "" if layer is None else f"^{layer}"
+    if i is None:
+        return f"{name}{sup}"
     return f"{name}{sup}_{i}" if j is None else f"{name}{sup}_{i}{j}" if max(i, j) < 10 else f"{name}{sup}_{{{i},{j}}}"
 
 
@@ -357,36 +364,101 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
         loss = loss[0, 0]
     parents = [k for k in g.nodes if g.nodes[k].symbol in loss.free_symbols]
     g.add("C", sp.Symbol(net.loss_name), parents, loss, base=g.to_base(loss), label=net.loss_name)
-    tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name)
-    compiled.assumptions = _solve_assumptions(net.assumptions, compiled,
-                                              {"L": depth} if net.loss_name != "L" else {})
+    tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name, scalar=True)
+    compiled.layer_env = {"L": depth} if net.loss_name != "L" else {}
+    compiled.assumptions = _solve_assumptions(net.assumptions, compiled, compiled.layer_env)
     return compiled
 
 
 def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
-    """The scalar graph of a computation graph: inputs, then nodes in declared order."""
+    """The scalar graph of a computation graph: inputs, then nodes in declared order.
+
+    A scalar quantity is one node (key: its name, or (name, member) in a family); a vector
+    or matrix is one node per entry (key: (name, member, i, j)). A definition evaluated
+    whole gives the quantity its shape; definitions entry by entry (z_p for p in 1..4)
+    are gathered into a tensor once the declaration is complete."""
     g = ScalarGraph(functions)
     tensors: dict = {}
     given = {}
-    for name, value in graph.inputs.items():
-        g.add(name, sp.Symbol(name, real=True), label=name)
-        tensors[(name, None)] = Keys(1, 1, (name,), name)
-        if value is not None:
-            given[name] = value
-    compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {})
-    for name, expr in graph.nodes:
+    for inp in graph.inputs:
+        if inp.shape is None:
+            key = inp.name if inp.member is None else (inp.name, inp.member)
+            label = _layer_label(inp.name, inp.member)
+            g.add(key, sp.Symbol(label, real=True), label=label)
+            tensors[(inp.name, inp.member)] = Keys(1, 1, (key,), label, scalar=True)
+            if inp.value is not None:
+                given[key] = inp.value
+        else:
+            _add_tensor_inputs(g, tensors, inp.name, inp.member, *inp.shape)
+    compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {}, dict(graph.sizes))
+    pending: dict = {}  # (name, member) → {(i, j): key}, for definitions entry by entry
+    for index, node in enumerate(graph.nodes):
         ctx = _DefinitionContext("graph", g, functions, tensors, {}, "")
         try:
-            definition = Evaluator(ctx, {}).eval(expr)
+            definition = Evaluator(ctx, node.env).eval(node.expr)
         except ShapeMismatch as e:
             raise DeriveDeclarationError(f"ill-shaped node: {e.message}", e.pos) from None
+        quantity = (node.name, node.member)
+        if node.entry is not None:
+            if isinstance(definition, sp.MatrixBase):
+                if definition.shape != (1, 1):
+                    raise DeriveDeclarationError(f"an entry must be a scalar, not a {definition.rows}×"
+                                                 f"{definition.cols} matrix", node.expr.pos)
+                definition = definition[0, 0]
+            i, j = node.entry if len(node.entry) == 2 else (node.entry[0], None)
+            label = _layer_label(node.name, node.member, i, j)
+            key = (node.name, node.member, i, j or 1)
+            _add_defined(g, key, label, definition)
+            pending.setdefault(quantity, {})[(i, j or 1)] = key
+            following = graph.nodes[index + 1] if index + 1 < len(graph.nodes) else None
+            if following is None or following.group != node.group or (following.name, following.member) != quantity:
+                _gather_entries(tensors, quantity, pending.pop(quantity), node)
+            continue
+        label = _layer_label(node.name, node.member)
         if isinstance(definition, sp.MatrixBase):
-            raise DeriveDeclarationError("a graph node must be a scalar", expr.pos)
-        parents = [k for k in g.nodes if g.nodes[k].symbol in definition.free_symbols]
-        g.add(name, sp.Symbol(name, real=True), parents, definition, base=g.to_base(definition), label=name)
-        tensors[(name, None)] = Keys(1, 1, (name,), name)
-    compiled.assumptions = _solve_assumptions(graph.assumptions, compiled, {})
+            keys = []
+            for i in range(1, definition.rows + 1):
+                for j in range(1, definition.cols + 1):
+                    key = (node.name, node.member, i, j)
+                    entry_label = _layer_label(node.name, node.member, i, j if definition.cols > 1 else None)
+                    _add_defined(g, key, entry_label, definition[i - 1, j - 1])
+                    keys.append(key)
+            tensors[quantity] = Keys(definition.rows, definition.cols, tuple(keys), label)
+        else:
+            key = node.name if node.member is None else quantity
+            _add_defined(g, key, label, definition)
+            tensors[quantity] = Keys(1, 1, (key,), label, scalar=True)
+    compiled.assumptions = _solve_assumptions(graph.assumptions, compiled, compiled.layer_env)
     return compiled
+
+
+def _add_tensor_inputs(g: ScalarGraph, tensors: dict, name: str, member, rows: int, cols: int) -> None:
+    keys = []
+    for i in range(1, rows + 1):
+        for j in range(1, cols + 1):
+            label = _layer_label(name, member, i, j if cols > 1 else None)
+            keys.append(g.add((name, member, i, j), sp.Symbol(label, real=True), label=label).key)
+    tensors[(name, member)] = Keys(rows, cols, tuple(keys), _layer_label(name, member))
+
+
+def _add_defined(g: ScalarGraph, key, label: str, definition: sp.Expr) -> None:
+    parents = [k for k in g.nodes if g.nodes[k].symbol in definition.free_symbols]
+    g.add(key, sp.Symbol(label, real=True), parents, definition, base=g.to_base(definition), label=label)
+
+
+def _gather_entries(tensors: dict, quantity: tuple, entries: dict, node) -> None:
+    """The tensor defined entry by entry: every entry of its rows × cols must be there."""
+    rows = max(i for i, _ in entries)
+    cols = max(j for _, j in entries)
+    missing = [(i, j) for i in range(1, rows + 1) for j in range(1, cols + 1) if (i, j) not in entries]
+    label = _layer_label(*quantity)
+    if missing:
+        i, j = missing[0]
+        raise DeriveDeclarationError(f"{label} is defined entry by entry, but {label}_{i}"
+                                     f"{'' if cols == 1 else ',' + str(j)} is missing "
+                                     f"({len(missing)} of {rows * cols} missing)", node.pos)
+    keys = tuple(entries[(i, j)] for i in range(1, rows + 1) for j in range(1, cols + 1))
+    tensors[quantity] = Keys(rows, cols, keys, label)
 
 
 class _DefinitionContext(_BaseContext):

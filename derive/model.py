@@ -13,7 +13,7 @@ Expressions stay syntax nodes (`derive.syntax`); what the model adds is the cont
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from . import syntax as s
@@ -66,15 +66,53 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Graph:
-    """A computation graph: inputs (with optional values) and nodes defined in order."""
+class GraphInput:
+    """One declared input quantity: a scalar (`shape` None), a vector (n, 1) or a matrix,
+    possibly a member of a family (`x^t`)."""
 
     name: str
-    inputs: dict  # name → Fraction | None
-    nodes: tuple  # of (name, expr)
+    member: int | None
+    shape: tuple | None
+    value: Fraction | None  # scalars only: `input a = 5`
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One definition, for one value of its quantifiers: a whole quantity (`entry` None)
+    or one entry of it. Definitions of the same declaration share `group`."""
+
+    name: str
+    member: int | None
+    entry: tuple | None  # (i,) or (i, j)
+    expr: s.Expr  # with aliases expanded
+    env: dict  # sizes and quantifier values the expression is read with
+    group: int
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A computation graph: inputs (with optional values) and nodes defined in order,
+    each a scalar, a vector or a matrix, alone or as a member of a family (hᵗ)."""
+
+    name: str
+    inputs: tuple  # of GraphInput
+    nodes: tuple  # of GraphNode
     assumptions: tuple  # of syntax.Equation
     rules: tuple
     pos: Pos
+    sizes: dict = field(default_factory=dict)  # `size T = 3`
+
+    @property
+    def names(self) -> set:
+        return {i.name for i in self.inputs} | {n.name for n in self.nodes}
+
+    @property
+    def families(self) -> set:
+        """Names declared with a member superscript (hᵗ): there ^ is a member, not a power."""
+        return {i.name for i in self.inputs if i.member is not None} | \
+            {n.name for n in self.nodes if n.member is not None}
 
 
 @dataclass(frozen=True)
@@ -133,6 +171,10 @@ def int_value(expr: s.Expr, env: dict, what: str) -> int:
     if isinstance(expr, s.BinOp) and expr.op in "+-*":
         a, b = int_value(expr.left, env, what), int_value(expr.right, env, what)
         return a + b if expr.op == "+" else a - b if expr.op == "-" else a * b
+    if isinstance(expr, s.Call) and expr.func in ("max", "min") and expr.args and not expr.primes:
+        # Σ_{p=max(1,i-2)}^{min(4,i)}: the bounds of a full convolution
+        values = [int_value(a, env, what) for a in expr.args]
+        return max(values) if expr.func == "max" else min(values)
     raise DeriveDeclarationError(f"{what} must be a whole number", expr.pos)
 
 
@@ -191,6 +233,9 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
             v(i)
         return
     if isinstance(expr, s.Summation):
+        for limit in (expr.low, expr.high):
+            if limit is not None:
+                _validate_index(limit, scope, bound)
         if expr.index is not None:
             v(expr.body, bound | {expr.index.id})
         else:
@@ -218,10 +263,15 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
 
 
 def _layered_name(base: s.Expr, scope: Scope) -> bool:
+    if scope.kind == "graph":
+        return isinstance(base, s.Name) and scope.graph is not None and base.id in scope.graph.families
     return scope.kind == "network" and isinstance(base, s.Name) and base.id in LAYERED
 
 
 def _check_layer(expr: s.Sup, scope: Scope) -> None:
+    if scope.kind == "graph":  # a family member: which members exist is checked when evaluated
+        _validate_index(expr.arg, scope, set())
+        return
     net = scope.network
     assert net is not None
     kind = LAYERED[expr.base.id]  # type: ignore[union-attr]
@@ -252,10 +302,10 @@ def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
     if scope.kind == "graph":
         g = scope.graph
         assert g is not None
-        if name in g.inputs or any(n == name for n, _ in g.nodes):
+        names = g.names
+        if name in names or name in g.sizes:
             return
-        rest = name[1:]
-        if name.startswith("d") and (rest in g.inputs or any(n == rest for n, _ in g.nodes)):
+        if name.startswith("d") and name[1:] in names:
             return  # dJ/da: the derivative of node J by node a
         raise DeriveNameError(f"unknown name '{name}' in graph {g.name}", expr.pos)
     net = scope.network
@@ -335,6 +385,9 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
         elif isinstance(item, s.LossDecl):
             loss = item
         elif isinstance(item, s.AliasDecl):
+            if item.params is not None:
+                raise DeriveDeclarationError("a `let` with scripts (let δ^t = …) belongs in a graph block; a network "
+                                             "already has δˡ", item.pos)
             aliases[item.name] = item.expr
         elif isinstance(item, s.Assumption):
             assumptions.append(item.equation)
@@ -391,26 +444,161 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
                    net.assumptions, rules, net.pos)
 
 
+def _assignments(quantifiers: tuple, env: dict) -> list:
+    """Every combination of values of declaration quantifiers (later bounds may use earlier variables)."""
+    out: list = [{}]
+    for q in quantifiers:
+        grown = []
+        for a in out:
+            inner = dict(env, **a)
+            low = int_value(q.low, inner, "a quantifier bound")
+            high = int_value(q.high, inner, "a quantifier bound")
+            if low > high:
+                raise DeriveDeclarationError(f"empty range {low}..{high} for {q.var}", q.pos)
+            grown.extend(dict(a, **{q.var: v}) for v in range(low, high + 1))
+        out = grown
+    return out
+
+
+def _target_indices(target: s.Target) -> tuple:
+    if target.raw is not None and len(target.raw) == 2 and not target.raw.isdigit():
+        return s.script_indices(s.Sub(s.Name(target.name, target.pos), target.indices, target.raw, target.pos))
+    return target.indices
+
+
+def _expand_aliases(expr: s.Expr, aliases: dict) -> s.Expr:
+    """Replace each use of a `let` alias by its definition, binding its script parameters:
+    with `let δ^t = ∂L/∂z^t`, δ^{t+1}_j reads ∂L/∂z^{t+1} indexed by j."""
+    def params(alias: s.AliasDecl) -> tuple:
+        p = alias.params
+        if p is None:
+            return None, ()
+        return p.member, _target_indices(p)
+
+    def bind(alias: s.AliasDecl, member, indices: tuple, where: s.Expr) -> s.Expr:
+        want_member, want_indices = params(alias)
+        names: dict = {}
+        if (want_member is None) != (member is None) or (indices and len(indices) != len(want_indices)):
+            form = f"{alias.name}" + (f"^{want_member.id}" if isinstance(want_member, s.Name) else "") + \
+                ("_" + "".join(i.id for i in want_indices if isinstance(i, s.Name)) if want_indices else "")
+            raise DeriveDeclarationError(f"'{alias.name}' is defined as {form}: use it in that form", where.pos)
+        if want_member is not None:
+            names[want_member.id] = member
+        for param, value in zip(want_indices, indices):
+            names[param.id] = value
+        return s.substitute(alias.expr, names)
+
+    def walk(e: s.Expr) -> s.Expr:
+        if isinstance(e, s.Sub):
+            base = e.base
+            if isinstance(base, s.Sup) and isinstance(base.base, s.Name) and base.base.id in aliases:
+                alias = aliases[base.base.id]
+                if not params(alias)[1]:  # δ^t_j: the alias is a whole quantity, index it
+                    return s.Sub(bind(alias, walk(base.arg), (), base), tuple(walk(i) for i in e.items), e.raw, e.pos)
+                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(params(alias)[1]) == 2 \
+                    else e.items
+                return bind(alias, walk(base.arg), tuple(walk(i) for i in items), e)
+            if isinstance(base, s.Name) and base.id in aliases:
+                alias = aliases[base.id]
+                if params(alias) == (None, ()):  # a plain alias, indexed
+                    return s.Sub(alias.expr, tuple(walk(i) for i in e.items), e.raw, e.pos)
+                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(params(alias)[1]) == 2 \
+                    else e.items
+                return bind(alias, None, tuple(walk(i) for i in items), e)
+        if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in aliases \
+                and params(aliases[e.base.id])[0] is not None:
+            return bind(aliases[e.base.id], walk(e.arg), (), e)
+        if isinstance(e, s.Name) and e.id in aliases:
+            alias = aliases[e.id]
+            if params(alias) != (None, ()):
+                bind(alias, None, (), e)  # raises: the alias needs its scripts
+            return alias.expr
+        return s.map_children(e, walk)
+
+    return walk(expr)
+
+
 def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
-    inputs: dict = {}
+    sizes: dict = {}
+    for size in decl.sizes:
+        if size.name in sizes:
+            raise DeriveDeclarationError(f"size '{size.name}' declared twice", size.pos)
+        value = int_value(size.expr, sizes, "a size")
+        if value < 1:
+            raise DeriveDeclarationError(f"a size must be at least 1, not {value}", size.pos)
+        sizes[size.name] = value
+    aliases: dict = {}
+    for alias in decl.aliases:
+        if alias.name in aliases:
+            raise DeriveDeclarationError(f"'{alias.name}' is defined twice", alias.pos)
+        for param in ([alias.params.member] if alias.params and alias.params.member is not None else []) + \
+                list(_target_indices(alias.params) if alias.params else ()):
+            if not isinstance(param, s.Name):
+                raise DeriveDeclarationError("the scripts of a `let` name must be single names, as in "
+                                             "let δ^t = ∂L/∂z^t", param.pos)
+        aliases[alias.name] = alias
+
+    def member_of(target: s.Target, env: dict):
+        return None if target.member is None else int_value(target.member, env, "a member index")
+
+    inputs: list = []
+    seen: dict = {}
+
+    def claim(name: str, member, entry, pos: Pos, kind: str) -> None:
+        """Each quantity, member and entry is declared once."""
+        clash = [k for k in seen if k == (name, member, entry)
+                 or (k[:2] == (name, member) and (k[2] is None or entry is None))]
+        if clash:
+            what = name + (f"^{member}" if member is not None else "") + \
+                (f"_{','.join(map(str, entry))}" if entry else "")
+            twice = "declared twice" if kind == seen[clash[0]] == "input" else "already defined"
+            raise DeriveDeclarationError(f"'{what}' is {twice} in graph {decl.name}", pos)
+        if name in sizes or name in aliases:
+            raise DeriveDeclarationError(f"'{name}' is already a size or a `let` name in graph {decl.name}", pos)
+        seen[(name, member, entry)] = kind
+
     for i in decl.inputs:
-        if i.name in inputs:
-            raise DeriveDeclarationError(f"input '{i.name}' declared twice", i.pos)
-        inputs[i.name] = i.value
+        if i.target.indices:
+            raise DeriveDeclarationError("an input is declared whole, with its shape: input x[4], W[3,2]", i.pos)
+        for a in _assignments(i.quantifiers, sizes):
+            env = dict(sizes, **a)
+            member = member_of(i.target, env)
+            shape = None
+            if i.shape is not None:
+                dims = [int_value(d, env, "a dimension") for d in i.shape]
+                if any(d < 1 for d in dims):
+                    raise DeriveDeclarationError("a dimension must be at least 1", i.pos)
+                shape = (dims[0], dims[1] if len(dims) > 1 else 1)
+                if i.value is not None:
+                    raise DeriveDeclarationError("only a scalar input can be given a value", i.pos)
+            claim(i.name, member, None, i.pos, "input")
+            inputs.append(GraphInput(i.name, member, shape, i.value, i.pos))
     nodes: list = []
-    known = set(inputs)
-    for n in decl.nodes:
-        if n.name in known:
-            raise DeriveDeclarationError(f"'{n.name}' is already defined in graph {decl.name}", n.pos)
-        partial = Graph(decl.name, inputs, tuple(nodes), (), (), decl.pos)
-        _validate(n.expr, Scope("graph", functions, graph=partial), set())
-        _no_derivatives(n.expr, "a graph node")
-        nodes.append((n.name, n.expr))
-        known.add(n.name)
-    graph = Graph(decl.name, inputs, tuple(nodes), tuple(a.equation for a in decl.assumptions), (), decl.pos)
-    scope = Scope("graph", functions, graph=graph)
-    rules = tuple(_rule(r, scope, decl.name) for r in decl.rules)
-    return Graph(graph.name, inputs, graph.nodes, graph.assumptions, rules, decl.pos)
+    for group, n in enumerate(decl.nodes):
+        expr = _expand_aliases(n.expr, aliases)
+        for a in _assignments(n.quantifiers, sizes):
+            env = dict(sizes, **a)
+            member = member_of(n.target, env)
+            indices = _target_indices(n.target)
+            entry = tuple(int_value(ix, env, "an index") for ix in indices) or None
+            if entry is not None and (len(entry) > 2 or min(entry) < 1):
+                raise DeriveDeclarationError("an entry is written name_i or name_{i,j}, with indices from 1",
+                                             n.target.pos)
+            claim(n.name, member, entry, n.pos, "node")
+            partial = Graph(decl.name, tuple(inputs), tuple(nodes), (), (), decl.pos, sizes)
+            _validate(expr, Scope("graph", functions, graph=partial, layer_env=env), set())
+            _no_derivatives(expr, "a graph node")
+            nodes.append(GraphNode(n.name, member, entry, expr, env, group, n.pos))
+    graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(
+        s.Equation(_expand_aliases(a.equation.lhs, aliases), _expand_aliases(a.equation.rhs, aliases), a.equation.pos)
+        for a in decl.assumptions), (), decl.pos, sizes)
+    scope = Scope("graph", functions, graph=graph, layer_env=dict(sizes))
+    rules = []
+    for r in decl.rules:
+        equation = s.Equation(_expand_aliases(r.equation.lhs, aliases), _expand_aliases(r.equation.rhs, aliases),
+                              r.equation.pos)
+        rules.append(_rule(replace(r, equation=equation), scope, decl.name))
+    return Graph(graph.name, graph.inputs, graph.nodes, graph.assumptions, tuple(rules), decl.pos, sizes)
 
 
 def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
@@ -506,5 +694,5 @@ def load(text: str, filename: str = "<input>") -> Document:
         raise e.located(filename, text if text.endswith("\n") else text + "\n") from None
 
 
-__all__ = ["Document", "Function", "Graph", "Network", "Rule", "Quantifier", "Scope", "load", "int_value",
+__all__ = ["Document", "Function", "Graph", "GraphInput", "GraphNode", "Network", "Rule", "Quantifier", "Scope", "load", "int_value",
            "LAYERED", "BUILTIN_FUNCTIONS", "VECTOR_FUNCTIONS", "Fraction"]

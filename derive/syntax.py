@@ -10,7 +10,7 @@ Transformer methods are named after the grammar rules they build (Lark's contrac
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -107,11 +107,14 @@ class Partial:
 
 @dataclass(frozen=True)
 class Summation:
-    """Σ_k body (index given) or Σ body (sum of the entries of a vector)."""
+    """Σ_k body (index given), Σ_{t=1}^{T} body (index and range given) or Σ body (sum
+    of the entries of a vector). Without a range, the index runs over the subscript it is used in."""
 
     index: Union["Name", None]
     body: "Expr"
     pos: Pos
+    low: Union["Expr", None] = None
+    high: Union["Expr", None] = None
 
 
 Expr = Union[Num, Name, Call, BinOp, Neg, Sup, Sub, Transpose, Vector, Norm, Partial, Summation]
@@ -125,6 +128,35 @@ def children(node) -> list:
             if hasattr(item, "__dataclass_fields__") and not isinstance(item, Pos):
                 out.append(item)
     return out
+
+
+def map_children(node, fn):
+    """`node` with `fn` applied to each direct sub-expression (a rebuilt copy)."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, tuple):
+            mapped = tuple(fn(i) if hasattr(i, "__dataclass_fields__") and not isinstance(i, Pos) else i for i in value)
+            if mapped != value:
+                changes[name] = mapped
+        elif hasattr(value, "__dataclass_fields__") and not isinstance(value, Pos):
+            mapped = fn(value)
+            if mapped is not value:
+                changes[name] = mapped
+    return replace(node, **changes) if changes else node
+
+
+def substitute(expr, names: dict):
+    """`expr` with every `Name` whose id is in `names` replaced by that expression.
+
+    >>> substitute(BinOp("+", Name("t", Pos(1, 1)), Num(Fraction(1), Pos(1, 3)), Pos(1, 1)),
+    ...            {"t": Num(Fraction(2), Pos(1, 1))}).left.value
+    Fraction(2, 1)
+    """
+    if isinstance(expr, Name):
+        return names.get(expr.id, expr)
+    if isinstance(expr, Summation) and expr.index is not None and expr.index.id in names:
+        names = {k: v for k, v in names.items() if k != expr.index.id}  # the index is bound here
+    return map_children(expr, lambda child: substitute(child, names))
 
 
 def script_indices(sub: "Sub") -> tuple:
@@ -165,14 +197,46 @@ class FunctionDecl:
 
 
 @dataclass(frozen=True)
-class InputDecl:
+class Target:
+    """What a declaration defines: `name`, a family member `name^member`, an entry
+    `name_{i,j}`, or a member's entry `name^member_i` (indices as written)."""
+
     name: str
-    value: Fraction | None
+    member: Expr | None
+    indices: tuple  # () for a whole quantity
+    raw: str | None  # unbraced subscript text (`ij`), split into single-letter indices
     pos: Pos
 
 
 @dataclass(frozen=True)
+class InputDecl:
+    target: Target
+    shape: tuple | None  # (rows,) or (rows, cols) as expressions; None: a scalar
+    value: Fraction | None
+    quantifiers: tuple
+    pos: Pos
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+
+@dataclass(frozen=True)
 class NodeDecl:
+    target: Target
+    expr: Expr
+    quantifiers: tuple
+    pos: Pos
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+
+@dataclass(frozen=True)
+class SizeDecl:
+    """`size T = 3`: a whole number that ranges, shapes and formulas may use."""
+
     name: str
     expr: Expr
     pos: Pos
@@ -186,6 +250,9 @@ class GraphDecl:
     assumptions: tuple
     rules: tuple
     pos: Pos
+    sizes: tuple = ()
+    aliases: tuple = ()
+    items: tuple = ()  # every declaration in file order (nodes may use sizes declared before them)
 
 
 @dataclass(frozen=True)
@@ -217,9 +284,12 @@ class LossDecl:
 
 @dataclass(frozen=True)
 class AliasDecl:
+    """`let p = aᴸ`, or with parameters `let δ^t = ∂L/∂z^t`, `let δ_p = ∂C/∂z_p`."""
+
     name: str
     expr: Expr
     pos: Pos
+    params: Target | None = None  # the scripts of the left side, when it has any
 
 
 @dataclass(frozen=True)
@@ -242,7 +312,7 @@ class SourceFile:
 
 # ---------------------------------------------------------------- Unicode scripts
 
-_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿˡᴸᵏʲ⁽⁾", "0123456789+-inlLkj()"))
+_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿˡᴸᵏʲᵗᵐᵖ⁽⁾", "0123456789+-inlLkjtmp()"))
 _SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-aeoxhklmnpstijruv"))
 
 
@@ -319,21 +389,52 @@ class _ToSyntax(Transformer):
 
     def graph(self, meta, children):
         name, *items = children
+        flat = [i for item in items for i in (item if isinstance(item, tuple) else (item,))]
         return GraphDecl(
             str(name),
-            tuple(i for group in items if isinstance(group, tuple) for i in group),
-            tuple(i for i in items if isinstance(i, NodeDecl)),
-            tuple(i for i in items if isinstance(i, Assumption)),
-            tuple(i for i in items if isinstance(i, RuleDecl)),
+            tuple(i for i in flat if isinstance(i, InputDecl)),
+            tuple(i for i in flat if isinstance(i, NodeDecl)),
+            tuple(i for i in flat if isinstance(i, Assumption)),
+            tuple(i for i in flat if isinstance(i, RuleDecl)),
             _pos(meta),
+            tuple(i for i in flat if isinstance(i, SizeDecl)),
+            tuple(i for i in flat if isinstance(i, AliasDecl)),
+            tuple(i for i in flat if not isinstance(i, Token)),
         )
 
     def inputs(self, meta, children):
-        return tuple(children)
+        quantifiers = tuple(c for c in children if isinstance(c, Quantifier))
+        return tuple(replace(c, quantifiers=quantifiers) for c in children if isinstance(c, InputDecl))
 
     def input_item(self, meta, children):
-        value = children[1] if len(children) > 1 else None
-        return InputDecl(str(children[0]), value, _pos(meta))
+        target, *rest = children
+        shape = next((c for c in rest if isinstance(c, list)), None)
+        value = next((c for c in rest if isinstance(c, Fraction)), None)
+        return InputDecl(target, tuple(shape) if shape is not None else None, value, (), _pos(meta))
+
+    def shape(self, meta, children):
+        return list(children)
+
+    def target(self, meta, children):
+        name, *scripts = children
+        member, indices, raw = None, (), None
+        for script in scripts:
+            if isinstance(script, Token) and script.type == "SUPERSCRIPT":
+                member = _script_expr("".join(_SUPERSCRIPT[c] for c in str(script)), _pos(script))
+            elif isinstance(script, Token) and script.type == "SUBSCRIPT":
+                sub = self.sub_unicode(meta, [Name(str(name), _pos(name)), script])
+                indices, raw = sub.items, sub.raw
+            elif isinstance(script, tuple):  # sub_arg: (raw, items)
+                raw, indices = script
+            elif script is None:
+                raise DeriveSyntaxError("a declaration cannot be transposed", _pos(meta))
+            else:  # sup_arg
+                member = script
+        return Target(str(name), member, tuple(indices), raw, _pos(meta))
+
+    def size_def(self, meta, children):
+        name, expr = children
+        return SizeDecl(str(name), expr, _pos(meta))
 
     def signed_number(self, meta, children):  # -3, 0.5, 1/2: exact
         negative = children[0].type == "MINUS"
@@ -344,8 +445,8 @@ class _ToSyntax(Transformer):
         return -value if negative else value
 
     def node_def(self, meta, children):
-        name, expr = children
-        return NodeDecl(str(name), expr, _pos(meta))
+        *quantifiers, target, expr = children
+        return NodeDecl(target, expr, tuple(quantifiers), _pos(meta))
 
     def network(self, meta, children):
         name, *items = children
@@ -372,8 +473,9 @@ class _ToSyntax(Transformer):
         return LossDecl(str(name), expr, _pos(meta))
 
     def alias(self, meta, children):
-        name, expr = children
-        return AliasDecl(str(name), expr, _pos(meta))
+        target, expr = children
+        scripted = target.member is not None or target.indices
+        return AliasDecl(target.name, expr, _pos(meta), target if scripted else None)
 
     def assumption(self, meta, children):
         return Assumption(children[0], _pos(meta))
@@ -407,8 +509,18 @@ class _ToSyntax(Transformer):
         return children[0]
 
     def summation(self, meta, children):
-        index = children[1] if len(children) == 3 else None
-        return Summation(index, children[-1], _pos(meta))
+        spec = children[1] if len(children) == 3 else None
+        if isinstance(spec, tuple):  # Σ_{t=1}^{T}
+            index, low, high = spec
+            return Summation(index, children[-1], _pos(meta), low, high)
+        return Summation(spec, children[-1], _pos(meta))
+
+    def index_range(self, meta, children):
+        name, low, high = children
+        if high is None:
+            raise DeriveSyntaxError("Σ_{t=1}^{…}: the upper bound cannot be T written as ^T (a transpose mark); "
+                                    "write ^{T}", _pos(meta))
+        return Name(str(name), _pos(name)), low, high
 
     def index_spec(self, meta, children):
         item = children[0]

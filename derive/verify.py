@@ -135,10 +135,9 @@ def _describe(assignment: dict) -> str:
 def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     """Both sides of every instance of the rule, entry by entry."""
     ctx = compiled.symbolic(variables)
-    depth = len(compiled.sizes) - 1 if compiled.sizes else None
     out = []
     for layers in rule.layer_assignments:
-        env = dict(layers, **({"L": depth} if depth is not None and compiled.loss_name != "L" else {}))
+        env = dict(layers, **compiled.layer_env)
         ev = Evaluator(ctx, env)
         try:
             for idx in instances(ev, rule.lhs, rule.rhs):

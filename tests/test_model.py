@@ -370,8 +370,9 @@ def test_graph_model():
     text = ("graph J {\n    input a = 5, b = 3, c\n    u = b c\n    v = a + u\n    J = 3 v\n"
             "    rule r: dJ/db = 3c\n}\n")
     graph = load(text).graphs["J"]
-    assert graph.inputs == {"a": Fraction(5), "b": Fraction(3), "c": None}
-    assert [n for n, _ in graph.nodes] == ["u", "v", "J"]
+    assert {i.name: i.value for i in graph.inputs} == {"a": Fraction(5), "b": Fraction(3), "c": None}
+    assert all(i.shape is None and i.member is None for i in graph.inputs)
+    assert [n.name for n in graph.nodes] == ["u", "v", "J"]
     assert [r.name for r in graph.rules] == ["r"] and graph.rules[0].context == "J"
 
 
