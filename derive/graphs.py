@@ -26,6 +26,7 @@ guards the chain-rule machinery itself.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -391,45 +392,65 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
         else:
             _add_tensor_inputs(g, tensors, inp.name, inp.member, *inp.shape)
     compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {}, dict(graph.sizes))
-    pending: dict = {}  # (name, member) → {(i, j): key}, for definitions entry by entry
-    for index, node in enumerate(graph.nodes):
-        ctx = _DefinitionContext("graph", g, functions, tensors, {}, "")
-        try:
-            definition = Evaluator(ctx, node.env).eval(node.expr)
-        except ShapeMismatch as e:
-            raise DeriveDeclarationError(f"ill-shaped node: {e.message}", e.pos) from None
-        quantity = (node.name, node.member)
-        if node.entry is not None:
-            if isinstance(definition, sp.MatrixBase):
-                if definition.shape != (1, 1):
-                    raise DeriveDeclarationError(f"an entry must be a scalar, not a {definition.rows}×"
-                                                 f"{definition.cols} matrix", node.expr.pos)
-                definition = definition[0, 0]
-            i, j = node.entry if len(node.entry) == 2 else (node.entry[0], None)
-            label = _layer_label(node.name, node.member, i, j)
-            key = (node.name, node.member, i, j or 1)
-            _add_defined(g, key, label, definition)
-            pending.setdefault(quantity, {})[(i, j or 1)] = key
-            following = graph.nodes[index + 1] if index + 1 < len(graph.nodes) else None
-            if following is None or following.group != node.group or (following.name, following.member) != quantity:
-                _gather_entries(tensors, quantity, pending.pop(quantity), node)
-            continue
-        label = _layer_label(node.name, node.member)
-        if isinstance(definition, sp.MatrixBase):
-            keys = []
-            for i in range(1, definition.rows + 1):
-                for j in range(1, definition.cols + 1):
-                    key = (node.name, node.member, i, j)
-                    entry_label = _layer_label(node.name, node.member, i, j if definition.cols > 1 else None)
-                    _add_defined(g, key, entry_label, definition[i - 1, j - 1])
-                    keys.append(key)
-            tensors[quantity] = Keys(definition.rows, definition.cols, tuple(keys), label)
-        else:
-            key = node.name if node.member is None else quantity
-            _add_defined(g, key, label, definition)
-            tensors[quantity] = Keys(1, 1, (key,), label, scalar=True)
+    # Definitions are equations, not statements: z^t may use h^{t-1} declared on a later
+    # line. Each is compiled once what it uses exists; none left that can be → a cycle.
+    expected = Counter((n.group, n.name, n.member) for n in graph.nodes if n.entry is not None)
+    gathered: dict = {}  # (group, name, member) → {(i, j): key}, for definitions entry by entry
+    waiting = list(graph.nodes)
+    while waiting:
+        deferred = []
+        for node in waiting:
+            ctx = _DefinitionContext("graph", g, functions, tensors, {}, "",
+                                     later={(n.name, n.member) for n in waiting})
+            try:
+                definition = Evaluator(ctx, node.env).eval(node.expr)
+            except _NotYetDefined:
+                deferred.append(node)
+                continue
+            except ShapeMismatch as e:
+                raise DeriveDeclarationError(f"ill-shaped node: {e.message}", e.pos) from None
+            _define(g, tensors, node, definition, gathered, expected)
+        if len(deferred) == len(waiting):
+            node = deferred[0]
+            raise DeriveDeclarationError(f"{_layer_label(node.name, node.member)} cannot be computed: its "
+                                         f"definition depends on itself (a cycle of definitions)", node.pos)
+        waiting = deferred
     compiled.assumptions = _solve_assumptions(graph.assumptions, compiled, compiled.layer_env)
     return compiled
+
+
+def _define(g: ScalarGraph, tensors: dict, node, definition, gathered: dict, expected: Counter) -> None:
+    """Add the scalar nodes of one compiled definition (a whole quantity or one entry)."""
+    quantity = (node.name, node.member)
+    if node.entry is not None:
+        if isinstance(definition, sp.MatrixBase):
+            if definition.shape != (1, 1):
+                raise DeriveDeclarationError(f"an entry must be a scalar, not a {definition.rows}×"
+                                             f"{definition.cols} matrix", node.expr.pos)
+            definition = definition[0, 0]
+        i, j = node.entry if len(node.entry) == 2 else (node.entry[0], None)
+        label = _layer_label(node.name, node.member, i, j)
+        key = (node.name, node.member, i, j or 1)
+        _add_defined(g, key, label, definition)
+        group = (node.group, node.name, node.member)
+        gathered.setdefault(group, {})[(i, j or 1)] = key
+        if len(gathered[group]) == expected[group]:
+            _gather_entries(tensors, quantity, gathered.pop(group), node)
+        return
+    label = _layer_label(node.name, node.member)
+    if isinstance(definition, sp.MatrixBase):
+        keys = []
+        for i in range(1, definition.rows + 1):
+            for j in range(1, definition.cols + 1):
+                key = (node.name, node.member, i, j)
+                entry_label = _layer_label(node.name, node.member, i, j if definition.cols > 1 else None)
+                _add_defined(g, key, entry_label, definition[i - 1, j - 1])
+                keys.append(key)
+        tensors[quantity] = Keys(definition.rows, definition.cols, tuple(keys), label)
+    else:
+        key = node.name if node.member is None else quantity
+        _add_defined(g, key, label, definition)
+        tensors[quantity] = Keys(1, 1, (key,), label, scalar=True)
 
 
 def _add_tensor_inputs(g: ScalarGraph, tensors: dict, name: str, member, rows: int, cols: int) -> None:
@@ -461,8 +482,27 @@ def _gather_entries(tensors: dict, quantity: tuple, entries: dict, node) -> None
     tensors[quantity] = Keys(rows, cols, keys, label)
 
 
+class _NotYetDefined(Exception):
+    """A definition uses a quantity whose own definition is still waiting to be compiled."""
+
+
 class _DefinitionContext(_BaseContext):
     """While compiling: atoms are the node symbols themselves (definitions refer to parents)."""
+
+    def __init__(self, *args, later: set = frozenset(), **kw):
+        super().__init__(*args, **kw)
+        self.later = later  # (name, member) of definitions not compiled yet
+
+    def keys(self, name: str, layer, pos: Pos) -> Keys:
+        if (name, layer) not in self.tensors and (name, layer) in self.later:
+            raise _NotYetDefined(name, layer)
+        return super().keys(name, layer, pos)
+
+    def is_node(self, name: str) -> bool:
+        return super().is_node(name) or (name, None) in self.later
+
+    def is_family(self, name: str) -> bool:
+        return super().is_family(name) or any(k[0] == name and k[1] is not None for k in self.later)
 
     def variable(self, name, pos):
         raise DeriveDeclarationError(f"unknown name '{name}'", pos)

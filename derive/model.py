@@ -247,7 +247,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         return
     if isinstance(expr, s.Sup):
         if _layered_name(expr.base, scope):
-            _check_layer(expr, scope)
+            _check_layer(expr, scope, bound)
             return
         v(expr.base)
         v(expr.arg)
@@ -268,9 +268,9 @@ def _layered_name(base: s.Expr, scope: Scope) -> bool:
     return scope.kind == "network" and isinstance(base, s.Name) and base.id in LAYERED
 
 
-def _check_layer(expr: s.Sup, scope: Scope) -> None:
+def _check_layer(expr: s.Sup, scope: Scope, bound: set) -> None:
     if scope.kind == "graph":  # a family member: which members exist is checked when evaluated
-        _validate_index(expr.arg, scope, set())
+        _validate_index(expr.arg, scope, bound)
         return
     net = scope.network
     assert net is not None
