@@ -235,7 +235,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
     if isinstance(expr, s.Summation):
         for limit in (expr.low, expr.high):
             if limit is not None:
-                _validate_index(limit, scope, bound)
+                _validate_bound(limit, scope, bound)
         if expr.index is not None:
             v(expr.body, bound | {expr.index.id})
         else:
@@ -289,6 +289,15 @@ def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
     if isinstance(item, s.Name):
         return  # a component index variable (free: quantified over its range; or bound by Σ)
     _validate(item, scope, bound)
+
+
+def _validate_bound(item: s.Expr, scope: Scope, bound: set) -> None:
+    """A summation bound: an integer expression, where max/min are allowed (int_value)."""
+    if isinstance(item, s.Call) and item.func in ("max", "min"):
+        for a in item.args:
+            _validate_bound(a, scope, bound)
+        return
+    _validate_index(item, scope, bound)
 
 
 def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
