@@ -394,8 +394,8 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
     compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {}, dict(graph.sizes))
     # Definitions are equations, not statements: z^t may use h^{t-1} declared on a later
     # line. Each is compiled once what it uses exists; none left that can be → a cycle.
-    expected = Counter((n.group, n.name, n.member) for n in graph.nodes if n.entry is not None)
-    gathered: dict = {}  # (group, name, member) → {(i, j): key}, for definitions entry by entry
+    expected = Counter((n.name, n.member) for n in graph.nodes if n.entry is not None)
+    gathered: dict = {}  # (name, member) → {(i, j): key}, for definitions entry by entry
     waiting = list(graph.nodes)
     while waiting:
         deferred = []
@@ -432,10 +432,9 @@ def _define(g: ScalarGraph, tensors: dict, node, definition, gathered: dict, exp
         label = _layer_label(node.name, node.member, i, j)
         key = (node.name, node.member, i, j or 1)
         _add_defined(g, key, label, definition)
-        group = (node.group, node.name, node.member)
-        gathered.setdefault(group, {})[(i, j or 1)] = key
-        if len(gathered[group]) == expected[group]:
-            _gather_entries(tensors, quantity, gathered.pop(group), node)
+        gathered.setdefault(quantity, {})[(i, j or 1)] = key
+        if len(gathered[quantity]) == expected[quantity]:  # the last entry: the tensor is complete
+            _gather_entries(tensors, quantity, gathered.pop(quantity), node)
         return
     label = _layer_label(node.name, node.member)
     if isinstance(definition, sp.MatrixBase):

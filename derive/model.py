@@ -80,14 +80,13 @@ class GraphInput:
 @dataclass(frozen=True)
 class GraphNode:
     """One definition, for one value of its quantifiers: a whole quantity (`entry` None)
-    or one entry of it. Definitions of the same declaration share `group`."""
+    or one entry of it."""
 
     name: str
     member: int | None
     entry: tuple | None  # (i,) or (i, j)
     expr: s.Expr  # with aliases expanded
     env: dict  # sizes and quantifier values the expression is read with
-    group: int
     pos: Pos
 
 
@@ -488,9 +487,8 @@ def _expand_aliases(expr: s.Expr, aliases: dict) -> s.Expr:
         want_member, want_indices = params(alias)
         names: dict = {}
         if (want_member is None) != (member is None) or (indices and len(indices) != len(want_indices)):
-            form = f"{alias.name}" + (f"^{want_member.id}" if isinstance(want_member, s.Name) else "") + \
-                ("_" + "".join(i.id for i in want_indices if isinstance(i, s.Name)) if want_indices else "")
-            raise DeriveDeclarationError(f"'{alias.name}' is defined as {form}: use it in that form", where.pos)
+            raise DeriveDeclarationError(f"'{alias.name}' is defined with other scripts (line {alias.pos.line}): "
+                                         f"write them as in its definition", where.pos)
         if want_member is not None:
             names[want_member.id] = member
         for param, value in zip(want_indices, indices):
@@ -520,7 +518,8 @@ def _expand_aliases(expr: s.Expr, aliases: dict) -> s.Expr:
         if isinstance(e, s.Name) and e.id in aliases:
             alias = aliases[e.id]
             if params(alias) != (None, ()):
-                bind(alias, None, (), e)  # raises: the alias needs its scripts
+                raise DeriveDeclarationError(f"'{alias.name}' is defined with scripts (line {alias.pos.line}): "
+                                             f"write them, as in its definition", e.pos)
             return alias.expr
         return s.map_children(e, walk)
 
@@ -582,8 +581,13 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                     raise DeriveDeclarationError("only a scalar input can be given a value", i.pos)
             claim(i.name, member, None, i.pos, "input")
             inputs.append(GraphInput(i.name, member, shape, i.value, i.pos))
+    # Definitions are equations (their order does not matter), so every declared name is
+    # known in every definition; graphs.compile_graph orders them and reports cycles.
+    declared = Graph(decl.name, tuple(inputs), tuple(
+        GraphNode(n.name, None if n.target.member is None else 0, None, n.expr, {}, n.pos) for n in decl.nodes),
+        (), (), decl.pos, sizes)
     nodes: list = []
-    for group, n in enumerate(decl.nodes):
+    for n in decl.nodes:
         expr = _expand_aliases(n.expr, aliases)
         for a in _assignments(n.quantifiers, sizes):
             env = dict(sizes, **a)
@@ -594,10 +598,9 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                 raise DeriveDeclarationError("an entry is written name_i or name_{i,j}, with indices from 1",
                                              n.target.pos)
             claim(n.name, member, entry, n.pos, "node")
-            partial = Graph(decl.name, tuple(inputs), tuple(nodes), (), (), decl.pos, sizes)
-            _validate(expr, Scope("graph", functions, graph=partial, layer_env=env), set())
+            _validate(expr, Scope("graph", functions, graph=declared, layer_env=env), set())
             _no_derivatives(expr, "a graph node")
-            nodes.append(GraphNode(n.name, member, entry, expr, env, group, n.pos))
+            nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
     graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(
         s.Equation(_expand_aliases(a.equation.lhs, aliases), _expand_aliases(a.equation.rhs, aliases), a.equation.pos)
         for a in decl.assumptions), (), decl.pos, sizes)
