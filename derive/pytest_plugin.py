@@ -42,16 +42,25 @@ def pytest_collect_file(file_path, parent):
     return None
 
 
-def _timeout(config) -> float:
-    """The per-rule time limit: the command line, else the ini setting, else derive's default."""
-    if config.getoption("derive_timeout") is not None:
-        return config.getoption("derive_timeout")
+_TIMEOUT = pytest.StashKey()
+
+
+def pytest_configure(config) -> None:
+    # Read (and check) the time limit once, so a bad ini value stops the run before any test.
+    timeout = config.getoption("derive_timeout")
     text = config.getini("derive_timeout").strip()
-    if text:
+    if timeout is None and text:
         try:
-            return float(text)
+            timeout = float(text)
         except ValueError:
             raise pytest.UsageError(f"derive_timeout: not a number of seconds: {text!r}") from None
+    config.stash[_TIMEOUT] = timeout
+
+
+def _timeout(config) -> float:
+    """The per-rule time limit: the command line, else the ini setting, else derive's default."""
+    if config.stash[_TIMEOUT] is not None:
+        return config.stash[_TIMEOUT]
     from .verify import DEFAULTS
 
     return DEFAULTS["timeout"]
