@@ -28,7 +28,8 @@ _PUBLIC = {
     "DeriveError": "errors",
 }
 
-__all__ = [*_PUBLIC, "__version__"]
+__all__ = ["check_file", "check_source", "assert_rule", "assert_proved", "Report", "Verdict", "Counterexample",
+           "DeriveError", "__version__"]
 
 
 def __getattr__(name: str):

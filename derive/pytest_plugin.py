@@ -22,6 +22,9 @@ pytest run in an environment where derive is installed, most of which collect no
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
+
 import pytest
 
 SUFFIX = ".deriv"
@@ -69,10 +72,10 @@ def _timeout(config) -> float:
 def _item_names(rules: list) -> list:
     """Item names: the rule's name; `name[block]` where blocks of one file share a rule name
     (node ids must be unique; `file::name` still selects them all, as for parameters)."""
-    shared = {r.name for r in rules if sum(q.name == r.name for q in rules) > 1}
+    count = Counter(r.name for r in rules)
     # pytest splits a command-line node id at "::" (before any "["), so a rule name holding
     # "::" would not select its own item; every other character keeps its meaning.
-    return [(f"{r.name}[{r.context or 'top level'}]" if r.name in shared else r.name).replace("::", ": :")
+    return [(f"{r.name}[{r.context or 'top level'}]" if count[r.name] > 1 else r.name).replace("::", ": :")
             for r in rules]
 
 
@@ -123,8 +126,15 @@ class RuleItem(pytest.Item):
         from .verify import check_rule
 
         file = self.parent
-        verdict = check_rule(self.rule, file.compiled.targets_for(self.rule), file.filename,
-                             _timeout(self.config), source=file.text)
+        with warnings.catch_warnings():
+            # Under pytest-xdist the worker has an I/O thread, and Python ≥ 3.12 warns on every
+            # fork (limits.py checks each rule in a forked child). The child only computes and
+            # writes to its own pipe; were it ever stuck, the time limit would end it and the
+            # rule would fail as undecided, never pass. So the warning would only be noise.
+            warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork\(\)",
+                                    DeprecationWarning)
+            verdict = check_rule(self.rule, file.compiled.targets_for(self.rule), file.filename,
+                                 _timeout(self.config), source=file.text)
         self.user_properties.extend([("verdict", verdict.verdict), ("how", verdict.how)])  # for --junitxml
         if not verdict.ok:
             raise RuleFailed(verdict)

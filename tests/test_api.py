@@ -72,3 +72,7 @@ def test_assert_proved_ignores_the_wrong_marking():
     with pytest.raises(AssertionError, match=r"rule dtanh: refuted \(counterexample\), expected proved"):
         assert_proved(f"wrong {REFUTED}\n", timeout=None)
     assert assert_proved("wrong rule t: 2t = t + t", timeout=None)["t"].verdict == "proved"
+
+
+def test_all_lists_exactly_the_lazily_imported_names():
+    assert set(derive.__all__) == set(derive._PUBLIC) | {"__version__"}

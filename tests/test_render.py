@@ -48,9 +48,10 @@ def test_failure_report_gives_the_rule_as_written_and_the_counterexample():
     assert lines[0] == "f.deriv:4: rule BP2_noT: refuted (counterexample), expected refuted"
     assert lines[1:] == ["  rule:    wrong rule BP2_noT: δˡ = W δ    (in mlp)", "  at:      l=1, entry 2, sizes 2, 3, 2",
                          "  values:  left side = 0.5, right side = 0.25", "  inputs:  x_1 = 1/2"]
-    assert render_failure(failing, source).splitlines() == ["f.deriv:5: rule bad: refuted (counterexample), "
-                                                            "expected proved", "  rule:    rule bad: t = 2t",
-                                                            "  detail:  left = 1, right = 2"]
+    assert render_failure(failing, source).splitlines() == [
+        "f.deriv:5: rule bad: refuted (counterexample), expected proved",
+        "  rule:    rule bad: t = 2t",
+        "  detail:  left = 1, right = 2"]
 
 
 def test_failure_report_keeps_a_caret_and_names_any_verdict():
