@@ -68,18 +68,21 @@ def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None) -
 
 
 def _checked(source, timeout) -> Report:
-    # A path is a rule file; a string is the text of one (never a file name: that would be ambiguous).
-    if isinstance(source, os.PathLike):
-        return check_file(source, timeout=timeout)
-    return check_source(source, timeout=timeout)
-
-
-def _fail_unless_ok(report: Report) -> Report:
     __tracebackhide__ = True  # pytest: show the caller's line, not this helper
+    try:
+        # A path is a rule file; a string is the text of one (never a file name: that would be ambiguous).
+        if isinstance(source, os.PathLike):
+            return check_file(source, timeout=timeout)
+        return check_source(source, timeout=timeout)
+    except DeriveError as e:  # in a test, bad input is a failed assertion with its located message
+        raise AssertionError(str(e)) from None
+
+
+def _fail_unless_ok(report: Report) -> None:
+    __tracebackhide__ = True
     if not report.ok:
         reports = "\n\n".join(render_failure(v, report.source) for v in report.failures)
         raise AssertionError(f"{reports}\n\n{summary(report)}")
-    return report
 
 
 def assert_rule(source, timeout: float | None = DEFAULTS["timeout"]) -> Report:
@@ -100,23 +103,20 @@ def assert_rule(source, timeout: float | None = DEFAULTS["timeout"]) -> Report:
     1 rule: 1 refuted; 1 not as expected
     """
     __tracebackhide__ = True
-    try:
-        report = _checked(source, timeout)
-    except DeriveError as e:
-        raise AssertionError(str(e)) from None
-    return _fail_unless_ok(report)
+    report = _checked(source, timeout)
+    _fail_unless_ok(report)
+    return report
 
 
 def assert_proved(source, timeout: float | None = DEFAULTS["timeout"]) -> Report:
-    """Like `assert_rule`, but every rule must be proved, even one marked `wrong`.
+    """Like `assert_rule`, but every rule must be proved, even one marked `wrong`. Returns
+    the `Report` (verdicts as checked, with the expectations of the text).
 
-    >>> assert_proved("wrong rule r: 2t = t + t").ok
-    True
+    >>> assert_proved("wrong rule r: 2t = t + t")["r"].verdict
+    'proved'
     """
     __tracebackhide__ = True
-    try:
-        report = _checked(source, timeout)
-    except DeriveError as e:
-        raise AssertionError(str(e)) from None
-    strict = Report([dataclasses.replace(v, expected="proved") for v in report], report.filename, report.source)
-    return _fail_unless_ok(strict)
+    report = _checked(source, timeout)
+    _fail_unless_ok(Report([dataclasses.replace(v, expected="proved") for v in report], report.filename,
+                           report.source))
+    return report
