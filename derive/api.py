@@ -1,11 +1,15 @@
-"""The Python entry points: check a file or a text, get a `Report` (a list of `Verdict`s)."""
+"""The Python entry points: check a file or a text, get a `Report` (a list of `Verdict`s);
+or assert, inside an ordinary test function, that its rules get the verdicts they expect."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 from .errors import DeriveError
 from .model import load
+from .render import render_failure, summary
 from .verify import DEFAULTS, Verdict, check_document
 
 
@@ -61,3 +65,58 @@ def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None) -
     """Check every rule in the .deriv file at `path`."""
     path = Path(path)
     return check_source(path.read_text(encoding="utf-8-sig"), str(path), timeout=timeout, select=select)
+
+
+def _checked(source, timeout) -> Report:
+    __tracebackhide__ = True  # pytest: show the caller's line, not this helper
+    try:
+        # A path is a rule file; a string is the text of one (never a file name: that would be ambiguous).
+        if isinstance(source, os.PathLike):
+            return check_file(source, timeout=timeout)
+        return check_source(source, timeout=timeout)
+    except DeriveError as e:  # in a test, bad input is a failed assertion with its located message
+        raise AssertionError(str(e)) from None
+
+
+def _fail_unless_ok(report: Report) -> None:
+    __tracebackhide__ = True
+    if not report.ok:
+        reports = "\n\n".join(render_failure(v, report.source) for v in report.failures)
+        raise AssertionError(f"{reports}\n\n{summary(report)}")
+
+
+def assert_rule(source, timeout: float | None = DEFAULTS["timeout"]) -> Report:
+    """Assert that every rule in `source` gets the verdict it expects: proved, or refuted
+    for a `wrong rule`. `source` is .deriv text, or a path (`pathlib.Path`) to a rule file.
+    Otherwise raise `AssertionError` with the report the pytest plugin shows; bad input
+    raises it too, with the `file:line:col` message. Returns the `Report`.
+
+    >>> assert_rule("rule r: tanh(t) = 2σ(2t) − 1").ok
+    True
+    >>> assert_rule("rule r: tanh'(t) = 1 − tanh(t)")
+    Traceback (most recent call last):
+    AssertionError: <input>:1: rule r: refuted (counterexample), expected proved
+      rule:    rule r: tanh'(t) = 1 − tanh(t)
+      values:  left side = 0.150527075818285, right side = 0.0783314455935287  (interval arithmetic at 60 digits)
+      inputs:  t = 8/5
+    <BLANKLINE>
+    1 rule: 1 refuted; 1 not as expected
+    """
+    __tracebackhide__ = True
+    report = _checked(source, timeout)
+    _fail_unless_ok(report)
+    return report
+
+
+def assert_proved(source, timeout: float | None = DEFAULTS["timeout"]) -> Report:
+    """Like `assert_rule`, but every rule must be proved, even one marked `wrong`. Returns
+    the `Report` (verdicts as checked, with the expectations of the text).
+
+    >>> assert_proved("wrong rule r: 2t = t + t")["r"].verdict
+    'proved'
+    """
+    __tracebackhide__ = True
+    report = _checked(source, timeout)
+    _fail_unless_ok(Report([dataclasses.replace(v, expected="proved") for v in report], report.filename,
+                           report.source))
+    return report

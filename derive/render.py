@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import textwrap
 
 from .errors import DeriveError
 
@@ -63,6 +64,49 @@ def summary(verdicts: list, errors: list = ()) -> str:
     if errors:
         line += f"; {len(errors)} file{'s' if len(errors) != 1 else ''} with bad input"
     return line
+
+
+def render_failure(verdict, source: str = "") -> str:
+    """Why one rule did not get the verdict its file expects, for a person reading a test
+    failure: the place, the verdict against the expectation, the rule as written (its line
+    in `source`, the file's text), and what derive found (both sides' values and the exact
+    inputs of a counterexample, or the detail). The pytest plugin and `derive.assert_rule`
+    both show this text.
+
+    >>> from derive.verify import Verdict
+    >>> v = Verdict("f.deriv", "r", 1, 1, None, "refuted", "proved", "symbolic", "difference ≡ 0; 1 entry")
+    >>> print(render_failure(v, "wrong rule r: 2t = t + t"))
+    f.deriv:1: rule r: unexpectedly proved (symbolic): it is marked wrong
+      rule:    wrong rule r: 2t = t + t
+      detail:  difference ≡ 0; 1 entry
+    """
+    name = verdict.rule if verdict.rule.isidentifier() else f'"{verdict.rule}"'
+    if verdict.verdict == "proved" and verdict.expected == "refuted":
+        outcome = "unexpectedly proved (symbolic): it is marked wrong"
+    else:
+        outcome = f"{verdict.verdict} ({verdict.how}), expected {verdict.expected}"
+    lines = [f"{verdict.file}:{verdict.line}: rule {name}: {outcome}"]
+    source_lines = source.splitlines()
+    if 1 <= verdict.line <= len(source_lines):
+        where = f"    (in {verdict.context})" if verdict.context else ""
+        lines.append(f"  rule:    {source_lines[verdict.line - 1].strip()}{where}")
+    cx = verdict.counterexample
+    if cx is None:
+        detail = verdict.detail.splitlines() or [""]  # a bad-input message keeps its caret line
+        lines.append(f"  detail:  {detail[0]}")
+        lines.extend("           " + line for line in detail[1:])
+        return "\n".join(lines)
+    at = [cx.instance] if cx.instance else []
+    if cx.sizes:
+        at.append(f"sizes {', '.join(map(str, cx.sizes))}")
+    if at:
+        lines.append(f"  at:      {', '.join(at)}")
+    certified = f"  ({cx.certified})" if cx.certified else ""
+    lines.append(f"  values:  left side = {cx.lhs}, right side = {cx.rhs}{certified}")
+    inputs = ", ".join(f"{k} = {v}" for k, v in cx.inputs) or "none"
+    lines.extend(textwrap.wrap(inputs, 100, initial_indent="  inputs:  ", subsequent_indent=" " * 11,
+                               break_on_hyphens=False))
+    return "\n".join(lines)
 
 
 def render_json(verdicts: list, errors: list = ()) -> str:

@@ -8,6 +8,8 @@ import pytest
 
 from derive.api import check_source
 
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs pytest on temporary rule files
+
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = ROOT / "proofs"
 

@@ -24,3 +24,18 @@ def test_readme_example_file_is_the_one_shown():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     example = (ROOT / "examples" / "readme.deriv").read_text(encoding="utf-8")
     assert example.strip() in readme
+
+
+def test_readme_rule_files_as_tests_section_is_real():
+    from derive.api import check_source
+    from derive.model import load
+    from derive.render import render_failure
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Rule files as tests", 1)[1]
+    rules = sum(len(load(p.read_text(encoding="utf-8")).all_rules()) for p in (ROOT / "proofs").rglob("*.deriv"))
+    assert f"collected {rules} items" in section and f" {rules} passed in " in section
+    shown = section.split("(failure section only):", 1)[1].split("```", 2)[1].strip().splitlines()
+    text = (ROOT / "examples" / "readme.deriv").read_text(encoding="utf-8")
+    dtanh = check_source(text, "examples/readme.deriv", timeout=None, select=lambda r: r.name == "dtanh")[0]
+    assert shown[1:] == render_failure(dtanh, text).splitlines()

@@ -3,7 +3,7 @@
 import json
 
 from derive.errors import DeriveSyntaxError, Pos
-from derive.render import render_json, render_text, summary
+from derive.render import render_failure, render_json, render_text, summary
 from derive.verify import Counterexample, Verdict
 
 
@@ -38,3 +38,37 @@ def test_json_has_the_documented_fields():
 
 def test_summary_counts_bad_files():
     assert summary([], [DeriveSyntaxError("x", Pos(1, 1))]) == "0 rules: none; 1 file with bad input"
+
+
+def test_failure_report_gives_the_rule_as_written_and_the_counterexample():
+    # only the lines the verdicts point at (4 and 5) matter here
+    source = "network mlp {\n    layers 2, 3, 2\n    rule BP1: …\n    wrong rule BP2_noT: δˡ = W δ\nrule bad: t = 2t\n"
+    refuted, failing = _verdicts()[1], _verdicts()[2]
+    lines = render_failure(refuted, source).splitlines()
+    assert lines[0] == "f.deriv:4: rule BP2_noT: refuted (counterexample), expected refuted"
+    assert lines[1:] == ["  rule:    wrong rule BP2_noT: δˡ = W δ    (in mlp)", "  at:      l=1, entry 2, sizes 2, 3, 2",
+                         "  values:  left side = 0.5, right side = 0.25", "  inputs:  x_1 = 1/2"]
+    assert render_failure(failing, source).splitlines() == [
+        "f.deriv:5: rule bad: refuted (counterexample), expected proved",
+        "  rule:    rule bad: t = 2t",
+        "  detail:  left = 1, right = 2"]
+
+
+def test_failure_report_keeps_a_caret_and_names_any_verdict():
+    error = str(DeriveSyntaxError("unexpected '='", Pos(1, 9), filename="g.deriv", source_line="rule r: = 1"))
+    v = Verdict("g.deriv", "a b", 1, 1, None, "proved", "undefined", "kink", error)
+    lines = render_failure(v).splitlines()
+    assert lines[0] == 'g.deriv:1: rule "a b": undefined (kink), expected proved'
+    assert lines[1:] == ["  detail:  g.deriv:1:9: syntax error: unexpected '='", "               rule r: = 1",
+                         "                       ^"]
+
+
+def test_failure_report_wraps_long_inputs():
+    cx = Counterexample("", None, tuple((f"w_{i}", "-13/10") for i in range(20)), "1", "2")
+    v = Verdict("f.deriv", "r", 1, 1, None, "proved", "refuted", "counterexample", str(cx), 0.0, cx)
+    lines = render_failure(v).splitlines()
+    assert lines[1].startswith("  values:  left side = 1, right side = 2")
+    inputs = lines[2:]
+    assert len(inputs) > 1 and all(len(line) <= 100 for line in inputs)
+    assert " ".join(line.strip() for line in inputs).removeprefix("inputs:  ") == ", ".join(
+        f"w_{i} = -13/10" for i in range(20))
