@@ -22,6 +22,9 @@ from .errors import DeriveDeclarationError, Pos
 from .model import LAYERED, int_value
 
 
+CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # names that are numbers, not variables
+
+
 class ShapeMismatch(Exception):
     """A rule combines tensors whose shapes do not fit: the claim is wrong as written."""
 
@@ -313,6 +316,8 @@ class Evaluator:
         refs = self._refs(expr, idx, strict=False)
         if refs is not None:
             return self._values(refs)
+        if expr.id in CONSTANTS:
+            return CONSTANTS[expr.id]
         return ctx.variable(expr.id, expr.pos)
 
     def _values(self, keys: Keys):
@@ -369,15 +374,14 @@ class Evaluator:
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
         functions = ctx.functions
-        if len(args) == 1 and _is_matrix(args[0]):  # elementwise, as σ(zˡ) and σ'(zˡ) are meant
+        if args and _is_matrix(args[0]) and not any(_is_matrix(a) for a in args[1:]) \
+                and name not in ("max", "min"):  # elementwise, as σ(zˡ), σ'(zˡ), lrelu(zˡ, γ) are meant
             m = args[0]
-            return m.applyfunc(lambda e: functions.apply(name, [e], expr.primes))
+            return m.applyfunc(lambda e: functions.apply(name, [e, *args[1:]], expr.primes))
         for a, node in zip(args, expr.args):
             if _is_matrix(a):
                 raise ShapeMismatch(f"{name} takes scalars, got {describe_shape(a)}", node.pos)
-        if expr.primes and len(args) != 1:
-            raise DeriveDeclarationError(f"{name}' needs a function of one variable", expr.pos)
-        return functions.apply(name, args, expr.primes)
+        return functions.apply(name, args, expr.primes)  # f'(t, γ): the derivative by t
 
     # ------------------------------------------------------------ operators with shapes
 

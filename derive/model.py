@@ -21,10 +21,14 @@ from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 
 # Names with a layer superscript in a network, and the layers each exists at.
 LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ"}
-BUILTIN_FUNCTIONS = {  # name → arity; their meaning is in derive.functions
+BUILTIN_FUNCTIONS = {  # name → arity (None: any number ≥ 1); their meaning is in derive.functions
     "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
-    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2,
+    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2, "erf": 1,
+    "relu": 1, "ReLU": 1, "lrelu": 2, "leakyrelu": 2, "prelu": 2, "PReLU": 2, "elu": 2, "ELU": 2,
+    "hardσ": 1, "hardsigmoid": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1, "gelu": 1, "GELU": 1,
+    "gelutanh": 1, "max": None, "min": None,
 }
+NO_DERIVATIVE = ("sum", "norm", "grad", "diff", "kronecker", "softmax", "max", "min")  # f' means nothing
 VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
 
 
@@ -169,10 +173,11 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
     if isinstance(expr, s.Call):
         if not scope.is_function(expr.func):
             raise DeriveNameError(f"unknown function '{expr.func}'", expr.pos)
-        if len(expr.args) != scope.arity(expr.func):
+        arity = scope.arity(expr.func)
+        if arity is not None and len(expr.args) != arity:
             raise DeriveDeclarationError(
-                f"{expr.func} takes {scope.arity(expr.func)} argument(s), got {len(expr.args)}", expr.pos)
-        if expr.primes and expr.func in ("sum", "norm", "grad", "diff", "kronecker", "softmax"):
+                f"{expr.func} takes {arity} argument(s), got {len(expr.args)}", expr.pos)
+        if expr.primes and expr.func in NO_DERIVATIVE and expr.func not in scope.functions:
             raise DeriveDeclarationError(f"{expr.func}' is not defined: use ∂ or diff(...)", expr.pos)
         for a in expr.args:
             if expr.func == "kronecker":
@@ -243,7 +248,7 @@ def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
 
 def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
     name = expr.id
-    if name in bound or name in scope.layer_env:
+    if name in bound or name in scope.layer_env or name in ("π", "pi"):
         return
     if scope.is_function(name):
         raise DeriveDeclarationError(f"'{name}' is a function: call it, as in {name}(t)", expr.pos)
@@ -351,7 +356,7 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
             if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:
                 raise DeriveNameError(f"unknown activation function '{item.func}'", item.pos)
             arity = len(functions[item.func].params) if item.func in functions else BUILTIN_FUNCTIONS[item.func]
-            if arity != 1 or item.func in ("sum", "norm"):
+            if arity != 1 or item.func in ("sum", "norm", "max", "min"):
                 raise DeriveDeclarationError(f"'{item.func}' is not an activation function (it must take one "
                                              f"argument)", item.pos)
             low = 1 if item.low is None else int_value(item.low, env, "a layer index")
