@@ -19,6 +19,7 @@ import sympy as sp
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
+from .functions import Cases
 from .model import LAYERED, int_value
 
 
@@ -293,7 +294,29 @@ class Evaluator:
             return base[i - 1, j - 1]
         if isinstance(expr, s.Call):
             return self._call(expr, idx)
+        if isinstance(expr, s.Cases):
+            return self._cases(expr, idx)
         raise DeriveDeclarationError(f"cannot evaluate {type(expr).__name__}", expr.pos)  # pragma: no cover
+
+    _COMPARE = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le}
+
+    def _cases(self, expr: s.Cases, idx: dict):
+        """`a if c else b` → a `Cases` (piecewise, derivative undefined between pieces)."""
+        pieces = []
+        for piece in expr.pieces:
+            cond = piece.condition
+            left, right = self._eval(cond.left, idx), self._eval(cond.right, idx)
+            value = self._eval(piece.value, idx)
+            for v, node in ((left, cond.left), (right, cond.right), (value, piece.value)):
+                if _is_matrix(v):
+                    raise ShapeMismatch(f"a piecewise definition compares and gives scalars, got "
+                                        f"{describe_shape(v)}", node.pos)
+            pieces.append((value, self._COMPARE[cond.op](left, right)))
+        otherwise = self._eval(expr.otherwise, idx)
+        if _is_matrix(otherwise):
+            raise ShapeMismatch(f"a piecewise definition gives scalars, got {describe_shape(otherwise)}",
+                                expr.otherwise.pos)
+        return Cases(*pieces, (otherwise, True))
 
     def _label(self, expr: s.Expr) -> str:
         if isinstance(expr, s.Name):

@@ -56,9 +56,10 @@ class Rule:
     quantifiers: tuple  # of Quantifier, with concrete integer bounds
     lhs: s.Expr
     rhs: s.Expr
-    expected: str  # "proved", or "refuted" for a rule marked `wrong`
+    expected: str  # "proved"; "refuted" for a rule marked `wrong`; "undefined" for one marked `undefined`
     pos: Pos
     context: str | None  # name of the graph/network it belongs to, None for scalar rules
+    series: tuple | None = None  # (variable, point expr, order) for a Taylor claim `lhs ≈ rhs at v = p order n`
 
     @property
     def layer_assignments(self) -> list[dict]:
@@ -205,6 +206,10 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         v(expr.num)
         v(expr.den)
         return
+    if isinstance(expr, (s.Cases, s.Piece, s.Condition)):
+        for child in s.children(expr):
+            v(child)
+        return
     if isinstance(expr, s.Sup):
         if _layered_name(expr.base, scope):
             _check_layer(expr, scope)
@@ -290,8 +295,20 @@ def _quantifiers(decl: s.RuleDecl, env: dict) -> tuple:
 
 def _rule(decl: s.RuleDecl, scope: Scope, context: str | None) -> Rule:
     quantifiers = _quantifiers(decl, scope.layer_env)
-    rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs,
-                "refuted" if decl.expect_refuted else "proved", decl.pos, context)
+    expected = "refuted" if decl.expect_refuted else "undefined" if decl.expect_undefined else "proved"
+    series = None
+    if isinstance(decl.equation, s.Series):
+        eq = decl.equation
+        if scope.kind != "scalar":
+            raise DeriveDeclarationError("a series claim (≈ … at … order …) is about functions of a variable: "
+                                         "state it outside graph and network blocks", eq.pos)
+        if eq.order < 1:
+            raise DeriveDeclarationError("the order of a series claim must be at least 1", eq.pos)
+        if scope.is_function(eq.var) or eq.var in ("π", "pi"):
+            raise DeriveDeclarationError(f"'{eq.var}' is not a variable", eq.pos)
+        _validate(eq.point, scope, set())
+        series = (eq.var, eq.point, eq.order)
+    rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs, expected, decl.pos, context, series)
     for assignment in rule.layer_assignments:
         inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
         _validate(rule.lhs, inner, set())
