@@ -506,7 +506,8 @@ def _no_derivatives(expr: s.Expr, what: str) -> None:
 
 def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     """A function body may use only its parameters (no free variables)."""
-    if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id):
+    if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id) \
+            and expr.id not in ("π", "pi"):
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
     for child in s.children(expr):
         _check_closed(child, params, scope)

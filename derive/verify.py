@@ -76,9 +76,9 @@ class Counterexample:
     def __str__(self) -> str:
         where = ", ".join(x for x in (self.instance, f"sizes {', '.join(map(str, self.sizes))}" if self.sizes
                                       else "") if x)
-        point = ", ".join(f"{k}={v}" for k, v in self.inputs) or "no inputs"
+        point = "; inputs " + ", ".join(f"{k}={v}" for k, v in self.inputs) if self.inputs else ""
         how = f" ({self.certified})" if self.certified else ""
-        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}; inputs {point}"
+        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}{point}"
 
 
 @dataclass
@@ -159,7 +159,8 @@ def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     for k in range(order):
         coefficient = lambda side: sp.diff(side, var, k).xreplace({var: point}) / sp.factorial(k)  # noqa: E731
         power = f"({var_name} − {point})" if point != 0 else var_name
-        claims.append(_Claim(f"coefficient of {power}^{k}", coefficient(left), coefficient(right)))
+        claims.append(_Claim(f"coefficient of {power}^{k} at {var_name} = {point}", coefficient(left),
+                             coefficient(right)))
     variables.pop(var_name)  # no longer free: the coefficients are taken at the point
     return claims
 
