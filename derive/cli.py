@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"time limit per rule in seconds (default {DEFAULTS['timeout']:g}; 0: none)")
     check.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     check.add_argument("-v", "--verbose", action="store_true", help="full details, and debug logging")
+    check.add_argument("--numeric", action="store_true",
+                       help="also compare every derived gradient with central differences at random points "
+                            "and report the largest relative error per rule (numeric evidence, never a proof)")
     return parser
 
 
@@ -73,7 +76,7 @@ def _main(argv: list | None) -> int:
             errors.append(DeriveError("no such file or folder", filename=str(path)))
             continue
         try:
-            verdicts.extend(check_file(path, timeout=args.timeout,
+            verdicts.extend(check_file(path, timeout=args.timeout, numeric=args.numeric,
                                        select=(lambda r: args.select in r.name) if args.select else None))
         except DeriveError as e:
             errors.append(e)

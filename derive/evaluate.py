@@ -88,6 +88,9 @@ class Evaluator:
     def __init__(self, ctx, layer_env: dict):
         self.ctx = ctx
         self.layer_env = dict(layer_env)
+        # Every derivative taken of a function, for finite-difference evidence (derive.numdiff):
+        # (derivative, function, variable, order, where) — the first two expressions in `variable`.
+        self.derivatives: list = []
 
     # ------------------------------------------------------------ entry points
 
@@ -365,6 +368,7 @@ class Evaluator:
             if not isinstance(variable, sp.Symbol):
                 raise DeriveDeclarationError("∂…/∂v in a scalar rule needs a variable name below the bar", den.pos)
             f = self._eval(num, idx)
+            self.derivatives.append((f.diff(variable), f, variable, 1, variable))
             return f.diff(variable)
         top, bottom = self._refs(num, idx), self._refs(den, idx)
         if top.shape == (1, 1):
@@ -400,11 +404,19 @@ class Evaluator:
         if args and _is_matrix(args[0]) and not any(_is_matrix(a) for a in args[1:]) \
                 and name not in ("max", "min"):  # elementwise, as σ(zˡ), σ'(zˡ), lrelu(zˡ, γ) are meant
             m = args[0]
-            return m.applyfunc(lambda e: functions.apply(name, [e, *args[1:]], expr.primes))
+            return m.applyfunc(lambda e: self._apply(name, [e, *args[1:]], expr.primes))
         for a, node in zip(args, expr.args):
             if _is_matrix(a):
                 raise ShapeMismatch(f"{name} takes scalars, got {describe_shape(a)}", node.pos)
-        return functions.apply(name, args, expr.primes)  # f'(t, γ): the derivative by t
+        return self._apply(name, args, expr.primes)  # f'(t, γ): the derivative by t
+
+    def _apply(self, name: str, args: list, primes: int):
+        functions = self.ctx.functions
+        if primes:
+            u = sp.Dummy("u", real=True)
+            self.derivatives.append((functions.apply(name, [u, *args[1:]], primes), functions.apply(name, [u, *args[1:]]),
+                                     u, primes, args[0]))
+        return functions.apply(name, args, primes)
 
     # ------------------------------------------------------------ operators with shapes
 

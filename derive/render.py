@@ -48,6 +48,8 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
                 out.append(fmt(r).rstrip())
                 detail = v.detail if verbose or width is None else _short(v.detail, 400)
                 out.append("    ↳ " + detail)
+            if v.numeric:  # --numeric: finite differences, on a line of their own
+                out.append("    ↳ numeric: " + v.numeric)
     out.append(summary(verdicts, errors))
     return "\n".join(out)
 

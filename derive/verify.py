@@ -38,7 +38,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from . import numeric
+from . import numdiff, numeric
 from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
@@ -59,6 +59,7 @@ DEFAULTS = {
     "screen_tolerance": 1e-12,  # relative difference that makes a candidate
     "confirm_tolerance": 1e-30,  # ... and that confirms it
     "seed": 20261123,
+    "numeric": False,  # also compare every derived gradient with central differences (--numeric)
 }
 
 
@@ -97,6 +98,7 @@ class Verdict:
     seconds: float = 0.0
     counterexample: Counterexample | None = None
     evidence: str = ""
+    numeric: str = ""  # with --numeric: derived gradients against central differences (evidence only)
 
     @property
     def ok(self) -> bool:
@@ -134,6 +136,7 @@ class _Target:
     compiled: Compiled
     claims: list
     variables: dict = field(default_factory=dict)  # scalar rules: name → Symbol
+    derivatives: list = field(default_factory=list)  # derivatives of functions taken (see Evaluator)
 
 
 # ---------------------------------------------------------------- claims
@@ -165,8 +168,9 @@ def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     return claims
 
 
-def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
-    """Both sides of every instance of the rule, entry by entry."""
+def _claims(rule: Rule, compiled: Compiled, variables: dict, derivatives: list | None = None) -> list:
+    """Both sides of every instance of the rule, entry by entry (and, into `derivatives`,
+    the derivatives of functions taken on the way)."""
     if rule.series is not None:
         return _series_claims(rule, compiled, variables)
     ctx = compiled.symbolic(variables)
@@ -180,6 +184,8 @@ def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
                 where = _describe(dict(layers, **idx))
                 left, right = ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx)
                 out.extend(_entries(where, left, right, rule))
+            if derivatives is not None:
+                derivatives.extend(ev.derivatives)
         except ShapeMismatch as e:
             at = f" ({_describe(layers)})" if layers else ""
             raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}{at}") from None
@@ -407,6 +413,51 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
                                f"{numeric.show(along)}, central differences {numeric.show(central)}")
 
 
+# ---------------------------------------------------------------- finite differences (--numeric)
+
+
+def _finite_differences(targets: list, rng: random.Random, count: int = 3) -> str:
+    """Every derived gradient of the rule against central differences, at random points."""
+    largest, compared, points_used = mpmath.mpf(0), set(), 0
+    for target in targets:
+        g = target.compiled.graph
+        pairs = sorted({g.opaque[sym] for claim in target.claims for side in (claim.lhs, claim.rhs)
+                        for sym in side.free_symbols if sym in g.opaque}, key=str)
+        for point in _points(target, rng, count):
+            used = False
+            for target_key, source in pairs:
+                try:
+                    derived, approx = numdiff.graph_central_difference(g, target_key, source, point.inputs)
+                except numeric.Undefined:
+                    continue
+                largest, used = max(largest, numeric.relative_difference(derived, approx)), True
+                compared.add((id(target), target_key, source))
+            env = {sym: numeric.exact(v) for sym, v in point.variables.items()}
+            if g.nodes and target.derivatives:
+                try:
+                    env.update(point.values(numdiff.DPS)[0])
+                except numeric.Undefined:
+                    continue
+            for index, (derivative, function, variable, order, where) in enumerate(target.derivatives):
+                if order > 2:
+                    continue
+                try:
+                    with numeric.precision(numeric.MP, numdiff.DPS):
+                        at = numeric.evaluate(g.expanded(where), env) if where is not variable else env[variable]
+                    derived, approx = numdiff.scalar_central_difference(
+                        g.expanded(derivative), g.expanded(function), variable, order, {**env, variable: at})
+                except (numeric.Undefined, numeric.Unsupported, KeyError):
+                    continue
+                largest, used = max(largest, numeric.relative_difference(derived, approx)), True
+                compared.add((id(target), index))
+            points_used += used
+    if not compared:
+        return "no derived gradient in this rule to compare with finite differences"
+    return (f"central differences (h = 1e-12, {numdiff.DPS} digits) against {len(compared)} derived "
+            f"gradient(s) at {points_used} random point(s): largest relative error {mpmath.nstr(largest, 3)} "
+            f"(numeric evidence, not a proof)")
+
+
 # ---------------------------------------------------------------- proofs
 
 
@@ -431,12 +482,15 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
 # ---------------------------------------------------------------- one rule
 
 
-def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
-    """(verdict, how, detail, counterexample) for one rule; `report` receives evidence."""
+def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> tuple:
+    """(verdict, how, detail, counterexample) for one rule; `report` receives evidence,
+    `notes` the finite-difference comparison when settings ask for it."""
     rng = random.Random(f"{settings['seed']}:{rule.name}")
     targets = [_Target(c, []) for c in compiled]
     for target in targets:
-        target.claims = _claims(rule, target.compiled, target.variables)
+        target.claims = _claims(rule, target.compiled, target.variables, target.derivatives)
+    if settings["numeric"]:
+        notes["numeric"] = _finite_differences(targets, random.Random(f"{settings['seed']}:fd:{rule.name}"))
     checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
         points = _region_points(target, rng) + _points(target, rng, settings["screen_points"])
@@ -478,8 +532,9 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
     started = time.perf_counter()
 
     def run(report) -> Verdict:
+        notes: dict = {}
         try:
-            verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report)
+            verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report, notes)
         except _Refuted as r:
             verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
         except _Undefined as u:
@@ -491,7 +546,7 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
             verdict, how, detail, cx, evidence = ("error", "internal", f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, verdict,
-                       how, detail, time.perf_counter() - started, cx, evidence)
+                       how, detail, time.perf_counter() - started, cx, evidence, notes.get("numeric", ""))
 
     if timeout is None or timeout <= 0:
         return run(lambda evidence: None)
@@ -554,9 +609,11 @@ def _size_generic(rule: Rule) -> bool:
     return not (literal_index(rule.lhs) or literal_index(rule.rhs))
 
 
-def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], select=None) -> list:
+def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], select=None,
+                   settings: dict | None = None) -> list:
     """Verdicts for every rule of a document (in file order). Raises DeriveError on bad
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
-    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, source=doc.source) for r in rules]
+    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
+            for r in rules]
