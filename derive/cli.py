@@ -53,7 +53,32 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--numeric", action="store_true",
                        help="also compare every derived gradient with central differences at random points "
                             "and report the largest relative error per rule (numeric evidence, never a proof)")
+    cost = sub.add_parser("cost", help="forward passes and operations: finite differences against backprop",
+                          description="For each network declared in the files: the number of forward passes "
+                                      "finite differences need for the gradient (P + 1 one-sided, 2P central) "
+                                      "against one forward and one backward pass for backprop, with SymPy "
+                                      "operation counts of the derived forward and backward expressions.")
+    cost.add_argument("paths", nargs="+", metavar="FILE", help="rule files or folders holding *.deriv files")
     return parser
+
+
+def _cost(args) -> int:
+    """`derive cost FILE…`: a table per file; exit 2 on bad input."""
+    from .cost import document_costs, render_costs
+    from .model import load
+
+    status = EXIT_OK
+    for path in rule_files(args.paths):
+        try:
+            doc = load(path.read_text(encoding="utf-8-sig"), str(path))
+            print(render_costs(document_costs(doc), str(path)))
+        except DeriveError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_BAD_INPUT
+        except (OSError, UnicodeDecodeError) as e:
+            print(DeriveError(f"cannot read: {e}", filename=str(path)), file=sys.stderr)
+            status = EXIT_BAD_INPUT
+    return status
 
 
 def main(argv: list | None = None) -> int:
@@ -68,6 +93,8 @@ def main(argv: list | None = None) -> int:
 
 def _main(argv: list | None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "cost":
+        return _cost(args)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     files = rule_files(args.paths)
     verdicts, errors = [], []
