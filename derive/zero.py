@@ -20,7 +20,7 @@ import math
 
 import sympy as sp
 
-from .functions import FunctionTable
+from .functions import Cases, FunctionTable
 from .regions import CannotSplit, split
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
@@ -97,6 +97,9 @@ def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
     if expr == 0:
         return 1
     expanded = functions.expand_definitions(expr)
+    if expanded.has(sp.Abs) and expanded.has(sp.Piecewise):  # |a| is piecewise too: split on a's sign
+        expanded = expanded.replace(lambda e: isinstance(e, sp.Abs),
+                                    lambda e: Cases((e.args[0], e.args[0] > 0), (-e.args[0], True)))
     if not expanded.has(sp.Piecewise):
         return 1 if _smooth_zero(expanded, functions) else None
     try:

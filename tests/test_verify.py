@@ -187,3 +187,98 @@ def test_float_noise_in_an_ill_conditioned_identity_never_refutes_it():
     x = "exp(exp(exp(t^2 + 2)))"
     v = verdicts_of(f"rule s: ({x} + 1)^2 − {x}^2 = 2{x} + 1")["s"]
     assert (v.verdict, v.how) == ("proved", "symbolic")
+
+
+# ---------------------------------------------------------------- the activation table, piecewise rules
+
+STEP = "function step(x) = 1 if x > 0 else 0\n"
+ACTIVATION_RULES = {  # one rule per activation: (rule, expected verdict)
+    "logistic": ("σ'(x) = σ(x)(1 − σ(x))", "proved"),
+    "tanh": ("tanh(x) = 2σ(2x) − 1", "proved"),
+    "relu": ("relu'(x) = step(x)", "proved"),
+    "lrelu": ("lrelu'(x, γ) = step(x) + γ (1 − step(x))", "proved"),
+    "prelu": ("diff(prelu(x, γ), γ) = min(0, x)", "proved"),
+    "elu": ("elu'(x, γ) = step(x) + (1 − step(x))(elu(x, γ) + γ)", "proved"),
+    "softplus": ("softplus'(x) = σ(x)", "proved"),
+    "hardσ": ("hardσ(x) = max(0, min(1, x/4 + 1/2))", "proved"),
+    "hardtanh": ("hardtanh(x) = 2hardσ(2x) − 1", "proved"),
+    "swish": ("swish'(x) = σ(x) + x σ(x)(1 − σ(x))", "proved"),
+    "gelu": ("gelu'(x) = (1 + erf(x/sqrt(2)))/2 + x exp(−x²/2)/sqrt(2π)", "proved"),
+    "gelutanh": ("gelutanh(x) = gelu(x)", "refuted"),  # an approximation, not an identity
+    "softmax": ("diff(softmax([u, v])_1, u) = softmax([u, v])_1 softmax([u, v])_2", "proved"),
+    "max": ("max(x, y) − min(x, y) = sqrt((x − y)²)", "proved"),
+    "erf": ("erf(−x) = −erf(x)", "proved"),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVATION_RULES)
+def test_one_rule_per_activation(name):
+    rule, expected = ACTIVATION_RULES[name]
+    v = verdicts_of(STEP + f"rule r: {rule}")["r"]
+    assert (v.verdict, v.how) == (expected, "symbolic" if expected == "proved" else "counterexample"), v.detail
+
+
+def test_a_claim_wrong_on_one_region_only_is_refuted_in_that_region():
+    v = verdicts_of("rule r: relu'(x) = 1")["r"]
+    assert v.verdict == "refuted" and v.how == "counterexample"
+    assert "region x < 0" in v.counterexample.instance
+    assert Fraction(dict(v.counterexample.inputs)["x"]) < 0
+
+
+def test_hardtanh_slope_claimed_on_too_wide_an_interval_is_refuted_between_1_and_2():
+    text = "function band(x, c) = 0 if x < -c else 1 if x < c else 0\nrule r: hardtanh'(x) = band(x, 2)"
+    v = verdicts_of(text)["r"]
+    assert v.verdict == "refuted"
+    assert 1 < abs(Fraction(dict(v.counterexample.inputs)["x"])) < 2
+
+
+def test_piecewise_proofs_say_they_hold_on_each_region():
+    v = verdicts_of("rule r: relu(x) = x relu'(x)")["r"]
+    assert v.verdict == "proved" and "on each region (2" in v.detail
+
+
+def test_a_derivative_at_a_kink_is_undefined_never_proved_or_refuted():
+    verdicts = verdicts_of("rule a: relu'(0) = 0\nundefined rule b: relu'(0) = 1\nwrong rule c: relu'(0) = 5")
+    assert all(v.verdict == "undefined" and v.how == "kink" for v in verdicts.values())
+    assert not verdicts["a"].ok and verdicts["b"].ok and not verdicts["c"].ok
+
+
+def test_a_tie_in_max_is_undefined():
+    v = verdicts_of("graph g {\n input p = 1, q = 1\n m = max(p, q)\n rule r: dm/dp = 1\n}")["r"]
+    assert (v.verdict, v.how) == ("undefined", "kink")
+
+
+def test_series_claims_compare_taylor_coefficients():
+    verdicts = verdicts_of("rule a: σ(x) ≈ x/4 + 1/2 at x = 0 order 2\n"
+                           "rule b: σ(x) ≈ x/4 + 1/2 at x = 0 order 4\n"
+                           "rule c: exp(x) ≈ e1 (1 + (x − 1)) at x = 1 order 2\n"
+                           "rule d: relu(x) ≈ x at x = 0 order 2")
+    assert verdicts["a"].verdict == "proved"
+    assert verdicts["b"].verdict == "refuted" and "x^3" in verdicts["b"].counterexample.instance  # −x³/48
+    assert verdicts["c"].verdict == "refuted"  # e1 is a free variable, not e
+    assert (verdicts["d"].verdict, verdicts["d"].how) == ("undefined", "kink")
+
+
+def test_relu_network_backprop_rules():
+    text = """network r {
+    layers 2, 3, 2
+    activation relu
+    loss C = ½‖y − aᴸ‖²
+    rule BP1: δᴸ = (aᴸ − y) ⊙ relu'(zᴸ)
+    rule BP2: for l in 1..L-1: δˡ = ((W^{l+1})ᵀ δ^{l+1}) ⊙ relu'(zˡ)
+    wrong rule noderiv: δᴸ = aᴸ − y
+}"""
+    verdicts = verdicts_of(text)
+    assert verdicts["BP1"].verdict == verdicts["BP2"].verdict == "proved"
+    assert verdicts["noderiv"].verdict == "refuted"
+
+
+def test_numeric_option_reports_finite_differences_as_evidence():
+    from derive.api import check_source
+    report = check_source(mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)") + "rule s: relu'(x) = relu(x)/x\n",
+                          timeout=None, numeric=True)
+    for v in report:
+        assert "largest relative error" in v.numeric and "not a proof" in v.numeric
+        error = float(v.numeric.split("largest relative error ")[1].split()[0])
+        assert error < 1e-15
+    assert check_source("rule s: relu'(x) = relu(x)/x", timeout=None)["s"].numeric == ""
