@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy as sp
-from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, lpmax
+from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, linprog
 
 _COMPARISONS = (sp.Gt, sp.Ge, sp.Lt, sp.Le)
 MAX_REGIONS = 512  # beyond this many, a claim is left undecided rather than split further
@@ -118,19 +118,29 @@ def _linear(signs: tuple) -> bool:
 
 
 def _lp_point(signs: tuple):
-    """Maximise the margin m with s·g ≥ m, m ≤ 1: a point with m > 0 is inside the region,
-    an optimum m ≤ 0 shows the region is empty. Returns (feasible, point)."""
-    margin = sp.Dummy("m")
-    constraints = [s * g >= margin for g, s in signs] + [margin <= 1]
+    """Maximise the margin m with s·g ≥ m, 0 ≤ m ≤ 1 (an exact simplex, SymPy's `linprog`,
+    each variable written p − q with p, q ≥ 0): an optimum m > 0 gives a point inside the
+    region; m = 0, or no solution at all, shows the region is empty. Returns (feasible, point)."""
+    symbols = sorted(set().union(*(g.free_symbols for g, _ in signs)), key=str)
+    rows, bounds = [], []
+    for g, s in signs:  # −s·(a·(p − q) + c) + m ≤ 0, i.e. row (−s·a, s·a, 1) ≤ s·c
+        poly = sp.Poly(g, *symbols)
+        a = [s * poly.coeff_monomial(v) for v in symbols]
+        rows.append([-c for c in a] + a + [1])
+        bounds.append(s * poly.coeff_monomial(1))
+    rows.append([0] * (2 * len(symbols)) + [1])
+    bounds.append(1)
     try:
-        best, point = lpmax(margin, constraints)
-    except (InfeasibleLPError, UnboundedLPError):  # pragma: no cover - m ≤ 1 bounds it, m = −∞ is never needed
-        return None, None
-    if best <= 0:
+        best, solution = linprog(sp.Matrix([0] * (2 * len(symbols)) + [-1]), sp.Matrix(rows), sp.Matrix(bounds))
+    except InfeasibleLPError:
         return False, None
-    symbols = set().union(*(g.free_symbols for g, _ in signs))
-    return True, {sym: Fraction(int(sp.numer(point.get(sym, 0))), int(sp.denom(point.get(sym, 0))))
-                  for sym in symbols}
+    except UnboundedLPError:  # pragma: no cover - m ≤ 1 bounds the objective
+        return None, None
+    if -best <= 0:
+        return False, None
+    n = len(symbols)
+    values = [solution[i] - solution[n + i] for i in range(n)]
+    return True, {sym: Fraction(int(sp.numer(v)), int(sp.denom(v))) for sym, v in zip(symbols, values)}
 
 
 def _sampled_point(signs: tuple, rng: random.Random, tries: int = 200):

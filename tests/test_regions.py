@@ -62,3 +62,11 @@ def test_equations_as_conditions_are_not_split():
 def test_witness_of_a_thin_linear_region_comes_from_the_linear_program():
     point = dict(witness(((x - sp.Rational(1, 1000), 1), (x - sp.Rational(2, 1000), -1))))
     assert Fraction(1, 1000) < point[x] < Fraction(2, 1000)
+
+
+def test_linear_program_decides_several_variables_exactly():
+    z = sp.Symbol("z", real=True)
+    assert feasible(((x - y, 1), (y - z, 1), (z - x, 1))) is False  # x > y > z > x
+    assert feasible(((x - y, 1), (y - z, 1), (x - z, 1))) is True
+    point = dict(witness(((x - y, 1), (y - z, 1), (x + y + z - 30, 1))))
+    assert point[x] > point[y] > point[z] and point[x] + point[y] + point[z] > 30
