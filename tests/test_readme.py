@@ -24,3 +24,21 @@ def test_readme_example_file_is_the_one_shown():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     example = (ROOT / "examples" / "readme.deriv").read_text(encoding="utf-8")
     assert example.strip() in readme
+
+
+def test_readme_piecewise_example_output_is_what_derive_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("`examples/piecewise.deriv`, checked", 1)[1].split("```", 2)[1]
+    result = subprocess.run([sys.executable, "-m", "derive.cli", "check", "examples/piecewise.deriv"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1  # relu' = 1 is refuted and not marked wrong
+    assert _without_times(result.stdout) == _without_times(shown)
+
+
+def test_readme_cost_table_is_what_derive_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("backprop saves (`examples/readme.deriv`):", 1)[1].split("```", 2)[1]
+    result = subprocess.run([sys.executable, "-m", "derive.cli", "cost", "examples/readme.deriv"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0
+    assert result.stdout.strip().splitlines()[1:] == shown.strip().splitlines()
