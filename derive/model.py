@@ -374,8 +374,9 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
                 raise DeriveNameError(f"unknown activation function '{item.func}'", item.pos)
             arity = len(functions[item.func].params) if item.func in functions else BUILTIN_FUNCTIONS[item.func]
             if arity != 1 or item.func in ("sum", "norm", "max", "min"):
+                hint = f"; for a slope γ, wrap it: function f(t) = {item.func}(t, 1/100)" if arity == 2 else ""
                 raise DeriveDeclarationError(f"'{item.func}' is not an activation function (it must take one "
-                                             f"argument)", item.pos)
+                                             f"argument){hint}", item.pos)
             low = 1 if item.low is None else int_value(item.low, env, "a layer index")
             high = depth if item.high is None else int_value(item.high, env, "a layer index")
             for bound, e in ((low, item.low), (high, item.high)):

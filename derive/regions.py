@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy as sp
-from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, linprog
+
+try:  # SymPy's exact simplex (verified with SymPy 1.14); without it, regions are found by sampling only
+    from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, linprog
+except ImportError:  # pragma: no cover
+    linprog = None
 
 _COMPARISONS = (sp.Gt, sp.Ge, sp.Lt, sp.Le)
 MAX_REGIONS = 512  # beyond this many, a claim is left undecided rather than split further
@@ -113,7 +117,7 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
 
 
 def _linear(signs: tuple) -> bool:
-    return all(sp.Poly(g, *sorted(g.free_symbols, key=str)).total_degree() <= 1 if g.free_symbols else True
+    return linprog is not None and all(sp.Poly(g, *sorted(g.free_symbols, key=str)).total_degree() <= 1 if g.free_symbols else True
                for g, _ in signs)
 
 
@@ -159,9 +163,8 @@ def feasible(signs: tuple, rng: random.Random | None = None):
     """True (a point was found), False (shown empty), or None (not decided)."""
     if not signs:
         return True
-    if any(not g.free_symbols for g, _ in signs):
-        if any(not (s * g).is_positive for g, s in signs if not g.free_symbols):
-            return False
+    if any((s * g).is_positive is False for g, s in signs if not g.free_symbols):
+        return False  # a constant of the wrong sign (an undecided constant keeps the region)
     if _linear(signs):
         return _lp_point(signs)[0]
     return True if _sampled_point(signs, rng or random.Random(0)) is not None else None
