@@ -22,7 +22,7 @@ from .model import Document
 class Cost:
     network: str
     sizes: tuple
-    parameters: int  # P: the entries of every Wˡ and bˡ
+    parameters: int  # P: the entries of every Wˡ and bˡ (and γˡ, for PReLU-like activations)
     forward_ops: int
     backward_ops: int
 
@@ -50,7 +50,7 @@ def network_cost(net, functions) -> Cost:
         for child in g.children[parent]:
             if g.reaches(child, "C"):
                 backward += ops(g.local_partial(child, parent)) + 2  # the partial, then adj += adj_c · partial
-    parameters = sum(1 for key in g.input_keys() if key[0] in ("W", "b"))
+    parameters = sum(1 for key in g.input_keys() if key[0] in ("W", "b", "γ"))
     return Cost(net.name, net.sizes, parameters, forward, backward)
 
 

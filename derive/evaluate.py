@@ -401,13 +401,15 @@ class Evaluator:
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
         functions = ctx.functions
-        if args and _is_matrix(args[0]) and not any(_is_matrix(a) for a in args[1:]) \
-                and name not in ("max", "min"):  # elementwise, as σ(zˡ), σ'(zˡ), lrelu(zˡ, γ) are meant
-            m = args[0]
-            return m.applyfunc(lambda e: self._apply(name, [e, *args[1:]], expr.primes))
-        for a, node in zip(args, expr.args):
-            if _is_matrix(a):
-                raise ShapeMismatch(f"{name} takes scalars, got {describe_shape(a)}", node.pos)
+        matrices = [(a, node) for a, node in zip(args, expr.args) if _is_matrix(a)]
+        if matrices:  # entrywise, as σ(zˡ), σ'(zˡ), prelu(zˡ, γˡ), min(0, zˡ) are meant; scalars broadcast
+            shape = matrices[0][0].shape
+            for a, node in matrices:
+                if a.shape != shape:
+                    raise ShapeMismatch(f"{name} applies entrywise to tensors of one shape, got "
+                                        f"{describe_shape(matrices[0][0])} and {describe_shape(a)}", node.pos)
+            return sp.Matrix(shape[0], shape[1], lambda i, j: self._apply(
+                name, [a[i, j] if _is_matrix(a) else a for a in args], expr.primes))
         return self._apply(name, args, expr.primes)  # f'(t, γ): the derivative by t
 
     def _apply(self, name: str, args: list, primes: int):

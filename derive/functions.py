@@ -128,6 +128,13 @@ class FunctionTable:
         name = self.canonical(name)
         return name in self._classes or name in SYMPY_FUNCTIONS or name in VARIADIC_FUNCTIONS
 
+    def arity(self, name: str) -> int | None:
+        """How many arguments a function takes (None: any number)."""
+        name = self.canonical(name)
+        if name in self._classes:
+            return int(min(self._classes[name].nargs))
+        return None if name in VARIADIC_FUNCTIONS else 1
+
     def apply(self, name: str, args: list, primes: int = 0) -> sp.Expr:
         """f(args), or its `primes`-th derivative at args by the first argument (the others,
         such as the slope γ of lrelu(t, γ), held fixed)."""

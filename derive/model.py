@@ -20,7 +20,8 @@ from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 
 # Names with a layer superscript in a network, and the layers each exists at.
-LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ"}
+# γˡ: the per-unit parameters of a two-argument activation (PReLU's slopes γˡⱼ), inputs like bˡ.
+LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ", "γ": "γ", "gamma": "γ"}
 BUILTIN_FUNCTIONS = {  # name → arity (None: any number ≥ 1); their meaning is in derive.functions
     "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
     "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2, "erf": 1,
@@ -241,6 +242,9 @@ def _check_layer(expr: s.Sup, scope: Scope) -> None:
         raise DeriveDeclarationError(
             f"layer index out of range: {expr.base.id}^{layer} does not exist "  # type: ignore[union-attr]
             f"({expr.base.id} has layers {low}..{net.depth})", expr.pos)  # type: ignore[union-attr]
+    if kind == "γ" and scope.arity(net.activations[layer - 1]) != 2:
+        raise DeriveDeclarationError(f"layer {layer} has no parameters γ: its activation "
+                                     f"{net.activations[layer - 1]} takes one argument", expr.pos)
 
 
 def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
@@ -373,10 +377,10 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
             if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:
                 raise DeriveNameError(f"unknown activation function '{item.func}'", item.pos)
             arity = len(functions[item.func].params) if item.func in functions else BUILTIN_FUNCTIONS[item.func]
-            if arity != 1 or item.func in ("sum", "norm", "max", "min"):
-                hint = f"; for a slope γ, wrap it: function f(t) = {item.func}(t, 1/100)" if arity == 2 else ""
+            # A second argument is a per-unit parameter γˡⱼ, learned like bˡ (PReLU).
+            if arity not in (1, 2) or item.func in ("sum", "norm", "max", "min", "grad", "diff", "kronecker"):
                 raise DeriveDeclarationError(f"'{item.func}' is not an activation function (it must take one "
-                                             f"argument){hint}", item.pos)
+                                             f"argument, or two: the second a per-unit parameter γ)", item.pos)
             low = 1 if item.low is None else int_value(item.low, env, "a layer index")
             high = depth if item.high is None else int_value(item.high, env, "a layer index")
             for bound, e in ((low, item.low), (high, item.high)):

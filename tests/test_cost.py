@@ -24,3 +24,9 @@ def test_render_lists_every_network():
     assert text.splitlines()[0] == "f.deriv:"
     assert [line.split()[0] for line in text.splitlines()[2:]] == ["n", "m"]
     assert render_costs([], "g.deriv") == "g.deriv: no network declared"
+
+
+def test_prelu_slopes_count_as_parameters():
+    (sigmoid,) = document_costs(load(NET.format(sizes="2, 3, 2", f="σ")))
+    (prelu,) = document_costs(load(NET.format(sizes="2, 3, 2", f="prelu")))
+    assert prelu.parameters == sigmoid.parameters + 3 + 2

@@ -452,10 +452,11 @@ def test_max_takes_any_number_of_arguments_and_has_no_prime():
     assert_error("rule r: max'(x) = 1\n", DeriveDeclarationError, 1, 9, "max'")
 
 
-def test_two_argument_activation_needs_a_one_argument_wrapper_in_a_network():
-    text = net().replace("activation σ", "activation lrelu")
-    assert_error(text, DeriveDeclarationError, 3, 5, "one argument")
+def test_an_activation_takes_one_argument_or_two_with_a_per_unit_parameter():
     load("function leaky(t) = lrelu(t, 1/100)\n" + net().replace("activation σ", "activation leaky"))
+    load(net().replace("activation σ", "activation lrelu"))  # γ per unit, learned
+    text = "function f(t, a, b) = a t + b\n" + net().replace("activation σ", "activation f")
+    assert_error(text, DeriveDeclarationError, 4, 5, "one argument, or two")
 
 
 def test_series_claims_belong_outside_blocks():
@@ -471,3 +472,10 @@ def test_rule_expectations():
 
 def test_piecewise_definition_may_only_use_its_parameters():
     assert_error("function h(x) = x if y > 0 else 0\n", DeriveNameError, 1, 22, "'y'")
+
+
+def test_a_two_argument_activation_gives_each_unit_a_parameter_gamma():
+    text = net("rule r: ∂C/∂γᴸ = (aᴸ − y) ⊙ min(0, zᴸ)").replace("activation σ", "activation prelu")
+    load(text)
+    plain = net("rule r: ∂C/∂γᴸ = aᴸ")
+    assert_error(plain, DeriveDeclarationError, 5, 17, "no parameters γ")

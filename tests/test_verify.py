@@ -282,3 +282,17 @@ def test_numeric_option_reports_finite_differences_as_evidence():
         error = float(v.numeric.split("largest relative error ")[1].split()[0])
         assert error < 1e-15
     assert check_source("rule s: relu'(x) = relu(x)/x", timeout=None)["s"].numeric == ""
+
+
+def test_prelu_network_slopes_are_per_unit_parameters():
+    text = """network p {
+    layers 2, 3, 2
+    activation prelu
+    loss C = ½‖y − aᴸ‖²
+    rule g: for l in 1..L-1: ∂C/∂γˡ = ((W^{l+1})ᵀ δ^{l+1}) ⊙ min(0, zˡ)
+    wrong rule noregion: ∂C/∂γᴸ = (aᴸ − y) ⊙ zᴸ
+}"""
+    verdicts = verdicts_of(text)
+    assert verdicts["g"].verdict == "proved" and "on each region" in verdicts["g"].detail
+    v = verdicts["noregion"]
+    assert v.verdict == "refuted" and any(label.startswith("γ^2_") for label, _ in v.counterexample.inputs)
