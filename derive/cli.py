@@ -1,4 +1,5 @@
-"""The `derive` command: check rule files and report verdicts.
+"""The `derive` command: check rule files and report verdicts (`derive check`), or show
+what backprop saves over finite differences (`derive cost`).
 
 Exit codes: 0 when every verdict is the one the file expects, 1 otherwise, 2 on bad
 input (a file that does not parse or declares something impossible).
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from . import __version__
 from .api import check_file
+from .cost import document_costs, render_costs
 from .errors import DeriveError
+from .model import load
 from .render import render_json, render_text
 from .verify import DEFAULTS
 
@@ -64,11 +67,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cost(args) -> int:
     """`derive cost FILE…`: a table per file; exit 2 on bad input."""
-    from .cost import document_costs, render_costs
-    from .model import load
-
     status = EXIT_OK
-    for path in rule_files(args.paths):
+    files = rule_files(args.paths)
+    if not files:
+        print(DeriveError("no .deriv files found", filename=" ".join(args.paths)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in files:
         try:
             doc = load(path.read_text(encoding="utf-8-sig"), str(path))
             print(render_costs(document_costs(doc), str(path)))
