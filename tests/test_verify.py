@@ -296,3 +296,25 @@ def test_prelu_network_slopes_are_per_unit_parameters():
     assert verdicts["g"].verdict == "proved" and "on each region" in verdicts["g"].detail
     v = verdicts["noregion"]
     assert v.verdict == "refuted" and any(label.startswith("γ^2_") for label, _ in v.counterexample.inputs)
+
+
+def test_cross_check_of_a_relu_network_skips_a_point_on_a_kink(monkeypatch):
+    import random
+
+    from derive import verify
+    from derive.graphs import build_functions, compile_network
+    from derive.model import load
+
+    original = ScalarGraph.local_partial
+    monkeypatch.setattr(ScalarGraph, "local_partial",  # a broken chain rule, so that a check that runs fails
+                        lambda self, child, parent: 2 * original(self, child, parent))
+    doc = load("network r {\n layers 1, 1, 1\n activation relu\n loss C = ½‖y − aᴸ‖²\n}")
+    compiled = compile_network(doc.networks["r"], (1, 1, 1), build_functions(doc.functions))
+    target = verify._Target(compiled, [])
+    # z¹ = w x + b = (1/5)(1/2) − 1/10 = 0: relu' does not exist there, so nothing is compared
+    on_kink = {("x", 1): Fraction(1, 2), ("W", 1, 1, 1): Fraction(1, 5), ("b", 1, 1): Fraction(-1, 10),
+               ("W", 2, 1, 1): Fraction(1, 2), ("b", 2, 1): Fraction(3, 10), ("y", 1): Fraction(1, 2)}
+    verify._cross_check(target, verify._Point(target, on_kink, {}), random.Random(0))
+    off_kink = {**on_kink, ("b", 1, 1): Fraction(1, 10)}
+    with pytest.raises(RuntimeError, match="cross-check"):
+        verify._cross_check(target, verify._Point(target, off_kink, {}), random.Random(0))
