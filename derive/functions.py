@@ -56,7 +56,12 @@ class Cases(sp.Piecewise):
 
 
 def maximum(args: list) -> sp.Expr:
-    """max(a, b, …) as nested `Cases`; ties are boundaries (no derivative there)."""
+    """max(a, b, …) as nested `Cases`; ties are boundaries (no derivative there).
+
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> maximum([a, b, sp.Integer(0)]).subs({a: -1, b: 2}), maximum([a, b]).diff(a).subs({a: 1, b: 1})
+    (2, nan)
+    """
     result = args[0]
     for a in args[1:]:
         result = Cases((result, result > a), (a, True)) if result != a else result
@@ -85,6 +90,7 @@ BUILTIN_BODIES = {
     "lrelu": ((_T, _GAMMA), Cases((_T, _T > 0), (_GAMMA * _T, True))),
     "prelu": ((_T, _GAMMA), Cases((_T, _T > 0), (_GAMMA * _T, True))),  # γ learned: ∂/∂γ is meant
     "elu": ((_T, _GAMMA), Cases((_T, _T > 0), (_GAMMA * (sp.exp(_T) - 1), True))),
+    # hard-logistic: σ's tangent at 0 (slope σ'(0) = 1/4) clipped to [0, 1]; hard-tanh: t clipped to [−1, 1]
     "hardσ": ((_T,), Cases((0, _T < -2), (_T / 4 + sp.Rational(1, 2), _T < 2), (1, True))),
     "hardtanh": ((_T,), Cases((-1, _T < -1), (_T, _T < 1), (1, True))),
     "swish": ((_T,), _T * _SIGMOID),

@@ -160,7 +160,12 @@ def _sampled_point(signs: tuple, rng: random.Random, tries: int = 200):
 
 
 def feasible(signs: tuple, rng: random.Random | None = None):
-    """True (a point was found), False (shown empty), or None (not decided)."""
+    """True (a point was found), False (shown empty), or None (not decided).
+
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> feasible(((x - y, 1), (y, 1), (x, -1)))  # x > y > 0 > x
+    False
+    """
     if not signs:
         return True
     if any((s * g).is_positive is False for g, s in signs if not g.free_symbols):
@@ -172,7 +177,13 @@ def feasible(signs: tuple, rng: random.Random | None = None):
 
 def witness(signs: tuple, rng: random.Random | None = None):
     """An exact point inside the region (symbol → Fraction), or None if none was found.
-    Sampled points are tried first (small, readable values); then the linear program."""
+    Sampled points are tried first (small, readable values); then the linear program.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> point = dict(witness(((x - 1, 1), (x - 2, -1))))  # 1 < x < 2
+    >>> 1 < point[x] < 2
+    True
+    """
     if not signs:
         return ()
     point = _sampled_point(signs, rng or random.Random(0), tries=100)
