@@ -98,7 +98,7 @@ BUILTIN_BODIES = {
     "gelutanh": ((_T,), _T / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (_T + sp.Rational(44715, 1000000) * _T**3)))),
 }
 BUILTIN_ALIASES = {"sigma": "σ", "ln": "log", "ReLU": "relu", "leakyrelu": "lrelu", "PReLU": "prelu", "ELU": "elu",
-                   "hardsigmoid": "hardσ", "silu": "swish", "SiLU": "swish", "GELU": "gelu"}
+                   "hardsigmoid": "hardσ", "hardlogistic": "hardσ", "silu": "swish", "SiLU": "swish", "GELU": "gelu"}
 SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "erf": sp.erf}
 VARIADIC_FUNCTIONS = {"max": maximum, "min": minimum}
 

@@ -26,7 +26,7 @@ BUILTIN_FUNCTIONS = {  # name → arity (None: any number ≥ 1); their meaning 
     "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
     "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2, "erf": 1,
     "relu": 1, "ReLU": 1, "lrelu": 2, "leakyrelu": 2, "prelu": 2, "PReLU": 2, "elu": 2, "ELU": 2,
-    "hardσ": 1, "hardsigmoid": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1, "gelu": 1, "GELU": 1,
+    "hardσ": 1, "hardsigmoid": 1, "hardlogistic": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1, "gelu": 1, "GELU": 1,
     "gelutanh": 1, "max": None, "min": None,
 }
 NO_DERIVATIVE = ("sum", "norm", "grad", "diff", "kronecker", "softmax", "max", "min")  # f' means nothing
