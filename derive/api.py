@@ -47,24 +47,28 @@ class Report(list):
 
 
 def check_source(text: str, filename: str = "<input>", timeout: float | None = DEFAULTS["timeout"],
-                 select=None) -> Report:
+                 select=None, numeric: bool = False) -> Report:
     """Check every rule in `text` (.deriv syntax). Raises `DeriveError` on bad input.
+    `numeric=True` also compares every derived gradient with central differences
+    (`Verdict.numeric`, evidence only).
 
     >>> [v.verdict for v in check_source("rule r: tanh(t) = 2σ(2t) − 1", timeout=None)]
     ['proved']
     """
     doc = load(text, filename)
     try:
-        verdicts: list[Verdict] = check_document(doc, timeout=timeout, select=select)
+        verdicts: list[Verdict] = check_document(doc, timeout=timeout, select=select,
+                                                 settings={"numeric": numeric} if numeric else None)
     except DeriveError as e:  # raised while compiling declarations: point into the text
         raise e.located(filename, text) from None
     return Report(verdicts, filename=filename, source=text)
 
 
-def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None) -> Report:
+def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None, numeric: bool = False) -> Report:
     """Check every rule in the .deriv file at `path`."""
     path = Path(path)
-    return check_source(path.read_text(encoding="utf-8-sig"), str(path), timeout=timeout, select=select)
+    return check_source(path.read_text(encoding="utf-8-sig"), str(path), timeout=timeout, select=select,
+                        numeric=numeric)
 
 
 def _checked(source, timeout) -> Report:

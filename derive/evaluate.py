@@ -19,7 +19,11 @@ import sympy as sp
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
+from .functions import Cases
 from .model import LAYERED, int_value
+
+
+CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # names that are numbers, not variables
 
 
 class ShapeMismatch(Exception):
@@ -85,6 +89,9 @@ class Evaluator:
     def __init__(self, ctx, layer_env: dict):
         self.ctx = ctx
         self.layer_env = dict(layer_env)
+        # Every derivative taken of a function, for finite-difference evidence (derive.numdiff):
+        # (derivative, function, variable, order, where) — the first two expressions in `variable`.
+        self.derivatives: list = []
 
     # ------------------------------------------------------------ entry points
 
@@ -308,7 +315,29 @@ class Evaluator:
             return base[i - 1, j - 1]
         if isinstance(expr, s.Call):
             return self._call(expr, idx)
+        if isinstance(expr, s.Cases):
+            return self._cases(expr, idx)
         raise DeriveDeclarationError(f"cannot evaluate {type(expr).__name__}", expr.pos)  # pragma: no cover
+
+    _COMPARE = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le}
+
+    def _cases(self, expr: s.Cases, idx: dict):
+        """`a if c else b` → a `Cases` (piecewise, derivative undefined between pieces)."""
+        pieces = []
+        for piece in expr.pieces:
+            cond = piece.condition
+            left, right = self._eval(cond.left, idx), self._eval(cond.right, idx)
+            value = self._eval(piece.value, idx)
+            for v, node in ((left, cond.left), (right, cond.right), (value, piece.value)):
+                if _is_matrix(v):
+                    raise ShapeMismatch(f"a piecewise definition compares and gives scalars, got "
+                                        f"{describe_shape(v)}", node.pos)
+            pieces.append((value, self._COMPARE[cond.op](left, right)))
+        otherwise = self._eval(expr.otherwise, idx)
+        if _is_matrix(otherwise):
+            raise ShapeMismatch(f"a piecewise definition gives scalars, got {describe_shape(otherwise)}",
+                                expr.otherwise.pos)
+        return Cases(*pieces, (otherwise, True))
 
     def _label(self, expr: s.Expr, idx: dict) -> str:
         if isinstance(expr, s.Name):
@@ -332,6 +361,8 @@ class Evaluator:
         refs = self._refs(expr, idx, strict=False)
         if refs is not None:
             return self._values(refs)
+        if expr.id in CONSTANTS:
+            return CONSTANTS[expr.id]
         return ctx.variable(expr.id, expr.pos)
 
     def _values(self, keys: Keys):
@@ -356,6 +387,7 @@ class Evaluator:
             if not isinstance(variable, sp.Symbol):
                 raise DeriveDeclarationError("∂…/∂v in a scalar rule needs a variable name below the bar", den.pos)
             f = self._eval(num, idx)
+            self.derivatives.append((f.diff(variable), f, variable, 1, variable))
             return f.diff(variable)
         top, bottom = self._refs(num, idx), self._refs(den, idx)
         if top.shape == (1, 1):
@@ -388,15 +420,24 @@ class Evaluator:
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
         functions = ctx.functions
-        if len(args) == 1 and _is_matrix(args[0]):  # elementwise, as σ(zˡ) and σ'(zˡ) are meant
-            m = args[0]
-            return m.applyfunc(lambda e: functions.apply(name, [e], expr.primes))
-        for a, node in zip(args, expr.args):
-            if _is_matrix(a):
-                raise ShapeMismatch(f"{name} takes scalars, got {describe_shape(a)}", node.pos)
-        if expr.primes and len(args) != 1:
-            raise DeriveDeclarationError(f"{name}' needs a function of one variable", expr.pos)
-        return functions.apply(name, args, expr.primes)
+        matrices = [(a, node) for a, node in zip(args, expr.args) if _is_matrix(a)]
+        if matrices:  # entrywise, as σ(zˡ), σ'(zˡ), prelu(zˡ, γˡ), min(0, zˡ) are meant; scalars broadcast
+            shape = matrices[0][0].shape
+            for a, node in matrices:
+                if a.shape != shape:
+                    raise ShapeMismatch(f"{name} applies entrywise to tensors of one shape, got "
+                                        f"{describe_shape(matrices[0][0])} and {describe_shape(a)}", node.pos)
+            return sp.Matrix(shape[0], shape[1], lambda i, j: self._apply(
+                name, [a[i, j] if _is_matrix(a) else a for a in args], expr.primes))
+        return self._apply(name, args, expr.primes)  # f'(t, γ): the derivative by t
+
+    def _apply(self, name: str, args: list, primes: int):
+        functions = self.ctx.functions
+        if primes:
+            u = sp.Dummy("u", real=True)
+            self.derivatives.append((functions.apply(name, [u, *args[1:]], primes), functions.apply(name, [u, *args[1:]]),
+                                     u, primes, args[0]))
+        return functions.apply(name, args, primes)
 
     # ------------------------------------------------------------ operators with shapes
 

@@ -5,22 +5,102 @@ softplus become SymPy `Function` subclasses whose derivative (`fdiff`) is SymPy'
 of the *body*. So σ'(t) is derived from σ's definition, never looked up in a table, and a
 rule such as σ' = σ(1−σ) is checked against what differentiation actually gives.
 `expand_definitions` replaces every such call by its body before zero-testing.
+
+Piecewise functions (ReLU, hard-tanh, max, a user's `x if x > 0 else 0.01 x`) are
+`Cases`: SymPy's `Piecewise` with one change, the derivative. A `Cases` derivative holds
+only in the *interior* of each piece and is NaN on the boundaries between pieces, so
+relu'(0) is "undefined here (a kink)", never 0 or 1 by convention. `derive.regions`
+splits such expressions into regions with the piece fixed.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
+
+def _interior(cond):
+    """The open part of a condition: where it holds with some room (x ≥ 0 → x > 0)."""
+    cond = sp.to_nnf(cond) if isinstance(cond, sp.logic.boolalg.Boolean) and not cond.is_Relational else cond
+    if cond in (sp.true, sp.false):
+        return cond
+    if isinstance(cond, (sp.Ge, sp.Gt)):
+        return sp.Gt(cond.lhs, cond.rhs)
+    if isinstance(cond, (sp.Le, sp.Lt)):
+        return sp.Lt(cond.lhs, cond.rhs)
+    if isinstance(cond, sp.Eq):
+        return sp.false  # a hyperplane has no interior
+    if isinstance(cond, (sp.And, sp.Or)):
+        return type(cond)(*[_interior(c) for c in cond.args])
+    return cond  # Ne: already open
+
+
+class Cases(sp.Piecewise):
+    """A piecewise function whose derivative is undefined (NaN) between its pieces.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> relu = Cases((x, x > 0), (0, True))
+    >>> relu.diff(x)
+    Cases((1, x > 0), (0, x < 0), (nan, True))
+    >>> relu.diff(x).subs(x, 0)
+    nan
+    """
+
+    def _eval_derivative(self, x):
+        pieces, earlier = [], []
+        for value, cond in self.args:
+            region = sp.And(_interior(cond), *[_interior(sp.Not(c)) for c in earlier])
+            pieces.append((sp.diff(value, x), region))
+            earlier.append(cond)
+        pieces.append((sp.nan, True))
+        return Cases(*pieces)
+
+
+def maximum(args: list) -> sp.Expr:
+    """max(a, b, …) as nested `Cases`; ties are boundaries (no derivative there).
+
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> maximum([a, b, sp.Integer(0)]).subs({a: -1, b: 2}), maximum([a, b]).diff(a).subs({a: 1, b: 1})
+    (2, nan)
+    """
+    result = args[0]
+    for a in args[1:]:
+        result = Cases((result, result > a), (a, True)) if result != a else result
+    return result
+
+
+def minimum(args: list) -> sp.Expr:
+    """min(a, b, …) as nested `Cases`."""
+    result = args[0]
+    for a in args[1:]:
+        result = Cases((result, result < a), (a, True)) if result != a else result
+    return result
+
+
 _LOGISTIC_T = sp.Symbol("t", real=True)
+_GAMMA = sp.Symbol("γ", real=True)
+_T = _LOGISTIC_T
+_SIGMOID = 1 / (1 + sp.exp(-_T))
 
 # Built-in functions with an elementary definition (others are SymPy's own: exp, log,
-# sqrt, tanh, whose derivatives SymPy knows).
+# sqrt, tanh, erf, whose derivatives SymPy knows). γ is a second argument (a slope).
 BUILTIN_BODIES = {
-    "σ": ((_LOGISTIC_T,), 1 / (1 + sp.exp(-_LOGISTIC_T))),
-    "softplus": ((_LOGISTIC_T,), sp.log(1 + sp.exp(_LOGISTIC_T))),
+    "σ": ((_T,), _SIGMOID),
+    "softplus": ((_T,), sp.log(1 + sp.exp(_T))),
+    "relu": ((_T,), Cases((_T, _T > 0), (0, True))),
+    "lrelu": ((_T, _GAMMA), Cases((_T, _T > 0), (_GAMMA * _T, True))),
+    "prelu": ((_T, _GAMMA), Cases((_T, _T > 0), (_GAMMA * _T, True))),  # γ learned: ∂/∂γ is meant
+    "elu": ((_T, _GAMMA), Cases((_T, _T > 0), (_GAMMA * (sp.exp(_T) - 1), True))),
+    # hard-logistic: σ's tangent at 0 (slope σ'(0) = 1/4) clipped to [0, 1]; hard-tanh: t clipped to [−1, 1]
+    "hardσ": ((_T,), Cases((0, _T < -2), (_T / 4 + sp.Rational(1, 2), _T < 2), (1, True))),
+    "hardtanh": ((_T,), Cases((-1, _T < -1), (_T, _T < 1), (1, True))),
+    "swish": ((_T,), _T * _SIGMOID),
+    "gelu": ((_T,), _T / 2 * (1 + sp.erf(_T / sp.sqrt(2)))),
+    "gelutanh": ((_T,), _T / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (_T + sp.Rational(44715, 1000000) * _T**3)))),
 }
-BUILTIN_ALIASES = {"sigma": "σ", "ln": "log"}
-SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh}
+BUILTIN_ALIASES = {"sigma": "σ", "ln": "log", "ReLU": "relu", "leakyrelu": "lrelu", "PReLU": "prelu", "ELU": "elu",
+                   "hardsigmoid": "hardσ", "hardlogistic": "hardσ", "silu": "swish", "SiLU": "swish", "GELU": "gelu"}
+SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "erf": sp.erf}
+VARIADIC_FUNCTIONS = {"max": maximum, "min": minimum}
 
 
 def _defined_function(name: str, params: tuple, body: sp.Expr) -> type:
@@ -52,16 +132,26 @@ class FunctionTable:
 
     def has(self, name: str) -> bool:
         name = self.canonical(name)
-        return name in self._classes or name in SYMPY_FUNCTIONS
+        return name in self._classes or name in SYMPY_FUNCTIONS or name in VARIADIC_FUNCTIONS
+
+    def arity(self, name: str) -> int | None:
+        """How many arguments a function takes (None: any number)."""
+        name = self.canonical(name)
+        if name in self._classes:
+            return int(min(self._classes[name].nargs))
+        return None if name in VARIADIC_FUNCTIONS else 1
 
     def apply(self, name: str, args: list, primes: int = 0) -> sp.Expr:
-        """f(args), or its `primes`-th derivative at args (functions of one variable)."""
+        """f(args), or its `primes`-th derivative at args by the first argument (the others,
+        such as the slope γ of lrelu(t, γ), held fixed)."""
         name = self.canonical(name)
+        if name in VARIADIC_FUNCTIONS and name not in self._classes:
+            return VARIADIC_FUNCTIONS[name](list(args))
         fn = self._classes.get(name) or SYMPY_FUNCTIONS[name]
         if primes == 0:
             return fn(*args)
         u = sp.Dummy("u", real=True)
-        return sp.diff(fn(u), u, primes).xreplace({u: args[0]})
+        return sp.diff(fn(u, *args[1:]), u, primes).xreplace({u: args[0]})
 
     def expand_definitions(self, expr: sp.Expr) -> sp.Expr:
         """Replace every call of a defined function by its body (innermost first)."""

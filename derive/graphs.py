@@ -339,6 +339,11 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
         if fn == "softmax":  # every output depends on every input
             total = sp.Add(*[sp.exp(zs) for zs in z_syms])
             activated = [(sp.exp(zs) / total, z_keys) for zs in z_syms]
+        elif functions.arity(fn) == 2:  # PReLU-like: a parameter γˡⱼ per unit, an input like bˡ
+            inputs("γ", layer, n)
+            gammas = tensors[("γ", layer)].entries
+            activated = [(functions.apply(fn, [zs, g.nodes[gk].symbol]), [zk, gk])
+                         for zs, zk, gk in zip(z_syms, z_keys, gammas)]
         else:
             activated = [(functions.apply(fn, [zs]), [zk]) for zs, zk in zip(z_syms, z_keys)]
         a_keys = []

@@ -20,11 +20,16 @@ from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 
 # Names with a layer superscript in a network, and the layers each exists at.
-LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ"}
-BUILTIN_FUNCTIONS = {  # name → arity; their meaning is in derive.functions
+# γˡ: the per-unit parameters of a two-argument activation (PReLU's slopes γˡⱼ), inputs like bˡ.
+LAYERED = {"a": "a", "z": "z", "W": "W", "w": "W", "b": "b", "δ": "δ", "delta": "δ", "γ": "γ", "gamma": "γ"}
+BUILTIN_FUNCTIONS = {  # name → arity (None: any number ≥ 1); their meaning is in derive.functions
     "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
-    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2,
+    "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2, "erf": 1,
+    "relu": 1, "ReLU": 1, "lrelu": 2, "leakyrelu": 2, "prelu": 2, "PReLU": 2, "elu": 2, "ELU": 2,
+    "hardσ": 1, "hardsigmoid": 1, "hardlogistic": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1, "gelu": 1, "GELU": 1,
+    "gelutanh": 1, "max": None, "min": None,
 }
+NO_DERIVATIVE = ("sum", "norm", "grad", "diff", "kronecker", "softmax", "max", "min")  # f' means nothing
 VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
 
 
@@ -52,9 +57,10 @@ class Rule:
     quantifiers: tuple  # of Quantifier, with concrete integer bounds
     lhs: s.Expr
     rhs: s.Expr
-    expected: str  # "proved", or "refuted" for a rule marked `wrong`
+    expected: str  # "proved"; "refuted" for a rule marked `wrong`; "undefined" for one marked `undefined`
     pos: Pos
     context: str | None  # name of the graph/network it belongs to, None for scalar rules
+    series: tuple | None = None  # (variable, point expr, order) for a Taylor claim `lhs ≈ rhs at v = p order n`
 
     @property
     def layer_assignments(self) -> list[dict]:
@@ -210,10 +216,11 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
     if isinstance(expr, s.Call):
         if not scope.is_function(expr.func):
             raise DeriveNameError(f"unknown function '{expr.func}'", expr.pos)
-        if len(expr.args) != scope.arity(expr.func):
+        arity = scope.arity(expr.func)
+        if arity is not None and len(expr.args) != arity:
             raise DeriveDeclarationError(
-                f"{expr.func} takes {scope.arity(expr.func)} argument(s), got {len(expr.args)}", expr.pos)
-        if expr.primes and expr.func in ("sum", "norm", "grad", "diff", "kronecker", "softmax"):
+                f"{expr.func} takes {arity} argument(s), got {len(expr.args)}", expr.pos)
+        if expr.primes and expr.func in NO_DERIVATIVE and expr.func not in scope.functions:
             raise DeriveDeclarationError(f"{expr.func}' is not defined: use ∂ or diff(...)", expr.pos)
         for a in expr.args:
             if expr.func == "kronecker":
@@ -243,6 +250,10 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
     if isinstance(expr, s.Partial):
         v(expr.num)
         v(expr.den)
+        return
+    if isinstance(expr, (s.Cases, s.Piece, s.Condition)):
+        for child in s.children(expr):
+            v(child)
         return
     if isinstance(expr, s.Sup):
         if _layered_name(expr.base, scope):
@@ -280,6 +291,9 @@ def _check_layer(expr: s.Sup, scope: Scope, bound: set) -> None:
         raise DeriveDeclarationError(
             f"layer index out of range: {expr.base.id}^{layer} does not exist "  # type: ignore[union-attr]
             f"({expr.base.id} has layers {low}..{net.depth})", expr.pos)  # type: ignore[union-attr]
+    if kind == "γ" and scope.arity(net.activations[layer - 1]) != 2:
+        raise DeriveDeclarationError(f"layer {layer} has no parameters γ: its activation "
+                                     f"{net.activations[layer - 1]} takes one argument", expr.pos)
 
 
 def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
@@ -301,7 +315,7 @@ def _validate_bound(item: s.Expr, scope: Scope, bound: set) -> None:
 
 def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
     name = expr.id
-    if name in bound or name in scope.layer_env:
+    if name in bound or name in scope.layer_env or name in ("π", "pi"):
         return
     if scope.is_function(name):
         raise DeriveDeclarationError(f"'{name}' is a function: call it, as in {name}(t)", expr.pos)
@@ -343,8 +357,20 @@ def _quantifiers(decl: s.RuleDecl, env: dict) -> tuple:
 
 def _rule(decl: s.RuleDecl, scope: Scope, context: str | None) -> Rule:
     quantifiers = _quantifiers(decl, scope.layer_env)
-    rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs,
-                "refuted" if decl.expect_refuted else "proved", decl.pos, context)
+    expected = "refuted" if decl.expect_refuted else "undefined" if decl.expect_undefined else "proved"
+    series = None
+    if isinstance(decl.equation, s.Series):
+        eq = decl.equation
+        if scope.kind != "scalar":
+            raise DeriveDeclarationError("a series claim (≈ … at … order …) is about functions of a variable: "
+                                         "state it outside graph and network blocks", eq.pos)
+        if eq.order < 1:
+            raise DeriveDeclarationError("the order of a series claim must be at least 1", eq.pos)
+        if scope.is_function(eq.var) or eq.var in ("π", "pi"):
+            raise DeriveDeclarationError(f"'{eq.var}' is not a variable", eq.pos)
+        _validate(eq.point, scope, set())
+        series = (eq.var, eq.point, eq.order)
+    rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs, expected, decl.pos, context, series)
     for assignment in rule.layer_assignments:
         inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
         _validate(rule.lhs, inner, set())
@@ -412,9 +438,10 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
             if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:
                 raise DeriveNameError(f"unknown activation function '{item.func}'", item.pos)
             arity = len(functions[item.func].params) if item.func in functions else BUILTIN_FUNCTIONS[item.func]
-            if arity != 1 or item.func in ("sum", "norm"):
+            # A second argument is a per-unit parameter γˡⱼ, learned like bˡ (PReLU).
+            if arity not in (1, 2) or item.func in ("sum", "norm", "max", "min", "grad", "diff", "kronecker"):
                 raise DeriveDeclarationError(f"'{item.func}' is not an activation function (it must take one "
-                                             f"argument)", item.pos)
+                                             f"argument, or two: the second a per-unit parameter γ)", item.pos)
             low = 1 if item.low is None else int_value(item.low, env, "a layer index")
             high = depth if item.high is None else int_value(item.high, env, "a layer index")
             for bound, e in ((low, item.low), (high, item.high)):
@@ -684,7 +711,8 @@ def _no_derivatives(expr: s.Expr, what: str) -> None:
 
 def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     """A function body may use only its parameters (no free variables)."""
-    if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id):
+    if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id) \
+            and expr.id not in ("π", "pi"):
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
     for child in s.children(expr):
         _check_closed(child, params, scope)

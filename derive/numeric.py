@@ -7,6 +7,11 @@ handled; anything else raises `Unsupported` so the caller can fall back to `eval
 Two mpmath contexts serve: `MP` (floating point, for screening and evidence) and `IV`
 (interval arithmetic: every value is an enclosure guaranteed to contain the true value,
 which makes a counterexample a certainty rather than a measurement).
+
+Piecewise expressions pick their piece by evaluating the conditions. A point within
+`KINK_TOLERANCE` of a boundary between pieces is treated as undefined (the derivative
+may not exist there, and rounding could pick the wrong piece); in interval arithmetic a
+comparison the enclosure does not decide is undefined too, so it never certifies anything.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Undefined(Exception):
 
 
 MP, IV = mpmath.mp, mpmath.iv  # floating point, and rigorous interval enclosures
+KINK_TOLERANCE = mpmath.mpf("1e-9")  # relative distance to a piece boundary treated as on it
 
 _UNARY = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
           sp.cos: "cos", sp.erf: "erf", sp.Abs: "abs"}
@@ -74,10 +80,24 @@ def _function(ctx, name: str):
         return {"tanh": lambda x: 1 - 2 / (ctx.exp(2 * x) + 1),
                 "sinh": lambda x: (ctx.exp(x) - ctx.exp(-x)) / 2,
                 "cosh": lambda x: (ctx.exp(x) + ctx.exp(-x)) / 2}[name]
+    if ctx is IV and name == "erf":  # mpmath.iv.erf does not converge: erf is increasing, so
+        return _monotone_enclosure(mpmath.erf)  # enclose it by its values at the ends
     fn = getattr(ctx, name, None)
     if fn is None:
         raise Unsupported(f"{name} in {type(ctx).__name__}")
     return fn
+
+
+def _monotone_enclosure(increasing):
+    """An interval version of an increasing function: its values at the interval's ends,
+    computed 20 digits finer and then widened by far more than that computation's error."""
+    def enclose(x):
+        dps = IV.dps
+        with mpmath.workdps(dps + 20):
+            low, high = increasing(mpmath.mpf(x.a.a)), increasing(mpmath.mpf(x.b.b))
+            margin = mpmath.mpf(10) ** (-(dps + 10)) * max(1, abs(low), abs(high))
+            return IV.mpf([low - margin, high + margin])
+    return enclose
 
 
 def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
@@ -112,6 +132,13 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
         if ctx is MP:
             return mpmath.power(b, _eval(exponent, env, ctx))
         return ctx.exp(_eval(exponent, env, ctx) * ctx.log(b))
+    if isinstance(e, sp.Piecewise):
+        for value, condition in e.args:
+            if _holds(condition, env, ctx):
+                return _eval(value, env, ctx)
+        raise Undefined("no piece applies")
+    if e is sp.nan:
+        raise Undefined("a derivative that does not exist here (a kink)")
     if e is sp.E:
         return ctx.e
     if e is sp.pi:
@@ -123,6 +150,39 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
             raise Undefined("log of a non-positive number")
         return _function(ctx, name)(arg)
     raise Unsupported(type(e).__name__)
+
+
+def _holds(condition, env, ctx) -> bool:
+    """Truth of a piece's condition; Undefined near a boundary or when an interval straddles it."""
+    if condition is sp.true:
+        return True
+    if condition is sp.false:
+        return False
+    if isinstance(condition, sp.And):
+        return all(_holds(c, env, ctx) for c in condition.args)
+    if isinstance(condition, sp.Or):
+        return any(_holds(c, env, ctx) for c in condition.args)
+    if isinstance(condition, sp.Not):
+        return not _holds(condition.args[0], env, ctx)
+    if isinstance(condition, sp.ITE):
+        a, b, c = condition.args
+        return _holds(b, env, ctx) if _holds(a, env, ctx) else _holds(c, env, ctx)
+    if not isinstance(condition, (sp.Gt, sp.Ge, sp.Lt, sp.Le)):
+        raise Unsupported(type(condition).__name__)
+    left, right = _eval(condition.lhs, env, ctx), _eval(condition.rhs, env, ctx)
+    difference = left - right
+    if ctx is IV:
+        if difference.a > 0:
+            positive = True
+        elif difference.b < 0:
+            positive = False
+        else:
+            raise Undefined("a comparison the interval does not decide")
+    else:
+        if abs(difference) <= KINK_TOLERANCE * max(1, abs(left), abs(right)):
+            raise Undefined("at a boundary between pieces")
+        positive = difference > 0
+    return positive if isinstance(condition, (sp.Gt, sp.Ge)) else not positive
 
 
 def value_at(expr: sp.Expr, env: dict, dps: int, ctx=MP):

@@ -29,7 +29,8 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
     width = shutil.get_terminal_size((120, 20)).columns if sys.stdout.isatty() else None
     rows = []
     for v in verdicts:
-        verdict = v.verdict if v.expected == "proved" else f"{v.verdict} (marked wrong)"
+        marked = {"refuted": " (marked wrong)", "undefined": " (marked undefined)"}.get(v.expected, "")
+        verdict = v.verdict + marked
         rows.append((f"{v.file}:{v.line}", v.rule, verdict, v.how, f"{v.seconds:.2f}s", _MARK[v.ok]))
     out = []
     if rows:
@@ -48,6 +49,8 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
                 out.append(fmt(r).rstrip())
                 detail = v.detail if verbose or width is None else _short(v.detail, 400)
                 out.append("    ↳ " + detail)
+            if v.numeric:  # --numeric: finite differences, on a line of their own
+                out.append("    ↳ numeric: " + v.numeric)
     out.append(summary(verdicts, errors))
     return "\n".join(out)
 

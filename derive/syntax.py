@@ -117,7 +117,32 @@ class Summation:
     high: Union["Expr", None] = None
 
 
-Expr = Union[Num, Name, Call, BinOp, Neg, Sup, Sub, Transpose, Vector, Norm, Partial, Summation]
+@dataclass(frozen=True)
+class Condition:
+    """`left op right`, op one of > ≥ < ≤ (written in ASCII: > >= < <=)."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Piece:
+    value: "Expr"
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class Cases:
+    """`a if c₁ else b if c₂ else d`: the first piece whose condition holds, else `otherwise`."""
+
+    pieces: tuple  # of Piece
+    otherwise: "Expr"
+    pos: Pos
+
+
+Expr = Union[Num, Name, Call, BinOp, Neg, Sup, Sub, Transpose, Vector, Norm, Partial, Summation, Cases]
 
 
 def children(node) -> list:
@@ -172,6 +197,18 @@ class Equation:
 
 
 @dataclass(frozen=True)
+class Series:
+    """`lhs ≈ rhs at var = point order n`: equal Taylor coefficients of (var − point)^k, k < n."""
+
+    lhs: Expr
+    rhs: Expr
+    var: str
+    point: Expr
+    order: int
+    pos: Pos
+
+
+@dataclass(frozen=True)
 class Quantifier:
     var: str
     low: Expr
@@ -183,9 +220,10 @@ class Quantifier:
 class RuleDecl:
     name: str
     quantifiers: tuple
-    equation: Equation
+    equation: Equation | Series
     expect_refuted: bool
     pos: Pos
+    expect_undefined: bool = False
 
 
 @dataclass(frozen=True)
@@ -369,11 +407,26 @@ class _ToSyntax(Transformer):
         return tuple(str(c) for c in children)
 
     def rule(self, meta, children):
-        expect_refuted = isinstance(children[0], Token) and children[0].type == "WRONG"
-        if expect_refuted:
+        marker = children[0].type if isinstance(children[0], Token) else None
+        if marker:
             children = children[1:]
         name, *quantifiers, equation = children
-        return RuleDecl(name, tuple(quantifiers), equation, expect_refuted, _pos(meta))
+        return RuleDecl(name, tuple(quantifiers), equation, marker == "WRONG", _pos(meta), marker == "UNDEFINED")
+
+    def series(self, meta, children):
+        lhs, _, rhs, var, point, order = children
+        return Series(lhs, rhs, str(var), point, int(order), _pos(meta))
+
+    def piecewise(self, meta, children):
+        value, condition, rest = children
+        if isinstance(rest, Cases):
+            return Cases((Piece(value, condition),) + rest.pieces, rest.otherwise, _pos(meta))
+        return Cases((Piece(value, condition),), rest, _pos(meta))
+
+    def condition(self, meta, children):
+        left, op, right = children
+        op = {"≥": ">=", "≤": "<="}.get(str(op), str(op))
+        return Condition(op, left, right, _pos(meta))
 
     def rule_name(self, meta, children):
         text = str(children[0])
@@ -657,6 +710,7 @@ _TERMINAL_NAMES = {
     "SIGMA": "'Σ'", "PARTIAL": "'∂'", "$END": "end of file", "NORM": "'‖'", "VULGAR": "a number",
     "HADAMARD": "'⊙'", "SUBSCRIPT": "a subscript", "SUPERSCRIPT": "a superscript", "TRANSPOSE": "'ᵀ'",
     "PRIMES": "a prime (')", "POW": "'**'", "IDENT": "a name", "WRONG": "'wrong'", "NONE": "'none'",
+    "UNDEFINED": "'undefined'", "APPROX": "'≈'", "COMPARE": "a comparison (> < >= <=)",
 }
 
 

@@ -15,6 +15,12 @@ entry). Then:
 3. Otherwise **undecided**, with the numeric evidence, never "proved". A rule that runs
    past its time limit is undecided too, and says so.
 
+Piecewise rules (ReLU, max, hard-tanh, …) are proved region by region, with the piece
+fixed (`derive.regions`), and screened at a point inside every region as well as at
+random points, so a claim wrong on one region only is refuted there. A claim about a
+point where a derivative does not exist (relu'(0)) is **undefined** (how: "kink"):
+neither proved nor refuted; a file expects that with `undefined rule`.
+
 A rule whose sides do not fit together (shapes, an index outside its range) is refuted
 with both shapes named. Before any verdict on a network or graph, the chain-rule
 machinery is cross-checked against central differences of the forward pass.
@@ -32,14 +38,15 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from . import numeric
+from . import numdiff, numeric
 from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import run_limited
 from .model import Document, Rule
-from .zero import is_identically_zero
+from .regions import CannotSplit, split
+from .zero import zero_regions
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ DEFAULTS = {
     "screen_tolerance": 1e-12,  # relative difference that makes a candidate
     "confirm_tolerance": 1e-30,  # ... and that confirms it
     "seed": 20261123,
+    "numeric": False,  # also compare every derived gradient with central differences (--numeric)
 }
 
 
@@ -69,9 +77,9 @@ class Counterexample:
     def __str__(self) -> str:
         where = ", ".join(x for x in (self.instance, f"sizes {', '.join(map(str, self.sizes))}" if self.sizes
                                       else "") if x)
-        point = ", ".join(f"{k}={v}" for k, v in self.inputs) or "no inputs"
+        point = "; inputs " + ", ".join(f"{k}={v}" for k, v in self.inputs) if self.inputs else ""
         how = f" ({self.certified})" if self.certified else ""
-        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}; inputs {point}"
+        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}{point}"
 
 
 @dataclass
@@ -83,13 +91,14 @@ class Verdict:
     line: int
     column: int
     context: str | None
-    expected: str  # "proved", or "refuted" for a rule marked wrong on purpose
-    verdict: str  # "proved" | "refuted" | "undecided" | "error"
-    how: str  # "symbolic" | "counterexample" | "shape" | "time limit" | "unproved" | "bad input" | "internal"
+    expected: str  # "proved", "refuted" (a rule marked `wrong`) or "undefined" (marked `undefined`)
+    verdict: str  # "proved" | "refuted" | "undecided" | "undefined" | "error"
+    how: str  # "symbolic" | "counterexample" | "shape" | "kink" | "time limit" | "unproved" | "bad input" | "internal"
     detail: str
     seconds: float = 0.0
     counterexample: Counterexample | None = None
     evidence: str = ""
+    numeric: str = ""  # with --numeric: derived gradients against central differences (evidence only)
 
     @property
     def ok(self) -> bool:
@@ -109,6 +118,10 @@ class _Refuted(Exception):
         self.how, self.detail, self.counterexample = how, detail, counterexample
 
 
+class _Undefined(Exception):
+    """The rule speaks of a derivative where it does not exist (a kink, a tie in max)."""
+
+
 @dataclass
 class _Claim:
     instance: str
@@ -123,6 +136,7 @@ class _Target:
     compiled: Compiled
     claims: list
     variables: dict = field(default_factory=dict)  # scalar rules: name → Symbol
+    derivatives: list = field(default_factory=list)  # derivatives of functions taken (see Evaluator)
 
 
 # ---------------------------------------------------------------- claims
@@ -132,8 +146,33 @@ def _describe(assignment: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in assignment.items())
 
 
-def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
-    """Both sides of every instance of the rule, entry by entry."""
+def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
+    """A Taylor claim as one claim per coefficient: the k-th derivatives at the point, / k!."""
+    var_name, point_expr, order = rule.series
+    ctx = compiled.symbolic(variables)
+    ev = Evaluator(ctx, {})
+    var = ctx.variable(var_name, rule.pos)
+    try:
+        left, right, point = ev.eval(rule.lhs), ev.eval(rule.rhs), ev.eval(point_expr)
+    except ShapeMismatch as e:
+        raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}") from None
+    if any(isinstance(v, sp.MatrixBase) for v in (left, right, point)):
+        raise _Refuted("shape", "a series claim is about scalars")
+    claims = []
+    for k in range(order):
+        coefficient = lambda side: sp.diff(side, var, k).xreplace({var: point}) / sp.factorial(k)  # noqa: E731
+        power = f"({var_name} − {point})" if point != 0 else var_name
+        claims.append(_Claim(f"coefficient of {power}^{k} at {var_name} = {point}", coefficient(left),
+                             coefficient(right)))
+    variables.pop(var_name)  # no longer free: the coefficients are taken at the point
+    return claims
+
+
+def _claims(rule: Rule, compiled: Compiled, variables: dict, derivatives: list | None = None) -> list:
+    """Both sides of every instance of the rule, entry by entry (and, into `derivatives`,
+    the derivatives of functions taken on the way)."""
+    if rule.series is not None:
+        return _series_claims(rule, compiled, variables)
     ctx = compiled.symbolic(variables)
     out = []
     for layers in rule.layer_assignments:
@@ -144,6 +183,8 @@ def _claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
                 where = _describe(dict(layers, **idx))
                 left, right = ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx)
                 out.extend(_entries(where, left, right, rule))
+            if derivatives is not None:
+                derivatives.extend(ev.derivatives)
         except ShapeMismatch as e:
             at = f" ({_describe(layers)})" if layers else ""
             raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}{at}") from None
@@ -175,10 +216,11 @@ def _entries(where: str, left, right, rule: Rule) -> list:
 class _Point:
     """One exact sample point of a target, evaluated lazily at a given precision."""
 
-    def __init__(self, target: _Target, inputs: dict, variables: dict):
+    def __init__(self, target: _Target, inputs: dict, variables: dict, region: str = ""):
         self.target = target
         self.inputs = inputs  # graph input key → Fraction
         self.variables = variables  # scalar variable Symbol → Fraction
+        self.region = region  # where the point was chosen, for a piecewise claim
         self._cache: dict = {}
 
     def values(self, dps: int, ctx=numeric.MP):
@@ -219,6 +261,46 @@ class _Point:
 
 def _fraction_text(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _fixed(compiled: Compiled) -> dict:
+    """Input symbols with values the file gives or its assumptions determine."""
+    g = compiled.graph
+    fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in compiled.given.items()}
+    fixed.update(compiled.assumptions)
+    return fixed
+
+
+def _region_points(target: _Target, rng: random.Random) -> list:
+    """A point inside each region of each piecewise claim (scalar rules and graphs; a
+    network's regions are left to its random points)."""
+    compiled = target.compiled
+    if compiled.kind == "network":
+        return []
+    g = compiled.graph
+    by_symbol = {n.symbol: k for k, n in g.nodes.items()}
+    points = []
+    for claim in target.claims:
+        *_, full = g.derive_partials(claim.lhs - claim.rhs)
+        full = g.expanded(full.xreplace(_fixed(compiled)))
+        if not full.has(sp.Piecewise):
+            continue
+        try:
+            regions = split(full, rng)
+        except CannotSplit:
+            continue
+        for region in regions:
+            if not region.witness:
+                continue
+            inputs = compiled.sample(rng) if g.nodes else {}
+            variables = {sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10) for sym in target.variables.values()}
+            for sym, value in region.witness:
+                if sym in variables:
+                    variables[sym] = value
+                elif sym in by_symbol:
+                    inputs[by_symbol[sym]] = value
+            points.append(_Point(target, inputs, variables, region.describe()))
+    return points
 
 
 def _points(target: _Target, rng: random.Random, count: int) -> list:
@@ -263,7 +345,8 @@ def _screen_points(target: _Target, points: list, settings: dict) -> tuple:
                 confirmed = _confirm(point, claim, lv, rv, settings)
                 if confirmed is not None:
                     lhs, rhs, certified = confirmed
-                    cx = Counterexample(claim.instance, target.compiled.sizes, point.describe(), lhs, rhs, certified)
+                    where = ", ".join(x for x in (claim.instance, point.region and f"region {point.region}") if x)
+                    cx = Counterexample(where, target.compiled.sizes, point.describe(), lhs, rhs, certified)
                     raise _Refuted("counterexample", str(cx), cx)
             largest = max(largest, diff)
         used += defined
@@ -329,34 +412,87 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
                                f"{numeric.show(along)}, central differences {numeric.show(central)}")
 
 
+# ---------------------------------------------------------------- finite differences (--numeric)
+
+
+def _finite_differences(targets: list, rng: random.Random, count: int = 3) -> str:
+    """Every derived gradient of the rule against central differences, at random points."""
+    largest, compared, points_used = mpmath.mpf(0), set(), 0
+    for target in targets:
+        g = target.compiled.graph
+        pairs = sorted({g.opaque[sym] for claim in target.claims for side in (claim.lhs, claim.rhs)
+                        for sym in side.free_symbols if sym in g.opaque}, key=str)
+        for point in _points(target, rng, count):
+            used = False
+            for target_key, source in pairs:
+                try:
+                    derived, approx = numdiff.graph_central_difference(g, target_key, source, point.inputs)
+                except numeric.Undefined:
+                    continue
+                largest, used = max(largest, numeric.relative_difference(derived, approx)), True
+                compared.add((id(target), target_key, source))
+            env = {sym: numeric.exact(v) for sym, v in point.variables.items()}
+            if g.nodes and target.derivatives:
+                try:
+                    env.update(point.values(numdiff.DPS)[0])
+                except numeric.Undefined:
+                    continue
+            for index, (derivative, function, variable, order, where) in enumerate(target.derivatives):
+                if order > 2:
+                    continue
+                try:
+                    with numeric.precision(numeric.MP, numdiff.DPS):
+                        at = numeric.evaluate(g.expanded(where), env) if where is not variable else env[variable]
+                    derived, approx = numdiff.scalar_central_difference(
+                        g.expanded(derivative), g.expanded(function), variable, order, {**env, variable: at})
+                except (numeric.Undefined, numeric.Unsupported, KeyError):
+                    continue
+                largest, used = max(largest, numeric.relative_difference(derived, approx)), True
+                compared.add((id(target), index))
+            points_used += used
+    if not compared:
+        return "no derived gradient in this rule to compare with finite differences"
+    return (f"central differences (h = 1e-12, {numdiff.DPS} digits) against {len(compared)} derived "
+            f"gradient(s) at {points_used} random point(s): largest relative error {mpmath.nstr(largest, 3)} "
+            f"(numeric evidence, not a proof)")
+
+
 # ---------------------------------------------------------------- proofs
 
 
-def _prove(target: _Target, claim: _Claim) -> int | None:
-    """Chain-rule steps after which the claim's difference is shown to be 0, or None."""
+def _prove(target: _Target, claim: _Claim) -> tuple | None:
+    """(chain-rule steps, regions) after which the claim's difference is shown to be 0 on
+    every region, or None. Raises _Undefined for a claim at a kink."""
     compiled = target.compiled
     g = compiled.graph
-    fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in compiled.given.items()}
-    fixed.update(compiled.assumptions)
+    fixed = _fixed(compiled)
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
         stage = stage.xreplace(fixed) if fixed else stage
-        if is_identically_zero(stage, g.functions):
-            return steps
+        if g.expanded(stage) is sp.nan:
+            raise _Undefined(f"a derivative in this rule does not exist at the point it names "
+                             f"(a kink of a piecewise function, or a tie in max)"
+                             + (f", at {claim.instance}" if claim.instance else ""))
+        regions = zero_regions(stage, g.functions)
+        if regions is not None:
+            return steps, regions
     return None
 
 
 # ---------------------------------------------------------------- one rule
 
 
-def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
-    """(verdict, how, detail, counterexample) for one rule; `report` receives evidence."""
+def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> tuple:
+    """(verdict, how, detail, counterexample) for one rule; `report` receives evidence,
+    `notes` the finite-difference comparison when settings ask for it."""
     rng = random.Random(f"{settings['seed']}:{rule.name}")
     targets = [_Target(c, []) for c in compiled]
     for target in targets:
-        target.claims = _claims(rule, target.compiled, target.variables)
+        target.claims = _claims(rule, target.compiled, target.variables, target.derivatives)
+    if settings["numeric"]:
+        notes["numeric"] = _finite_differences(targets, random.Random(f"{settings['seed']}:fd:{rule.name}"))
     checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
-        points = _points(target, rng, settings["screen_points"])
+        points = _region_points(target, rng) + _points(target, rng, settings["screen_points"])
         if points:
             _cross_check(target, points[0], rng)
         used, diff = _screen(target, points, settings)
@@ -365,14 +501,14 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
     evidence = (f"numeric: {sum(len(t.claims) for t in targets)} entries agree at {checked_points} exact "
                 f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     report(evidence)
-    most_steps, unproved = 0, []
+    most_steps, most_regions, unproved = 0, 1, []
     for target in targets:
         for claim in target.claims:
-            steps = _prove(target, claim)
-            if steps is None:
+            proof = _prove(target, claim)
+            if proof is None:
                 unproved.append(claim.instance or "the rule")
             else:
-                most_steps = max(most_steps, steps)
+                most_steps, most_regions = max(most_steps, proof[0]), max(most_regions, proof[1])
     sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
     at = f" at sizes {sizes}" if sizes else ""
     n = sum(len(t.claims) for t in targets)
@@ -381,7 +517,10 @@ def _check(rule: Rule, compiled: list, settings: dict, report) -> tuple:
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    return ("proved", "symbolic", f"difference ≡ 0{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None, evidence)
+    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
+        if most_regions > 1 else ""
+    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
+            evidence)
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
@@ -392,10 +531,13 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
     started = time.perf_counter()
 
     def run(report) -> Verdict:
+        notes: dict = {}
         try:
-            verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report)
+            verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report, notes)
         except _Refuted as r:
             verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
+        except _Undefined as u:
+            verdict, how, detail, cx, evidence = "undefined", "kink", str(u), None, ""
         except DeriveError as e:
             verdict, how, detail, cx, evidence = "error", "bad input", str(e.located(filename, source)), None, ""
         except Exception as e:  # a bug in derive must never look like a verdict
@@ -403,7 +545,7 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
             verdict, how, detail, cx, evidence = ("error", "internal", f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, verdict,
-                       how, detail, time.perf_counter() - started, cx, evidence)
+                       how, detail, time.perf_counter() - started, cx, evidence, notes.get("numeric", ""))
 
     if timeout is None or timeout <= 0:
         return run(lambda evidence: None)
@@ -466,9 +608,11 @@ def _size_generic(rule: Rule) -> bool:
     return not (literal_index(rule.lhs) or literal_index(rule.rhs))
 
 
-def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], select=None) -> list:
+def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], select=None,
+                   settings: dict | None = None) -> list:
     """Verdicts for every rule of a document (in file order). Raises DeriveError on bad
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
-    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, source=doc.source) for r in rules]
+    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
+            for r in rules]

@@ -8,6 +8,10 @@ t_m = exp(m/D), D the common denominator of all such c. What remains non-rationa
 sqrt, …) stays an opaque generator. If the numerator of the rational function expands to
 0, the original is 0 wherever it is defined: substituting t_m = exp(m/D) back preserves
 every polynomial identity. `simplify` is not used: it is heuristic and can hang.
+
+A piecewise difference is split into regions (`derive.regions`) and must vanish on
+every region that can occur, with the pieces fixed there; boundaries between regions
+(kinks, ties) are excluded, since a derivative need not exist there.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import math
 
 import sympy as sp
 
-from .functions import FunctionTable
+from .functions import Cases, FunctionTable
+from .regions import CannotSplit, split
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
 
@@ -66,7 +71,8 @@ def rational_form(expr: sp.Expr, functions: FunctionTable) -> sp.Expr:
 
 
 def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
-    """True only when `expr` is shown to be 0 for every value of its symbols.
+    """True only when `expr` is shown to be 0 for every value of its symbols (on every
+    region, for a piecewise expression).
 
     >>> t = sp.Symbol("t", real=True)
     >>> is_identically_zero(sp.tanh(t) - (1 - sp.exp(-2*t)) / (1 + sp.exp(-2*t)), FunctionTable())
@@ -74,8 +80,42 @@ def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
     >>> is_identically_zero(sp.tanh(t) - t, FunctionTable())
     False
     """
+    return zero_regions(expr, functions) is not None
+
+
+def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
+    """On how many regions `expr` was shown to be 0 (1 for an expression without pieces),
+    or None when it was not shown to be 0 on every one of them.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> table = FunctionTable()
+    >>> zero_regions(table.apply("relu", [x], 1) - table.apply("hardtanh", [x], 1), table) is None
+    True
+    >>> zero_regions(table.apply("relu", [x]) - x * table.apply("relu", [x], 1), table)  # relu = x·relu'
+    2
+    """
+    if expr == 0:
+        return 1
+    expanded = functions.expand_definitions(expr)
+    if expanded.has(sp.Abs) and expanded.has(sp.Piecewise):  # |a| is piecewise too: split on a's sign
+        expanded = expanded.replace(lambda e: isinstance(e, sp.Abs),
+                                    lambda e: Cases((e.args[0], e.args[0] > 0), (-e.args[0], True)))
+    if not expanded.has(sp.Piecewise):
+        return 1 if _smooth_zero(expanded, functions) else None
+    try:
+        regions = split(expanded)
+    except CannotSplit:
+        return None
+    if all(_smooth_zero(r.expr, functions) for r in regions):
+        return len(regions)
+    return None
+
+
+def _smooth_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
     if expr == 0:
         return True
+    if expr.has(sp.nan, sp.Piecewise):
+        return False
     rational = rational_form(expr, functions)
     if rational == 0:
         return True

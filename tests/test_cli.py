@@ -290,3 +290,32 @@ def test_command_line_in_a_subprocess_reports_bad_input_without_a_traceback(tmp_
     assert CARET.search(proc.stderr)
     good = tmp_path / "good.deriv"
     assert f"{good}:1" in proc.stdout and f"{good}:2" in proc.stdout  # the good file was still checked
+
+
+# ---------------------------------------------------------------- --numeric and derive cost
+
+
+def test_numeric_option_adds_a_line_of_evidence_per_rule(tmp_path, capsys):
+    path = write(tmp_path, "n.deriv", network("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
+    code, out, err = run(capsys, "--numeric", path)
+    assert code == EXIT_OK
+    assert "↳ numeric: central differences" in out and "numeric evidence, not a proof" in out
+    code, items, err = run_json(capsys, "--numeric", path)
+    assert "largest relative error" in items[0]["numeric"]
+
+
+def test_cost_counts_passes_for_finite_differences_and_backprop(tmp_path, capsys):
+    path = write(tmp_path, "n.deriv", network(sizes="2, 3, 2"))
+    code = main(["cost", str(path)])
+    out, err = capsys.readouterr()
+    assert code == EXIT_OK and not err
+    row = next(line for line in out.splitlines() if line.startswith("n "))
+    assert "17" in row.split()  # P = 2·3 + 3 + 3·2 + 2
+    assert "18 (P+1)" in row and "34 (2P)" in row and "1 forward + 1 backward" in row
+
+
+def test_cost_of_a_file_with_bad_input_exits_2(tmp_path, capsys):
+    path = write(tmp_path, "bad.deriv", "network n {\n layers 2, 0\n}\n")
+    assert main(["cost", str(path)]) == EXIT_BAD_INPUT
+    out, err = capsys.readouterr()
+    assert "bad.deriv:2:" in err and "^" in err

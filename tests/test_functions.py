@@ -39,3 +39,19 @@ def test_functions_of_several_variables():
     table = FunctionTable()
     table.define("h", (t, u), t * u**2)
     assert table.expand_definitions(table.apply("h", [u, t])) == u * t**2
+
+
+def test_max_and_min_are_cases_with_ties_as_boundaries():
+    x, y = sp.symbols("x y", real=True)
+    table = FunctionTable()
+    m = table.apply("max", [x, y, sp.Integer(1)])
+    assert m.subs({x: 3, y: 2}) == 3 and m.subs({x: -3, y: 2}) == 2 and m.subs({x: -3, y: -2}) == 1
+    assert table.apply("min", [x, y]).subs({x: 3, y: 2}) == 2
+    assert m.diff(x).subs({x: 3, y: 2}) == 1 and m.diff(x).subs({x: 0, y: 2}) == 0
+    assert m.diff(x).subs({x: 2, y: 2}) is sp.nan  # a tie: no derivative
+
+
+def test_max_in_a_graph_node():
+    from tests.conftest import verdicts_of
+    v = verdicts_of("graph g {\n input u = 2, v = 1\n m = max(u, v)\n rule r: dm/du = 1\n wrong rule s: dm/dv = 1\n}")
+    assert v["r"].verdict == "proved" and v["s"].verdict == "refuted"

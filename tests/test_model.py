@@ -446,3 +446,40 @@ def test_network_rule_outside_its_block_gets_a_hint():
 def test_without_a_network_a_superscript_on_a_is_a_power():
     doc = load("rule r: a^2 = a a")
     assert [r.name for r in doc.rules] == ["r"]
+
+
+# ---------------------------------------------------------------- activations, piecewise, series
+
+
+def test_max_takes_any_number_of_arguments_and_has_no_prime():
+    load("rule r: max(x, y, 0) = max(0, x, y)\n")
+    assert_error("rule r: max'(x) = 1\n", DeriveDeclarationError, 1, 9, "max'")
+
+
+def test_an_activation_takes_one_argument_or_two_with_a_per_unit_parameter():
+    load("function leaky(t) = lrelu(t, 1/100)\n" + net().replace("activation σ", "activation leaky"))
+    load(net().replace("activation σ", "activation lrelu"))  # γ per unit, learned
+    text = "function f(t, a, b) = a t + b\n" + net().replace("activation σ", "activation f")
+    assert_error(text, DeriveDeclarationError, 4, 5, "one argument, or two")
+
+
+def test_series_claims_belong_outside_blocks():
+    assert_error(net("rule r: σ(x) ≈ x at x = 0 order 1"), DeriveDeclarationError, 5, 13, "series")
+    assert_error("rule r: σ(x) ≈ x at x = 0 order 0\n", DeriveDeclarationError, 1, 9, "at least 1")
+
+
+def test_rule_expectations():
+    doc = load("rule a: relu(x) = x\nwrong rule b: relu(x) = x\nundefined rule c: relu'(0) = 0\n")
+    assert [r.expected for r in doc.rules] == ["proved", "refuted", "undefined"]
+    assert doc.rules[0].series is None
+
+
+def test_piecewise_definition_may_only_use_its_parameters():
+    assert_error("function h(x) = x if y > 0 else 0\n", DeriveNameError, 1, 22, "'y'")
+
+
+def test_a_two_argument_activation_gives_each_unit_a_parameter_gamma():
+    text = net("rule r: ∂C/∂γᴸ = (aᴸ − y) ⊙ min(0, zᴸ)").replace("activation σ", "activation prelu")
+    load(text)
+    plain = net("rule r: ∂C/∂γᴸ = aᴸ")
+    assert_error(plain, DeriveDeclarationError, 5, 17, "no parameters γ")

@@ -46,3 +46,35 @@ def test_show_and_relative_difference():
         assert show(mpmath.mpf(10) ** 20) == "1.0e+20"
         assert relative_difference(mpmath.mpf(1e6), mpmath.mpf(1e6 + 1)) < 1.1e-6
         assert relative_difference(mpmath.mpf(0), mpmath.mpf("1e-3")) == mpmath.mpf("1e-3")
+
+
+def test_pieces_are_chosen_by_their_conditions_and_kinks_are_undefined():
+    from derive.functions import Cases
+    relu = Cases((t, t > 0), (0, True))
+    with mpmath.workdps(30):
+        assert value_at(relu, {t: exact(Fraction(3, 2))}, 30) == mpmath.mpf("1.5")
+        assert value_at(relu, {t: exact(Fraction(-3, 2))}, 30) == 0
+        assert value_at(relu, {t: exact(Fraction(0))}, 30) is None  # on the boundary
+        assert value_at(relu, {t: mpmath.mpf("1e-12")}, 30) is None  # within the kink tolerance
+        assert value_at(relu.diff(t), {t: exact(Fraction(0))}, 30) is None  # NaN: no derivative
+
+
+def test_an_interval_that_straddles_a_boundary_decides_nothing():
+    from derive.functions import Cases
+    from derive.numeric import IV, precision
+    relu = Cases((t, t > 0), (0, True))
+    with precision(IV, 30):
+        straddling = IV.mpf(["-0.001", "0.001"])
+        assert value_at(relu, {t: straddling}, 30, IV) is None
+        positive = IV.mpf(["0.5", "0.6"])
+        enclosure = value_at(relu, {t: positive}, 30, IV)
+        assert enclosure.a == positive.a and enclosure.b == positive.b  # the piece t itself
+
+
+def test_erf_has_an_interval_enclosure():
+    from derive.numeric import IV, precision
+    with precision(IV, 40):
+        enclosure = value_at(sp.erf(t), {t: IV.mpf(1) / 3}, 40, IV)
+    with mpmath.workdps(60):
+        assert enclosure.a <= mpmath.erf(mpmath.mpf(1) / 3) <= enclosure.b
+        assert enclosure.delta < mpmath.mpf("1e-35")

@@ -21,6 +21,8 @@ def test_every_rule_gets_its_expected_verdict(path):
     for v in verdicts:
         if v.expected == "proved":
             assert v.how == "symbolic"
+        elif v.expected == "undefined":
+            assert v.how == "kink"
         else:
             assert v.how in ("counterexample", "shape")
             if v.how == "counterexample":

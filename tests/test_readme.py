@@ -39,3 +39,21 @@ def test_readme_rule_files_as_tests_section_is_real():
     text = (ROOT / "examples" / "readme.deriv").read_text(encoding="utf-8")
     dtanh = check_source(text, "examples/readme.deriv", timeout=None, select=lambda r: r.name == "dtanh")[0]
     assert shown[1:] == render_failure(dtanh, text).splitlines()
+
+
+def test_readme_piecewise_example_output_is_what_derive_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("`examples/piecewise.deriv`, checked", 1)[1].split("```", 2)[1]
+    result = subprocess.run([sys.executable, "-m", "derive.cli", "check", "examples/piecewise.deriv"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1  # relu' = 1 is refuted and not marked wrong
+    assert _without_times(result.stdout) == _without_times(shown)
+
+
+def test_readme_cost_table_is_what_derive_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("backprop saves (`examples/readme.deriv`):", 1)[1].split("```", 2)[1]
+    result = subprocess.run([sys.executable, "-m", "derive.cli", "cost", "examples/readme.deriv"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0
+    assert result.stdout.strip().splitlines()[1:] == shown.strip().splitlines()

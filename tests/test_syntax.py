@@ -565,3 +565,40 @@ def test_unclosed_block_says_so_at_the_end_of_the_file():
         _parse("network n {\n  layers 2, 2\n  loss C = Σ aᴸ", "u.deriv")
     assert "not closed with '}'" in info.value.message
     assert (info.value.pos.line, info.value.pos.column) == (3, 16)
+
+
+# ---------------------------------------------------------------- piecewise, series, undefined
+
+
+def test_piecewise_definition_with_unicode_and_ascii_comparisons():
+    uni = statement("function h(x) = −1 if x ≤ −1 else x if x < 1 else 1").body
+    ascii_ = statement("function h(x) = -1 if x <= -1 else x if x < 1 else 1").body
+    assert shape(uni) == shape(ascii_)
+    assert isinstance(uni, s.Cases) and len(uni.pieces) == 2
+    assert [p.condition.op for p in uni.pieces] == ["<=", "<"]
+    assert shape(uni.otherwise) == shape(s.Num(Fraction(1), Pos(1, 1)))
+
+
+def test_piecewise_node_in_a_graph_and_juxtaposition_after_else():
+    g = statement("graph g {\n input u\n m = u if u > 0 else 0.01 u\n}")
+    (node,) = g.nodes
+    assert isinstance(node.expr, s.Cases)
+    assert node.expr.otherwise.op == "*"
+
+
+def test_series_claim_and_its_ascii_twin():
+    uni = statement("rule t: σ(x) ≈ x/4 + 1/2 at x = 0 order 2").equation
+    ascii_ = statement("rule t: sigma(x) ~= x/4 + 1/2 at x = 0 order 2").equation
+    assert isinstance(uni, s.Series) and (uni.var, uni.order) == ("x", 2)
+    assert shape(uni, _ASCII_NAMES) == shape(ascii_, _ASCII_NAMES)
+
+
+def test_undefined_rule_marker():
+    rule = statement("undefined rule k: relu'(0) = 0")
+    assert rule.expect_undefined and not rule.expect_refuted
+
+
+def test_a_condition_outside_a_definition_is_a_syntax_error():
+    with pytest.raises(DeriveSyntaxError) as info:
+        parse("rule r: x if x > 0 else 0 = relu(x)")
+    assert info.value.pos.line == 1

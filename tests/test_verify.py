@@ -187,3 +187,134 @@ def test_float_noise_in_an_ill_conditioned_identity_never_refutes_it():
     x = "exp(exp(exp(t^2 + 2)))"
     v = verdicts_of(f"rule s: ({x} + 1)^2 − {x}^2 = 2{x} + 1")["s"]
     assert (v.verdict, v.how) == ("proved", "symbolic")
+
+
+# ---------------------------------------------------------------- the activation table, piecewise rules
+
+STEP = "function step(x) = 1 if x > 0 else 0\n"
+ACTIVATION_RULES = {  # one rule per activation: (rule, expected verdict)
+    "logistic": ("σ'(x) = σ(x)(1 − σ(x))", "proved"),
+    "tanh": ("tanh(x) = 2σ(2x) − 1", "proved"),
+    "relu": ("relu'(x) = step(x)", "proved"),
+    "lrelu": ("lrelu'(x, γ) = step(x) + γ (1 − step(x))", "proved"),
+    "prelu": ("diff(prelu(x, γ), γ) = min(0, x)", "proved"),
+    "elu": ("elu'(x, γ) = step(x) + (1 − step(x))(elu(x, γ) + γ)", "proved"),
+    "softplus": ("softplus'(x) = σ(x)", "proved"),
+    "hardσ": ("hardσ(x) = max(0, min(1, x/4 + 1/2))", "proved"),
+    "hardtanh": ("hardtanh(x) = 2hardσ(2x) − 1", "proved"),
+    "swish": ("swish'(x) = σ(x) + x σ(x)(1 − σ(x))", "proved"),
+    "gelu": ("gelu'(x) = (1 + erf(x/sqrt(2)))/2 + x exp(−x²/2)/sqrt(2π)", "proved"),
+    "gelutanh": ("gelutanh(x) = gelu(x)", "refuted"),  # an approximation, not an identity
+    "softmax": ("diff(softmax([u, v])_1, u) = softmax([u, v])_1 softmax([u, v])_2", "proved"),
+    "max": ("max(x, y) − min(x, y) = sqrt((x − y)²)", "proved"),
+    "erf": ("erf(−x) = −erf(x)", "proved"),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVATION_RULES)
+def test_one_rule_per_activation(name):
+    rule, expected = ACTIVATION_RULES[name]
+    v = verdicts_of(STEP + f"rule r: {rule}")["r"]
+    assert (v.verdict, v.how) == (expected, "symbolic" if expected == "proved" else "counterexample"), v.detail
+
+
+def test_a_claim_wrong_on_one_region_only_is_refuted_in_that_region():
+    v = verdicts_of("rule r: relu'(x) = 1")["r"]
+    assert v.verdict == "refuted" and v.how == "counterexample"
+    assert "region x < 0" in v.counterexample.instance
+    assert Fraction(dict(v.counterexample.inputs)["x"]) < 0
+
+
+def test_hardtanh_slope_claimed_on_too_wide_an_interval_is_refuted_between_1_and_2():
+    text = "function band(x, c) = 0 if x < -c else 1 if x < c else 0\nrule r: hardtanh'(x) = band(x, 2)"
+    v = verdicts_of(text)["r"]
+    assert v.verdict == "refuted"
+    assert 1 < abs(Fraction(dict(v.counterexample.inputs)["x"])) < 2
+
+
+def test_piecewise_proofs_say_they_hold_on_each_region():
+    v = verdicts_of("rule r: relu(x) = x relu'(x)")["r"]
+    assert v.verdict == "proved" and "on each region (2" in v.detail
+
+
+def test_a_derivative_at_a_kink_is_undefined_never_proved_or_refuted():
+    verdicts = verdicts_of("rule a: relu'(0) = 0\nundefined rule b: relu'(0) = 1\nwrong rule c: relu'(0) = 5")
+    assert all(v.verdict == "undefined" and v.how == "kink" for v in verdicts.values())
+    assert not verdicts["a"].ok and verdicts["b"].ok and not verdicts["c"].ok
+
+
+def test_a_tie_in_max_is_undefined():
+    v = verdicts_of("graph g {\n input p = 1, q = 1\n m = max(p, q)\n rule r: dm/dp = 1\n}")["r"]
+    assert (v.verdict, v.how) == ("undefined", "kink")
+
+
+def test_series_claims_compare_taylor_coefficients():
+    verdicts = verdicts_of("rule a: σ(x) ≈ x/4 + 1/2 at x = 0 order 2\n"
+                           "rule b: σ(x) ≈ x/4 + 1/2 at x = 0 order 4\n"
+                           "rule c: exp(x) ≈ e1 (1 + (x − 1)) at x = 1 order 2\n"
+                           "rule d: relu(x) ≈ x at x = 0 order 2")
+    assert verdicts["a"].verdict == "proved"
+    assert verdicts["b"].verdict == "refuted" and "x^3" in verdicts["b"].counterexample.instance  # −x³/48
+    assert verdicts["c"].verdict == "refuted"  # e1 is a free variable, not e
+    assert (verdicts["d"].verdict, verdicts["d"].how) == ("undefined", "kink")
+
+
+def test_relu_network_backprop_rules():
+    text = """network r {
+    layers 2, 3, 2
+    activation relu
+    loss C = ½‖y − aᴸ‖²
+    rule BP1: δᴸ = (aᴸ − y) ⊙ relu'(zᴸ)
+    rule BP2: for l in 1..L-1: δˡ = ((W^{l+1})ᵀ δ^{l+1}) ⊙ relu'(zˡ)
+    wrong rule noderiv: δᴸ = aᴸ − y
+}"""
+    verdicts = verdicts_of(text)
+    assert verdicts["BP1"].verdict == verdicts["BP2"].verdict == "proved"
+    assert verdicts["noderiv"].verdict == "refuted"
+
+
+def test_numeric_option_reports_finite_differences_as_evidence():
+    from derive.api import check_source
+    report = check_source(mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)") + "rule s: relu'(x) = relu(x)/x\n",
+                          timeout=None, numeric=True)
+    for v in report:
+        assert "largest relative error" in v.numeric and "not a proof" in v.numeric
+        error = float(v.numeric.split("largest relative error ")[1].split()[0])
+        assert error < 1e-15
+    assert check_source("rule s: relu'(x) = relu(x)/x", timeout=None)["s"].numeric == ""
+
+
+def test_prelu_network_slopes_are_per_unit_parameters():
+    text = """network p {
+    layers 2, 3, 2
+    activation prelu
+    loss C = ½‖y − aᴸ‖²
+    rule g: for l in 1..L-1: ∂C/∂γˡ = ((W^{l+1})ᵀ δ^{l+1}) ⊙ min(0, zˡ)
+    wrong rule noregion: ∂C/∂γᴸ = (aᴸ − y) ⊙ zᴸ
+}"""
+    verdicts = verdicts_of(text)
+    assert verdicts["g"].verdict == "proved" and "on each region" in verdicts["g"].detail
+    v = verdicts["noregion"]
+    assert v.verdict == "refuted" and any(label.startswith("γ^2_") for label, _ in v.counterexample.inputs)
+
+
+def test_cross_check_of_a_relu_network_skips_a_point_on_a_kink(monkeypatch):
+    import random
+
+    from derive import verify
+    from derive.graphs import build_functions, compile_network
+    from derive.model import load
+
+    original = ScalarGraph.local_partial
+    monkeypatch.setattr(ScalarGraph, "local_partial",  # a broken chain rule, so that a check that runs fails
+                        lambda self, child, parent: 2 * original(self, child, parent))
+    doc = load("network r {\n layers 1, 1, 1\n activation relu\n loss C = ½‖y − aᴸ‖²\n}")
+    compiled = compile_network(doc.networks["r"], (1, 1, 1), build_functions(doc.functions))
+    target = verify._Target(compiled, [])
+    # z¹ = w x + b = (1/5)(1/2) − 1/10 = 0: relu' does not exist there, so nothing is compared
+    on_kink = {("x", 1): Fraction(1, 2), ("W", 1, 1, 1): Fraction(1, 5), ("b", 1, 1): Fraction(-1, 10),
+               ("W", 2, 1, 1): Fraction(1, 2), ("b", 2, 1): Fraction(3, 10), ("y", 1): Fraction(1, 2)}
+    verify._cross_check(target, verify._Point(target, on_kink, {}), random.Random(0))
+    off_kink = {**on_kink, ("b", 1, 1): Fraction(1, 10)}
+    with pytest.raises(RuntimeError, match="cross-check"):
+        verify._cross_check(target, verify._Point(target, off_kink, {}), random.Random(0))
