@@ -1,0 +1,391 @@
+"""Derivations, step by step, every step checked: what `derive latex` prints.
+
+For one rule, the derivation is a chain of expressions for one entry of the rule (the
+first entry of its first instance; verify checks all of them):
+
+    left side as written
+      = … one chain-rule step: ∂T/∂n = Σ_c ∂T/∂c · ∂c/∂n, over n's children c (and, in a
+          network, their whole layer, so the terms that vanish are seen to vanish)
+      = … the vanishing terms dropped
+      = … the local derivatives ∂c/∂n substituted (from SymPy's diff of c's definition)
+      = … (repeated until the expression meets the right side)
+      = right side as written
+
+Each consecutive pair of lines is checked by the verifier's own means: the difference
+is shown ≡ 0 symbolically (chain rule expanded, `zero.is_identically_zero`) → *checked*;
+otherwise the numeric screen, whose certified counterexample marks the step *wrong*;
+otherwise *unverified*. A renderer must show the last two as such, never as a plain "=".
+
+Lines hold SymPy expressions in the compiled graph's symbols: node symbols (z²₁, a²₁,
+u), opaque ∂ symbols (`ScalarGraph.d`), and for display only unevaluated `Derivative`,
+`Subs` (σ'(z)) and `UnevaluatedExpr` (3·2), which `doit()` turns into values before any
+check. `Derivation.notation` says what each symbol is (a node, ∂T/∂n, δˡⱼ) so a renderer
+can write it in the file's notation without parsing symbol names.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from . import syntax as s
+from .errors import DeriveError
+from .evaluate import Evaluator, ShapeMismatch, instances
+from .graphs import Compiled, SymbolicContext
+from .model import Document, Rule
+from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
+                     _Refuted, _screen, _Target)
+from .zero import is_identically_zero
+
+MAX_EXPANSIONS = 8  # chain-rule steps shown before the last line is checked in one go
+
+
+@dataclass(frozen=True)
+class Script:
+    """A scalar in the file's notation: name, layer (superscript) and indices (subscript)."""
+
+    name: str
+    layer: int | None = None
+    indices: tuple = ()
+
+
+@dataclass(frozen=True)
+class PartialOf:
+    """∂top/∂bottom."""
+
+    top: Script
+    bottom: Script
+
+
+@dataclass
+class StepCheck:
+    """How a line was shown to follow from the one before it."""
+
+    status: str  # "checked" | "wrong" | "unverified"
+    detail: str
+    counterexample: Counterexample | None = None
+
+
+@dataclass
+class Line:
+    """One line of a derivation: `expr` (checked), shown as `written` (the file's syntax) if set."""
+
+    expr: sp.Expr
+    reason: str
+    check: StepCheck | None = None  # None for the first line
+    written: s.Expr | None = None
+
+
+@dataclass
+class Derivation:
+    """A rule, its verdict, and the checked chain of one of its entries."""
+
+    rule: Rule
+    verdict: Verdict | None
+    kind: str  # "scalar" | "graph" | "network"
+    declaration: object  # the Network or Graph the rule belongs to (None for scalar rules)
+    instance: str  # which entry the chain is for ("" when the rule has one)
+    entries: int  # how many entries verify checks at the first size set
+    sizes: tuple | None
+    lines: list = field(default_factory=list)
+    notation: dict = field(default_factory=dict)  # Symbol → Script | PartialOf
+    note: str = ""  # why there is no chain (a shape mismatch)
+    functions_used: tuple = ()  # names of the defined functions the rule calls
+
+    @property
+    def ok(self) -> bool:
+        """True when every step is checked (none wrong, none unverified)."""
+        return all(line.check is None or line.check.status == "checked" for line in self.lines)
+
+    @property
+    def flagged(self) -> list:
+        """The lines whose step is wrong or unverified."""
+        return [line for line in self.lines if line.check is not None and line.check.status != "checked"]
+
+    def _repr_latex_(self) -> str:
+        from .latex import derivation_markdown_math  # the render stage; imported late, as api does
+
+        return derivation_markdown_math(self)
+
+
+# ---------------------------------------------------------------- notation
+
+
+def _script(key, label: str) -> Script:
+    """A graph node key in the file's notation: ("z", 2, 1) → z²₁, ("W", 2, 1, 3) → w²₁₃."""
+    if isinstance(key, tuple):
+        name = "w" if key[0] == "W" else key[0]
+        if len(key) == 2:  # x_i, y_i
+            return Script(name, None, (key[1],))
+        return Script(name, key[1], tuple(key[2:]))
+    return Script(label)
+
+
+def _notation(compiled: Compiled) -> dict:
+    g = compiled.graph
+    out: dict = {n.symbol: _script(k, n.label) for k, n in g.nodes.items()}
+    for sym, (top, bottom) in g.opaque.items():
+        out[sym] = _partial_notation(compiled, top, bottom)
+    return out
+
+
+def _partial_notation(compiled: Compiled, top, bottom):
+    g = compiled.graph
+    if compiled.kind == "network" and top == "C" and isinstance(bottom, tuple) and bottom[0] == "z":
+        return Script("δ", bottom[1], tuple(bottom[2:]))  # δˡⱼ := ∂C/∂zˡⱼ
+    return PartialOf(_script(top, g.nodes[top].label), _script(bottom, g.nodes[bottom].label))
+
+
+# ---------------------------------------------------------------- checking one step
+
+
+def plain(expr: sp.Expr) -> sp.Expr:
+    """The value of a displayed expression: unevaluated derivatives and products evaluated."""
+    if isinstance(expr, sp.Basic) and expr.has(sp.Derivative, sp.Subs, sp.UnevaluatedExpr):
+        return expr.doit()
+    return expr
+
+
+def _fixed(compiled: Compiled) -> dict:
+    g = compiled.graph
+    fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in compiled.given.items()}
+    fixed.update(compiled.assumptions)
+    return fixed
+
+
+def check_step(target: _Target, before: sp.Expr, after: sp.Expr, rng: random.Random,
+               settings: dict | None = None) -> StepCheck:
+    """Does `after` follow from `before`? Shown ≡ 0 → checked; certified numeric
+    difference → wrong; neither → unverified. The same means verify uses for rules."""
+    settings = dict(DEFAULTS, **(settings or {}))
+    compiled = target.compiled
+    g = compiled.graph
+    fixed = _fixed(compiled)
+    difference = g.to_base(plain(before) - plain(after))
+    for steps, stage in enumerate(g.derive_partials(difference)):
+        if is_identically_zero(stage.xreplace(fixed) if fixed else stage, g.functions):
+            how = f"after {steps} chain-rule step{'s' if steps != 1 else ''}" if steps else "as written"
+            return StepCheck("checked", f"difference ≡ 0 {how}")
+    probe = _Target(compiled, [_Claim("", plain(before), plain(after))], target.variables)
+    try:
+        used, _ = _screen(probe, _points(probe, rng, settings["screen_points"]), settings)
+    except _Refuted as r:
+        return StepCheck("wrong", r.detail, r.counterexample)
+    return StepCheck("unverified", f"not shown ≡ 0; the two sides agree numerically at {used} exact random "
+                                   f"point(s) (evidence, not a proof)")
+
+
+# ---------------------------------------------------------------- the chain
+
+
+class _DisplayFunctions:
+    """The document's functions, except that f'(e) stays an unevaluated derivative, so a
+    rule's sides print as written (σ'(z²₁), not its exponential form)."""
+
+    def __init__(self, functions):
+        self._functions = functions
+
+    def __getattr__(self, name):
+        return getattr(self._functions, name)
+
+    def apply(self, name: str, args: list, primes: int = 0) -> sp.Expr:
+        if primes == 0 or len(args) != 1:
+            return self._functions.apply(name, args, primes)
+        u = args[0] if isinstance(args[0], sp.Symbol) else sp.Dummy("u", real=True)
+        derivative = sp.Derivative(self._functions.apply(name, [u]), (u, primes))
+        return derivative if u is args[0] else sp.Subs(derivative, u, args[0])
+
+
+class _DisplayContext(SymbolicContext):
+    """Quantities stay their own symbols (a²₁, not σ(z²₁)): the rule as the file writes it."""
+
+    def value(self, key) -> sp.Expr:
+        return self.graph.nodes[key].symbol
+
+
+def _display_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
+    """Both sides of the rule's first entry, with derivatives of functions unevaluated."""
+    g = compiled.graph
+    ctx = _DisplayContext(compiled.kind, g, _DisplayFunctions(g.functions), compiled.tensors, compiled.aliases,
+                          compiled.loss_name, variables=variables)
+    depth = len(compiled.sizes) - 1 if compiled.sizes else None
+    layers = rule.layer_assignments[0]
+    env = dict(layers, **({"L": depth} if depth is not None and compiled.loss_name != "L" else {}))
+    ev = Evaluator(ctx, env)
+    idx = instances(ev, rule.lhs, rule.rhs)[0]
+    return _entries("", ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx), rule)
+
+
+def _partial_symbol(g, child, node) -> sp.Expr:
+    """∂child/∂node as an opaque symbol, also where it is 0 (to show a vanishing term)."""
+    if g.reaches(node, child):
+        return g.d(child, node)
+    sym = sp.Symbol(f"∂{g.nodes[child].label}/∂{g.nodes[node].label}")
+    g.opaque[sym] = (child, node)
+    return sym
+
+
+def _layer_of(g, key) -> list:
+    """The nodes of the same layer tensor as `key` (a²₁ → a²₁, a²₂, …); itself elsewhere."""
+    if isinstance(key, tuple) and len(key) == 3 and key[0] in ("a", "z"):
+        return [k for k in g.nodes if isinstance(k, tuple) and k[:2] == key[:2]]
+    return [key]
+
+
+def _local(g, child, node) -> sp.Expr:
+    """∂child/∂node from child's definition, in node symbols; f'(z) kept unevaluated."""
+    definition = g.nodes[child].definition
+    parent = g.nodes[node].symbol
+    if isinstance(definition, sp.Function) and definition.args == (parent,):
+        return sp.Derivative(definition, parent)
+    return g.local_partial(child, node)
+
+
+def _expansion(g, target, node) -> list:
+    """The lines of one chain-rule step for ∂target/∂node: [(expression, reason)]."""
+    children = [c for c in g.children[node] if g.reaches(c, target)]
+    shown = []
+    for c in children:
+        shown.extend(k for k in _layer_of(g, c) if k not in shown and g.reaches(k, target))
+    # ∂c/∂node is the local partial only when node reaches c by the direct edge alone.
+    single = {c: not any(other != c and g.reaches(other, c) for other in g.children[node]) for c in children}
+
+    def factor(k):
+        return _partial_symbol(g, k, node) if single.get(k, True) else _local(g, k, node)
+
+    lines = []
+    chain = sp.Add(*[g.d(target, k) * factor(k) for k in shown])
+    if chain != g.d(target, node):  # ∂C/∂aᴸⱼ with C the only child: nothing to expand yet
+        lines.append((chain, "chain rule"))
+    if len(shown) > len(children):
+        lines.append((sp.Add(*[g.d(target, c) * factor(c) for c in children]), "terms that vanish dropped"))
+    if any(single.values()):
+        lines.append((sp.Add(*[g.d(target, c) * _local(g, c, node) for c in children]), "local derivatives"))
+    return lines
+
+
+def _meets(target: _Target, current: sp.Expr, rhs: sp.Expr) -> bool:
+    """Is `current` the right side already, with no further expansion?"""
+    compiled = target.compiled
+    fixed = _fixed(compiled)
+    difference = compiled.graph.to_base(plain(current) - plain(rhs))
+    return is_identically_zero(difference.xreplace(fixed) if fixed else difference, compiled.graph.functions)
+
+
+def _chain(target: _Target, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> list:
+    """(expression, reason) pairs from the left side to just before the right side."""
+    g = target.compiled.graph
+    out = []
+    current = lhs
+    if kind == "scalar" and lhs.has(sp.Derivative, sp.Subs):
+        current = plain(lhs)
+        out.append((current, "differentiating the definition"))
+    for _ in range(MAX_EXPANSIONS):
+        if _meets(target, current, rhs):
+            break
+        pending = [x for x in current.free_symbols if x in g.opaque]
+        if not pending:
+            break
+        sym = min(pending, key=lambda x: g.nodes[g.opaque[x][1]].order)
+        t, n = g.opaque[sym]
+        if not g.reaches(n, t):  # a vanishing ∂ left over: it is 0
+            current = current.xreplace({sym: 0})
+            out.append((current, "terms that vanish dropped"))
+            continue
+        for expansion, reason in _expansion(g, t, n):
+            out.append((current.xreplace({sym: expansion}), reason))
+        current = out[-1][0]
+    # A graph with given values: the forward pass and the numbers, when they give a number.
+    fixed = _fixed(target.compiled)
+    inner = {n.symbol for n in g.nodes.values() if n.definition is not None}
+    if fixed and not current.free_symbols & set(g.opaque) and g.to_base(plain(current)).xreplace(fixed).is_Rational:
+        if current.free_symbols & inner:
+            current = g.to_base(plain(current))
+            out.append((current, "forward pass"))
+        given = {g.nodes[k].symbol: sp.UnevaluatedExpr(sp.Rational(v.numerator, v.denominator))
+                 for k, v in target.compiled.given.items()}
+        if current.free_symbols & set(given):
+            out.append((current.xreplace(given), "at the given values"))
+    unfolded = g.functions.expand_definitions(plain(rhs))
+    if kind == "scalar" and unfolded != rhs and (not out or unfolded != out[-1][0]):
+        out.append((unfolded, "unfolding the definitions"))
+    return out
+
+
+def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, declaration=None,
+                settings: dict | None = None) -> Derivation:
+    """The checked derivation of one rule against its compiled declaration(s)."""
+    settings = dict(DEFAULTS, **(settings or {}))
+    rng = random.Random(f"{settings['seed']}:steps:{rule.name}")
+    first = compiled[0]
+    target = _Target(first, [], {})
+    derivation = Derivation(rule, verdict, first.kind, declaration, "", 0, first.sizes,
+                            functions_used=_functions_called(rule))
+    try:
+        claims = _claims(rule, first, target.variables)
+        shown = _display_claims(rule, first, target.variables)[0]
+        lhs, rhs = shown.lhs, shown.rhs
+    except _Refuted as r:
+        derivation.note = r.detail
+        return derivation
+    except ShapeMismatch as e:
+        derivation.note = e.message
+        return derivation
+    derivation.entries, derivation.instance = len(claims), claims[0].instance
+    single = len(claims) == 1 and not claims[0].instance
+    lines = [Line(lhs, "", None, rule.lhs if single else None)]
+    for expr, reason in _chain(target, lhs, rhs, first.kind):
+        lines.append(Line(expr, reason))
+    if len(lines) > 1 and lines[-1].expr == rhs:  # the chain ended on the right side as written
+        lines.pop()
+    lines.append(Line(rhs, "the stated rule", None, rule.rhs if single else None))
+    for before, line in zip(lines, lines[1:]):
+        line.check = check_step(target, before.expr, line.expr, rng, settings)
+    derivation.lines = lines
+    derivation.notation = _notation(first)
+    return derivation
+
+
+def _functions_called(rule: Rule) -> tuple:
+    found = []
+
+    def walk(e):
+        if isinstance(e, s.Call) and e.func not in found:
+            found.append(e.func)
+        for child in s.children(e):
+            walk(child)
+
+    walk(rule.lhs)
+    walk(rule.rhs)
+    return tuple(found)
+
+
+def derive_document(doc: Document, verdicts: list | None = None, select=None) -> list:
+    """A checked `Derivation` for every rule of a document (in file order); `verdicts`
+    (from `verify.check_document`) are attached by rule position. Raises DeriveError
+    on bad declarations, as `check_document` does.
+
+    >>> from derive.model import load
+    >>> [d] = derive_document(load("rule r: tanh(t) = 2σ(2t) − 1"))
+    >>> [line.reason for line in d.lines], d.ok
+    (['', 'unfolding the definitions', 'the stated rule'], True)
+    """
+    compiled = CompiledDocument(doc)
+    by_place = {(v.line, v.column): v for v in verdicts or ()}
+    out = []
+    for rule in doc.all_rules():
+        if select is not None and not select(rule):
+            continue
+        declaration = doc.graphs.get(rule.context) or doc.networks.get(rule.context)
+        try:
+            out.append(derive_rule(rule, compiled.targets_for(rule), by_place.get((rule.pos.line, rule.pos.column)),
+                                   declaration))
+        except DeriveError as e:
+            raise e.located(doc.filename, doc.source) from None
+    return out
+
+
+__all__ = ["Derivation", "Line", "StepCheck", "Script", "PartialOf", "check_step", "derive_rule",
+           "derive_document", "plain"]
