@@ -34,8 +34,8 @@ from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, instances
 from .graphs import Compiled, SymbolicContext
-from .model import Document, Rule
-from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
+from .model import Document, Rule, load
+from .verify import (DEFAULTS, check_document, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
                      _Refuted, _screen, _Target)
 from .zero import is_identically_zero
 
@@ -387,5 +387,17 @@ def derive_document(doc: Document, verdicts: list | None = None, select=None) ->
     return out
 
 
-__all__ = ["Derivation", "Line", "StepCheck", "Script", "PartialOf", "check_step", "derive_rule",
+def derive_source(text: str, filename: str = "<input>", timeout: float | None = DEFAULTS["timeout"],
+                  select=None) -> list:
+    """Check every rule of a .deriv text (verify, under `timeout` per rule) and derive
+    each step by step. Raises DeriveError on bad input, located in the text."""
+    doc = load(text, filename)
+    try:
+        verdicts = check_document(doc, timeout=timeout, select=select)
+        return derive_document(doc, verdicts, select=select)
+    except DeriveError as e:
+        raise e.located(filename, text) from None
+
+
+__all__ = ["derive_source", "Derivation", "Line", "StepCheck", "Script", "PartialOf", "check_step", "derive_rule",
            "derive_document", "plain"]
