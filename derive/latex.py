@@ -536,13 +536,15 @@ def _md_text(value: str) -> str:
     return value.replace("{", "\\{").replace("}", "\\}")
 
 
-def render_markdown(documents: list) -> str:
-    """Markdown for every file: `documents` as for `render_latex`."""
+def render_markdown(documents: list, pictures: dict | None = None) -> str:
+    """Markdown for every file: `documents` and `pictures` (SVG paths) as for `render_latex`."""
     out = ["# derive: derivations, each step checked", "",
            "A line written $=$ was shown equal to the line before it symbolically; $\\neq$ marks a step "
            "refuted at exact inputs, $\\overset{?}{=}$ one that could not be verified.", ""]
     for filename, derivations in documents:
         out += [f"## {filename}", ""]
+        for caption, path in (pictures or {}).get(filename, []):
+            out += [f"![{caption}]({path})", ""]
         shown = set()
         for d in derivations:
             out.append(derivation_markdown(d, d.rule.context in shown))
