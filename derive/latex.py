@@ -372,7 +372,7 @@ def _align_rows(d: Derivation) -> list:
         status = line.check.status if line.check else "unverified"
         relation = {"checked": "=", "wrong": "\\neq", "unverified": "\\overset{?}{=}"}[status]
         expr = latex_of(line.written, d.notation) if line.written is not None else latex_of(line.expr, d.notation)
-        note = line.reason + (f" -- {_STATUS[status].upper()}" if _STATUS[status] else "")
+        note = line.reason + (f": {_STATUS[status]}" if _STATUS[status] else "")
         rows.append((relation, expr, note, status))
     return rows
 
@@ -415,11 +415,7 @@ def _counterexample_rows(d: Derivation) -> list:
 
 
 def _value_math(v: str) -> str:
-    if "/" in v:
-        p, q = v.split("/", 1)
-        sign = "-" if p.startswith("-") else ""
-        return f"{sign}\\tfrac{{{p.lstrip('-')}}}{{{q}}}"
-    return v
+    return v.replace("-", "-")  # exact values stay as the verifier wrote them (p/q)
 
 
 # ---------------------------------------------------------------- LaTeX document
@@ -552,9 +548,17 @@ def render_markdown(documents: list, pictures: dict | None = None) -> str:
     return "\n".join(out)
 
 
-def derivation_markdown_math(d: Derivation) -> str:
-    """What a notebook shows for a `Derivation` (`_repr_latex_`)."""
-    return derivation_markdown(d)
+def report_markdown(report) -> str:
+    """A checked `api.Report` as Markdown: the verdict table, then every derivation."""
+    from .model import load
+    from .steps import derive_document
+
+    rows = ["| rule | verdict | how | as expected |", "|---|---|---|---|"]
+    rows += [f"| {v.rule} | {v.verdict} | {v.how} | {'yes' if v.ok else '**no**'} |" for v in report]
+    derivations = derive_document(load(report.source, report.filename), list(report)) if report.source else []
+    names = {v.rule for v in report}
+    body = render_markdown([(report.filename, [d for d in derivations if d.rule.name in names])])
+    return "\n".join(rows) + "\n\n" + body
 
 
 __all__ = ["DerivePrinter", "latex_of", "text", "name_latex", "render_latex", "render_markdown",

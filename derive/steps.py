@@ -93,6 +93,7 @@ class Derivation:
     notation: dict = field(default_factory=dict)  # Symbol → Script | PartialOf
     note: str = ""  # why there is no chain (a shape mismatch)
     functions_used: tuple = ()  # names of the defined functions the rule calls
+    target: object = None  # what the steps were checked against (for check_step on more lines)
 
     @property
     def ok(self) -> bool:
@@ -104,10 +105,10 @@ class Derivation:
         """The lines whose step is wrong or unverified."""
         return [line for line in self.lines if line.check is not None and line.check.status != "checked"]
 
-    def _repr_latex_(self) -> str:
-        from .latex import derivation_markdown_math  # the render stage; imported late, as api does
+    def _repr_markdown_(self) -> str:  # Jupyter
+        from .latex import derivation_markdown  # the render stage: imported when shown
 
-        return derivation_markdown_math(self)
+        return derivation_markdown(self)
 
 
 # ---------------------------------------------------------------- notation
@@ -344,6 +345,7 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
     for before, line in zip(lines, lines[1:]):
         line.check = check_step(target, before.expr, line.expr, rng, settings)
     derivation.lines = lines
+    derivation.target = target
     derivation.notation = _notation(first)
     return derivation
 
