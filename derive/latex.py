@@ -60,6 +60,7 @@ def text(value: str) -> str:
     """Unicode text (rule names, messages) as pdflatex text: specials escaped, Greek letters,
     operators and sub/superscripts as math, accents as accents; anything else is spelled
     by its Unicode name, so no character can break the document."""
+    value = unicodedata.normalize("NFD", value)  # ŷ → y + combining circumflex
     out, i = [], 0
     while i < len(value):
         ch = value[i]
@@ -101,6 +102,7 @@ def _math_char(ch: str) -> str:
 
 def name_latex(name: str) -> str:
     """A name from the file in math mode: σ → \\sigma, ŷ → \\hat{y}, w1 → w_{1}, loss → \\mathit{loss}."""
+    name = unicodedata.normalize("NFD", name)
     chars, i = [], 0
     while i < len(name):
         ch = name[i]
