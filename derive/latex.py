@@ -403,6 +403,18 @@ def _scope_words(d: Derivation) -> str:
     return where + entry + count
 
 
+def _step_detail(d: Derivation, line) -> str:
+    """Why a step is flagged. A refuted step's inputs go in the table below the verdict,
+    unless the rule has a counterexample of its own there."""
+    cx = line.check.counterexample
+    if cx is None:
+        return line.check.detail
+    how = f" ({cx.certified})" if cx.certified else ""
+    rule_cx = d.verdict.counterexample if d.verdict is not None else None
+    inputs = "; ".join(f"{k}={v}" for k, v in cx.inputs) if rule_cx is not None else "the inputs in the table below"
+    return f"the two sides differ: left = {cx.lhs}, right = {cx.rhs}{how}, at {inputs}"
+
+
 def _counterexample_rows(d: Derivation) -> list:
     """(math label, value) rows of the rule's counterexample, or of the first wrong step's."""
     cx = d.verdict.counterexample if d.verdict is not None else None
@@ -456,10 +468,11 @@ def derivation_latex(d: Derivation, definitions_shown: bool = False) -> str:
             rows.append(f"{lead} &{relation} {expr} && {tag}")
         out.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
         for line in d.flagged:
-            out.append(f"\\flag{{{text(_STATUS[line.check.status])}}} ({text(line.reason)}): {text(line.check.detail)}")
+            out.append(f"\\flag{{{text(_STATUS[line.check.status])}}} ({text(line.reason)}): "
+                       f"{text(_step_detail(d, line))}")
             out.append("")
     elif d.note:
-        out.append(f"No derivation: {text(d.note)}.")
+        out.append(f"No derivation: {text(d.note)}.\n")
     verdict = _verdict_words(d)
     out.append(f"\\textit{{Verdict.}} {'' if d.verdict is None or d.verdict.ok else chr(92) + 'flag'}"
                f"{{{text(verdict)}}}.")
@@ -518,7 +531,7 @@ def derivation_markdown(d: Derivation, definitions_shown: bool = False) -> str:
             rows.append(f"{lead} &{relation} {expr} && {tag}")
         out += [" \\\\\n".join(rows), "\\end{aligned}", "$$", ""]
         for line in d.flagged:
-            out += [f"**{_STATUS[line.check.status]}** ({line.reason}): {line.check.detail}", ""]
+            out += [f"**{_STATUS[line.check.status]}** ({line.reason}): {_step_detail(d, line)}", ""]
     elif d.note:
         out += [f"No derivation: {d.note}.", ""]
     out += [f"*Verdict.* **{_verdict_words(d)}**." + (f" {d.verdict.detail}" if d.verdict and

@@ -34,7 +34,7 @@ from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, instances
 from .graphs import Compiled, SymbolicContext
-from .model import Document, Rule, load
+from .model import Document, Rule, int_value, load
 from .verify import (DEFAULTS, check_document, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
                      _Refuted, _screen, _Target)
 from .zero import is_identically_zero
@@ -126,17 +126,38 @@ def _script(key, label: str) -> Script:
 
 def _notation(compiled: Compiled) -> dict:
     g = compiled.graph
-    out: dict = {n.symbol: _script(k, n.label) for k, n in g.nodes.items()}
+    renamed = _alias_names(compiled)
+    out: dict = {n.symbol: renamed.get(k) or _script(k, n.label) for k, n in g.nodes.items()}
     for sym, (top, bottom) in g.opaque.items():
-        out[sym] = _partial_notation(compiled, top, bottom)
+        out[sym] = _partial_notation(compiled, top, bottom, renamed)
     return out
 
 
-def _partial_notation(compiled: Compiled, top, bottom):
+def _alias_names(compiled: Compiled) -> dict:
+    """Node key → Script for the entries of a layer the file names (`let p = aᴸ` → p₁, p₂, …)."""
+    out: dict = {}
+    if compiled.kind != "network":
+        return out
+    depth = len(compiled.sizes) - 1
+    env = {"L": depth} if compiled.loss_name != "L" else {}
+    for alias, expr in compiled.aliases.items():
+        if isinstance(expr, s.Sup) and isinstance(expr.base, s.Name) and expr.base.id in ("a", "z"):
+            try:
+                layer = int_value(expr.arg, env, "a layer")
+            except DeriveError:
+                continue
+            for key in compiled.graph.nodes:
+                if isinstance(key, tuple) and key[:2] == (expr.base.id, layer):
+                    out[key] = Script(alias, None, tuple(key[2:]))
+    return out
+
+
+def _partial_notation(compiled: Compiled, top, bottom, renamed: dict):
     g = compiled.graph
     if compiled.kind == "network" and top == "C" and isinstance(bottom, tuple) and bottom[0] == "z":
         return Script("δ", bottom[1], tuple(bottom[2:]))  # δˡⱼ := ∂C/∂zˡⱼ
-    return PartialOf(_script(top, g.nodes[top].label), _script(bottom, g.nodes[bottom].label))
+    return PartialOf(renamed.get(top) or _script(top, g.nodes[top].label),
+                     renamed.get(bottom) or _script(bottom, g.nodes[bottom].label))
 
 
 # ---------------------------------------------------------------- checking one step
@@ -241,7 +262,31 @@ def _local(g, child, node) -> sp.Expr:
     parent = g.nodes[node].symbol
     if isinstance(definition, sp.Function) and definition.args == (parent,):
         return sp.Derivative(definition, parent)
+    softmax = _softmax_output(g, child)
+    if softmax is not None:  # ∂pᵢ/∂zⱼ = pᵢ(δᵢⱼ − pⱼ), in the outputs' own symbols
+        z_i, outputs = softmax
+        p_i = g.nodes[child].symbol
+        return p_i * (1 - p_i) if parent == z_i else -p_i * outputs[parent]
     return g.local_partial(child, node)
+
+
+def _softmax_output(g, child):
+    """(its own input zᵢ, {zⱼ: pⱼ}) when `child` is pᵢ = exp(zᵢ)/Σⱼ exp(zⱼ) of a softmax layer."""
+    node = g.nodes[child]
+    parents = [g.nodes[p].symbol for p in node.parents]
+    if len(parents) < 2 or node.definition is None:
+        return None
+    total = sp.Add(*[sp.exp(z) for z in parents])
+    own = [z for z in parents if node.definition == sp.exp(z) / total]
+    if not own:
+        return None
+    outputs = {}
+    for other in g.children[node.parents[0]]:
+        other_node = g.nodes[other]
+        match = [z for z in parents if other_node.definition == sp.exp(z) / total]
+        if match:
+            outputs[match[0]] = other_node.symbol
+    return (own[0], outputs) if len(outputs) == len(parents) else None
 
 
 def _expansion(g, target, node) -> list:
@@ -341,7 +386,8 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
         lines.append(Line(expr, reason))
     if len(lines) > 1 and lines[-1].expr == rhs:  # the chain ended on the right side as written
         lines.pop()
-    lines.append(Line(rhs, "the stated rule", None, rule.rhs if single else None))
+    last = "the stated rule" + (" (under the file's assumptions)" if first.assumptions else "")
+    lines.append(Line(rhs, last, None, rule.rhs if single else None))
     for before, line in zip(lines, lines[1:]):
         line.check = check_step(target, before.expr, line.expr, rng, settings)
     derivation.lines = lines
