@@ -47,8 +47,10 @@ class Report(list):
 
         return report_markdown(self)
 
-    def _repr_latex_(self) -> str:
-        return self._repr_markdown_()
+    def _repr_html_(self) -> str:
+        from .latex import report_html
+
+        return report_html(self)
 
 
 def check_source(text: str, filename: str = "<input>", timeout: float | None = DEFAULTS["timeout"],

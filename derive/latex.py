@@ -18,6 +18,7 @@ to LaTeX macros, so the document compiles with plain pdflatex and the base packa
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from fractions import Fraction
 
@@ -563,16 +564,56 @@ def render_markdown(documents: list, pictures: dict | None = None) -> str:
     return "\n".join(out)
 
 
-def report_markdown(report) -> str:
-    """A checked `api.Report` as Markdown: the verdict table, then every derivation."""
+def derivation_html(d: Derivation) -> str:
+    """One derivation as HTML with MathJax math (`$$…$$`), for notebooks."""
+    out = [f"<h4>{html.escape(d.rule.name)}</h4>", f"<p>{html.escape(_scope_words(d))}.</p>",
+           f"<p><i>Rule as stated.</i></p><p>$${html.escape(_rule_math(d))}$$</p>"]
+    if d.lines:
+        rows = []
+        for i, (relation, expr, note, status) in enumerate(_align_rows(d)):
+            tag = f"\\textbf{{{_md_text(note)}}}" if status != "checked" else f"\\text{{{_md_text(note)}}}"
+            rows.append(f"{_first(d) if i == 0 else ''} &{relation} {expr} && {tag}")
+        chain = html.escape(" \\\\ ".join(rows))
+        out.append("<p><i>Derivation</i> (each step checked by the verifier):</p>"
+                   f"<p>$$\\begin{{aligned}}{chain}\\end{{aligned}}$$</p>")
+        for line in d.flagged:
+            out.append(f'<p style="color:#b22222"><b>{_STATUS[line.check.status]}</b> '
+                       f"({html.escape(line.reason)}): {html.escape(_step_detail(d, line))}</p>")
+    elif d.note:
+        out.append(f"<p>No derivation: {html.escape(d.note)}.</p>")
+    out.append(f"<p><i>Verdict.</i> <b>{html.escape(_verdict_words(d))}</b>.</p>")
+    rows = _counterexample_rows(d)
+    if rows:
+        body = "".join(f"<tr><td>${html.escape(k)}$</td><td>${html.escape(v)}$</td></tr>" for k, v in rows)
+        out.append(f"<table><tr><th>input</th><th>value</th></tr>{body}</table>")
+    return "\n".join(out)
+
+
+def report_html(report) -> str:
+    """A checked `api.Report` as HTML: the verdict table, then every derivation."""
+    head = "<tr><th>rule</th><th>verdict</th><th>how</th><th>as expected</th></tr>"
+    body = "".join(f"<tr><td>{html.escape(v.rule)}</td><td>{v.verdict}</td><td>{html.escape(v.how)}</td>"
+                   f"<td>{'yes' if v.ok else '<b>no</b>'}</td></tr>" for v in report)
+    parts = [f"<table>{head}{body}</table>"]
+    parts += [derivation_html(d) for d in _report_derivations(report)]
+    return "\n".join(parts)
+
+
+def _report_derivations(report) -> list:
     from .model import load
     from .steps import derive_document
 
+    if not report.source:
+        return []
+    names = {v.rule for v in report}
+    return [d for d in derive_document(load(report.source, report.filename), list(report)) if d.rule.name in names]
+
+
+def report_markdown(report) -> str:
+    """A checked `api.Report` as Markdown: the verdict table, then every derivation."""
     rows = ["| rule | verdict | how | as expected |", "|---|---|---|---|"]
     rows += [f"| {v.rule} | {v.verdict} | {v.how} | {'yes' if v.ok else '**no**'} |" for v in report]
-    derivations = derive_document(load(report.source, report.filename), list(report)) if report.source else []
-    names = {v.rule for v in report}
-    body = render_markdown([(report.filename, [d for d in derivations if d.rule.name in names])])
+    body = render_markdown([(report.filename, _report_derivations(report))])
     return "\n".join(rows) + "\n\n" + body
 
 

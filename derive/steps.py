@@ -356,7 +356,7 @@ def _chain(target: _Target, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> list:
             out.append((current.xreplace(given), "at the given values"))
     unfolded = g.functions.expand_definitions(plain(rhs))
     if kind == "scalar" and unfolded != rhs and (not out or unfolded != out[-1][0]):
-        out.append((unfolded, "unfolding the definitions"))
+        out.append((unfolded, "the right side, definitions unfolded"))
     return out
 
 
@@ -418,7 +418,7 @@ def derive_document(doc: Document, verdicts: list | None = None, select=None) ->
     >>> from derive.model import load
     >>> [d] = derive_document(load("rule r: tanh(t) = 2σ(2t) − 1"))
     >>> [line.reason for line in d.lines], d.ok
-    (['', 'unfolding the definitions', 'the stated rule'], True)
+    (['', 'the right side, definitions unfolded', 'the stated rule'], True)
     """
     compiled = CompiledDocument(doc)
     by_place = {(v.line, v.column): v for v in verdicts or ()}

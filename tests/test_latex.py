@@ -72,3 +72,16 @@ def test_markdown_uses_dollar_math_and_marks_wrong_steps():
     md = render_markdown([("f.deriv", ds)])
     assert "$$\n\\begin{aligned}" in md and "&\\neq" in md and "**wrong step**" in md
     assert "| $t$ |" in md  # the counterexample table
+
+
+def test_notebook_display_of_a_report_and_a_derivation():
+    import derive
+
+    report = derive.check_source("rule ok: tanh(t) = 2σ(2t) − 1\nrule bad: tanh'(t) = 1 − tanh(t)\n", timeout=None)
+    page = report._repr_html_()
+    assert page.count("<h4>") == 2 and "<td>refuted</td>" in page and "\\begin{aligned}" in page
+    assert "&amp;\\neq" in page and "wrong step" in page
+    md = report._repr_markdown_()
+    assert md.startswith("| rule | verdict |") and "$$" in md
+    [d] = derive_source("rule ok: tanh(t) = 2σ(2t) − 1\n", timeout=None)
+    assert d._repr_markdown_().startswith("### ok")

@@ -54,3 +54,8 @@ def test_picture_by_rule_and_unknown_names():
         picture(doc, graph="K")
     with pytest.raises(LookupError, match="scalar rule"):
         picture(load("rule s: σ(t) = σ(t)"), rule="s")
+
+
+def test_picture_shows_itself_in_a_notebook():
+    require_program("dot", "DERIVE_NO_GRAPHVIZ")
+    assert picture(load(J))._repr_svg_().lstrip().startswith("<?xml")
