@@ -32,6 +32,7 @@ import sympy as sp
 
 from . import syntax as s
 from .errors import DeriveError
+from .limits import run_limited
 from .evaluate import Evaluator, ShapeMismatch, instances
 from .graphs import Compiled, SymbolicContext
 from .model import Document, Rule, int_value, load
@@ -361,8 +362,10 @@ def _chain(target: _Target, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> list:
 
 
 def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, declaration=None,
-                settings: dict | None = None) -> Derivation:
-    """The checked derivation of one rule against its compiled declaration(s)."""
+                settings: dict | None = None, timeout: float | None = DEFAULTS["timeout"]) -> Derivation:
+    """The checked derivation of one rule against its compiled declaration(s). The steps
+    are checked under `timeout` seconds in all (None or ≤ 0: no limit, in this process);
+    a step the limit cuts off is unverified, and says so."""
     settings = dict(DEFAULTS, **(settings or {}))
     rng = random.Random(f"{settings['seed']}:steps:{rule.name}")
     first = compiled[0]
@@ -388,12 +391,33 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
         lines.pop()
     last = "the stated rule" + (" (under the file's assumptions)" if first.assumptions else "")
     lines.append(Line(rhs, last, None, rule.rhs if single else None))
-    for before, line in zip(lines, lines[1:]):
-        line.check = check_step(target, before.expr, line.expr, rng, settings)
+    _check_lines(target, lines, rng, settings, timeout)
     derivation.lines = lines
     derivation.target = target
     derivation.notation = _notation(first)
     return derivation
+
+
+def _check_lines(target: _Target, lines: list, rng: random.Random, settings: dict, timeout: float | None) -> None:
+    """Check each line against the one before, in a child process under `timeout` (as
+    verify runs rules): what was checked before the limit is kept, the rest is unverified."""
+    pairs = list(zip(lines, lines[1:]))
+
+    def work(send):
+        for i, (before, line) in enumerate(pairs):
+            send((i, check_step(target, before.expr, line.expr, rng, settings)))
+
+    checks: dict = {}
+    if timeout is None or timeout <= 0:
+        work(lambda message: checks.__setitem__(*message))
+        missing = "not checked"
+    else:
+        outcome = run_limited(work, timeout)
+        checks = dict(outcome.messages)
+        missing = (f"not checked: the time limit of {timeout:g} s ran out" if outcome.timed_out
+                   else f"not checked: the checking process ended unexpectedly (exit code {outcome.exitcode})")
+    for i, (_, line) in enumerate(pairs):
+        line.check = checks.get(i) or StepCheck("unverified", missing)
 
 
 def _functions_called(rule: Rule) -> tuple:
@@ -410,7 +434,8 @@ def _functions_called(rule: Rule) -> tuple:
     return tuple(found)
 
 
-def derive_document(doc: Document, verdicts: list | None = None, select=None) -> list:
+def derive_document(doc: Document, verdicts: list | None = None, select=None,
+                    timeout: float | None = DEFAULTS["timeout"]) -> list:
     """A checked `Derivation` for every rule of a document (in file order); `verdicts`
     (from `verify.check_document`) are attached by rule position. Raises DeriveError
     on bad declarations, as `check_document` does.
@@ -429,7 +454,7 @@ def derive_document(doc: Document, verdicts: list | None = None, select=None) ->
         declaration = doc.graphs.get(rule.context) or doc.networks.get(rule.context)
         try:
             out.append(derive_rule(rule, compiled.targets_for(rule), by_place.get((rule.pos.line, rule.pos.column)),
-                                   declaration))
+                                   declaration, timeout=timeout))
         except DeriveError as e:
             raise e.located(doc.filename, doc.source) from None
     return out
@@ -442,7 +467,7 @@ def derive_source(text: str, filename: str = "<input>", timeout: float | None = 
     doc = load(text, filename)
     try:
         verdicts = check_document(doc, timeout=timeout, select=select)
-        return derive_document(doc, verdicts, select=select)
+        return derive_document(doc, verdicts, select=select, timeout=timeout)
     except DeriveError as e:
         raise e.located(filename, text) from None
 

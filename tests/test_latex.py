@@ -85,3 +85,17 @@ def test_notebook_display_of_a_report_and_a_derivation():
     assert md.startswith("| rule | verdict |") and "$$" in md
     [d] = derive_source("rule ok: tanh(t) = 2σ(2t) − 1\n", timeout=None)
     assert d._repr_markdown_().startswith("### ok")
+
+
+def test_unverified_steps_are_never_printed_as_plain_equalities():
+    from derive.latex import derivation_latex, derivation_markdown
+    from derive.model import load
+    from derive.steps import derive_rule
+    from derive.verify import CompiledDocument
+
+    doc = load(mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
+    [rule] = doc.all_rules()
+    d = derive_rule(rule, CompiledDocument(doc).targets_for(rule), timeout=1e-6)  # nothing gets checked
+    for page in (derivation_latex(d), derivation_markdown(d)):
+        assert "&=" not in page and page.count(r"&\overset{?}{=}") == len(d.lines) - 1
+        assert "not verified" in page

@@ -67,3 +67,15 @@ def test_graph_derivation_reaches_the_given_values():
 def test_shape_mismatch_has_a_note_and_no_lines():
     d = _derivation(mlp("wrong rule noT: for l in 1..L-1: δˡ = (W^{l+1} δ^{l+1}) ⊙ σ'(zˡ)"), "noT")
     assert not d.lines and "cannot multiply" in d.note
+
+
+def test_steps_cut_off_by_the_time_limit_are_unverified_and_say_so():
+    from derive.steps import derive_rule
+    from derive.verify import CompiledDocument
+
+    doc = load(mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
+    [rule] = doc.all_rules()
+    d = derive_rule(rule, CompiledDocument(doc).targets_for(rule), timeout=1e-6)
+    assert d.lines and all(line.check.status == "unverified" for line in d.lines[1:])
+    assert "time limit" in d.lines[1].check.detail and not d.ok
+    assert derive_rule(rule, CompiledDocument(doc).targets_for(rule), timeout=60).ok
