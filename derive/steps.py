@@ -1,7 +1,7 @@
 """Derivations, step by step, every step checked: what `derive latex` prints.
 
-For one rule, the derivation is a chain of expressions for one entry of the rule (the
-first entry of its first instance; verify checks all of them):
+For one rule, the derivation is a chain of expressions for one entry of the rule (where
+a refuted rule's counterexample is, else the first entry; verify checks all of them):
 
     left side as written
       = … one chain-rule step: ∂T/∂n = Σ_c ∂T/∂c · ∂c/∂n, over n's children c (and, in a
@@ -229,16 +229,29 @@ class _DisplayContext(SymbolicContext):
 
 
 def _display_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
-    """Both sides of the rule's first entry, with derivatives of functions unevaluated."""
+    """Both sides of every entry, in verify's order, with derivatives of functions unevaluated."""
     g = compiled.graph
     ctx = _DisplayContext(compiled.kind, g, _DisplayFunctions(g.functions), compiled.tensors, compiled.aliases,
                           compiled.loss_name, variables=variables)
     depth = len(compiled.sizes) - 1 if compiled.sizes else None
-    layers = rule.layer_assignments[0]
-    env = dict(layers, **({"L": depth} if depth is not None and compiled.loss_name != "L" else {}))
-    ev = Evaluator(ctx, env)
-    idx = instances(ev, rule.lhs, rule.rhs)[0]
-    return _entries("", ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx), rule)
+    out = []
+    for layers in rule.layer_assignments:
+        env = dict(layers, **({"L": depth} if depth is not None and compiled.loss_name != "L" else {}))
+        ev = Evaluator(ctx, env)
+        for idx in instances(ev, rule.lhs, rule.rhs):
+            out.extend(_entries("", ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx), rule))
+    return out
+
+
+def _shown_entry(compiled: list, verdict: Verdict | None) -> tuple:
+    """(compiled declaration, claim index) to derive: where the rule's counterexample is, if
+    it has one (the entry that fails), else the first entry at the declared sizes."""
+    cx = verdict.counterexample if verdict is not None else None
+    if cx is not None:
+        for c in compiled:
+            if c.sizes == cx.sizes:
+                return c, cx.instance
+    return compiled[0], None
 
 
 def _partial_symbol(g, child, node) -> sp.Expr:
@@ -368,13 +381,14 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
     a step the limit cuts off is unverified, and says so."""
     settings = dict(DEFAULTS, **(settings or {}))
     rng = random.Random(f"{settings['seed']}:steps:{rule.name}")
-    first = compiled[0]
+    first, failing = _shown_entry(compiled, verdict)
     target = _Target(first, [], {})
     derivation = Derivation(rule, verdict, first.kind, declaration, "", 0, first.sizes,
                             functions_used=_functions_called(rule))
     try:
         claims = _claims(rule, first, target.variables)
-        shown = _display_claims(rule, first, target.variables)[0]
+        index = next((i for i, c in enumerate(claims) if c.instance == failing), 0)
+        shown = _display_claims(rule, first, target.variables)[index]
         lhs, rhs = shown.lhs, shown.rhs
     except _Refuted as r:
         derivation.note = r.detail
@@ -382,7 +396,7 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
     except ShapeMismatch as e:
         derivation.note = e.message
         return derivation
-    derivation.entries, derivation.instance = len(claims), claims[0].instance
+    derivation.entries, derivation.instance = len(claims), claims[index].instance
     single = len(claims) == 1 and not claims[0].instance
     lines = [Line(lhs, "", None, rule.lhs if single else None)]
     for expr, reason in _chain(target, lhs, rhs, first.kind):

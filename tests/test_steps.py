@@ -79,3 +79,11 @@ def test_steps_cut_off_by_the_time_limit_are_unverified_and_say_so():
     assert d.lines and all(line.check.status == "unverified" for line in d.lines[1:])
     assert "time limit" in d.lines[1].check.detail and not d.ok
     assert derive_rule(rule, CompiledDocument(doc).targets_for(rule), timeout=60).ok
+
+
+def test_a_refuted_rule_is_derived_at_the_entry_its_counterexample_names():
+    text = mlp("wrong rule swapped: for l in 1..L: ∂C/∂wˡⱼₖ = aˡ⁻¹ⱼ δˡₖ", sizes="3, 3, 3")
+    [d] = derive_source(text, timeout=None)
+    cx = d.verdict.counterexample
+    assert d.verdict.verdict == "refuted" and d.instance == cx.instance != "l=1, j=1, k=1"
+    assert d.flagged and d.flagged[-1].reason == "the stated rule"
