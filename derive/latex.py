@@ -358,6 +358,9 @@ def _definitions(d: Derivation) -> list:
         out.append("\\text{inputs } " + ", \\quad ".join(inputs))
         for name, expr in decl.nodes:
             out.append(f"{name_latex(name)} = {latex_of(expr)}")
+    for name, params, body in d.functions:
+        out.append(f"{function_latex(name)}\\left({', '.join(name_latex(p) for p in params)}\\right) = "
+                   f"{latex_of(body)}")
     return out
 
 
@@ -503,7 +506,7 @@ def render_latex(documents: list, pictures: dict | None = None) -> str:
                        f"{text(caption)}\n\\end{{center}}")
         shown = set()
         for d in derivations:
-            out.append(derivation_latex(d, d.rule.context in shown))
+            out.append(derivation_latex(d, d.rule.context is not None and d.rule.context in shown))
             shown.add(d.rule.context)
     out.append("\\end{document}\n")
     return "\n".join(out)
@@ -559,7 +562,7 @@ def render_markdown(documents: list, pictures: dict | None = None) -> str:
             out += [f"![{caption}]({path})", ""]
         shown = set()
         for d in derivations:
-            out.append(derivation_markdown(d, d.rule.context in shown))
+            out.append(derivation_markdown(d, d.rule.context is not None and d.rule.context in shown))
             shown.add(d.rule.context)
     return "\n".join(out)
 

@@ -32,12 +32,13 @@ import sympy as sp
 
 from . import syntax as s
 from .errors import DeriveError
-from .limits import run_limited
 from .evaluate import Evaluator, ShapeMismatch, instances
+from .functions import BUILTIN_ALIASES, BUILTIN_BODIES
 from .graphs import Compiled, SymbolicContext
+from .limits import run_limited
 from .model import Document, Rule, int_value, load
-from .verify import (DEFAULTS, check_document, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
-                     _Refuted, _screen, _Target)
+from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
+                     _Refuted, _screen, _Target, check_document)
 from .zero import is_identically_zero
 
 MAX_EXPANSIONS = 8  # chain-rule steps shown before the last line is checked in one go
@@ -93,7 +94,7 @@ class Derivation:
     lines: list = field(default_factory=list)
     notation: dict = field(default_factory=dict)  # Symbol → Script | PartialOf
     note: str = ""  # why there is no chain (a shape mismatch)
-    functions_used: tuple = ()  # names of the defined functions the rule calls
+    functions: tuple = ()  # (name, parameter names, body) of the defined functions it uses
     target: object = None  # what the steps were checked against (for check_step on more lines)
 
     @property
@@ -375,7 +376,8 @@ def _chain(target: _Target, lhs: sp.Expr, rhs: sp.Expr, kind: str) -> list:
 
 
 def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, declaration=None,
-                settings: dict | None = None, timeout: float | None = DEFAULTS["timeout"]) -> Derivation:
+                settings: dict | None = None, timeout: float | None = DEFAULTS["timeout"],
+                functions: tuple = ()) -> Derivation:
     """The checked derivation of one rule against its compiled declaration(s). The steps
     are checked under `timeout` seconds in all (None or ≤ 0: no limit, in this process);
     a step the limit cuts off is unverified, and says so."""
@@ -383,8 +385,7 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
     rng = random.Random(f"{settings['seed']}:steps:{rule.name}")
     first, failing = _shown_entry(compiled, verdict)
     target = _Target(first, [], {})
-    derivation = Derivation(rule, verdict, first.kind, declaration, "", 0, first.sizes,
-                            functions_used=_functions_called(rule))
+    derivation = Derivation(rule, verdict, first.kind, declaration, "", 0, first.sizes, functions=functions)
     try:
         claims = _claims(rule, first, target.variables)
         index = next((i for i, c in enumerate(claims) if c.instance == failing), 0)
@@ -434,18 +435,34 @@ def _check_lines(target: _Target, lines: list, rng: random.Random, settings: dic
         line.check = checks.get(i) or StepCheck("unverified", missing)
 
 
-def _functions_called(rule: Rule) -> tuple:
-    found = []
+def _functions_used(doc: Document, rule: Rule, declaration) -> tuple:
+    """(name, parameters, body) of each defined function the rule or its block calls: the
+    file's own (body as written) and the built-in σ, softplus (body as SymPy)."""
+    exprs = [rule.lhs, rule.rhs]
+    if declaration is not None and hasattr(declaration, "loss"):
+        exprs.append(declaration.loss)
+        exprs.extend(s.Call(f, (), 0, rule.pos) for f in declaration.activations)
+    elif declaration is not None:
+        exprs.extend(e for _, e in declaration.nodes)
+    names: list = []
 
     def walk(e):
-        if isinstance(e, s.Call) and e.func not in found:
-            found.append(e.func)
+        if isinstance(e, s.Call) and e.func not in names:
+            names.append(e.func)
         for child in s.children(e):
             walk(child)
 
-    walk(rule.lhs)
-    walk(rule.rhs)
-    return tuple(found)
+    for e in exprs:
+        walk(e)
+    out = []
+    for name in names:
+        if name in doc.functions:
+            fn = doc.functions[name]
+            out.append((name, fn.params, fn.body))
+        elif BUILTIN_ALIASES.get(name, name) in BUILTIN_BODIES:
+            params, body = BUILTIN_BODIES[BUILTIN_ALIASES.get(name, name)]
+            out.append((name, tuple(str(p) for p in params), body))
+    return tuple(out)
 
 
 def derive_document(doc: Document, verdicts: list | None = None, select=None,
@@ -468,7 +485,8 @@ def derive_document(doc: Document, verdicts: list | None = None, select=None,
         declaration = doc.graphs.get(rule.context) or doc.networks.get(rule.context)
         try:
             out.append(derive_rule(rule, compiled.targets_for(rule), by_place.get((rule.pos.line, rule.pos.column)),
-                                   declaration, timeout=timeout))
+                                   declaration, timeout=timeout,
+                                   functions=_functions_used(doc, rule, declaration)))
         except DeriveError as e:
             raise e.located(doc.filename, doc.source) from None
     return out
