@@ -38,9 +38,7 @@ _GREEK.update({unicodedata.lookup(f"GREEK CAPITAL LETTER {n}"): f"\\{n.capitaliz
     "GAMMA", "DELTA", "THETA", "LAMDA", "XI", "PI", "SIGMA", "UPSILON", "PHI", "PSI", "OMEGA")})
 _GREEK["Λ"] = "\\Lambda"
 _GREEK.update({"ϑ": "\\vartheta", "ϕ": "\\phi", "ϵ": "\\epsilon", "ο": "o", "ς": "\\varsigma"})
-for _capital in "ΑΒΕΖΗΙΚΜΝΟΡΤΧ":  # capitals that look Latin have no macro of their own
-    _GREEK[_capital] = unicodedata.normalize("NFKD", _capital).translate(str.maketrans(
-        "ΑΒΕΖΗΙΚΜΝΟΡΤΧ", "ABEZHIKMNOPTX"))
+_GREEK.update(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΧ", "ABEZHIKMNOPTX"))  # capitals that look Latin have no macro
 _ACCENTS = {"\u0302": "\\hat", "\u0303": "\\tilde", "\u0304": "\\bar", "\u0307": "\\dot", "\u0301": "\\acute",
             "\u0300": "\\grave", "\u0308": "\\ddot", "\u20d7": "\\vec"}
 _SYMBOLS = {  # math-mode macros for symbols that may appear in names and messages
@@ -165,6 +163,11 @@ class DerivePrinter(LatexPrinter):
 
     printmethod = "_derive_latex"
     _default_settings = dict(LatexPrinter._default_settings, notation=None)
+
+    def emptyPrinter(self, expr):
+        if isinstance(expr, sp.Basic):
+            return super().emptyPrinter(expr)
+        raise TypeError(f"no LaTeX form for {type(expr).__name__}")  # loud: never print a repr
 
     # ------------------------------------------------------------ derivation symbols
 
@@ -426,14 +429,10 @@ def _counterexample_rows(d: Derivation) -> list:
         cx = next((line.check.counterexample for line in d.flagged if line.check.counterexample), None)
     if cx is None:
         return []
-    rows = [(label_latex(k), _value_math(v)) for k, v in cx.inputs]
-    rows.append(("\\text{left side}", _value_math(cx.lhs)))
-    rows.append(("\\text{right side}", _value_math(cx.rhs)))
+    rows = [(label_latex(k), v) for k, v in cx.inputs]
+    rows.append(("\\text{left side}", cx.lhs))
+    rows.append(("\\text{right side}", cx.rhs))
     return rows
-
-
-def _value_math(v: str) -> str:
-    return v.replace("-", "-")  # exact values stay as the verifier wrote them (p/q)
 
 
 # ---------------------------------------------------------------- LaTeX document
