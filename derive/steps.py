@@ -25,6 +25,7 @@ can write it in the file's notation without parsing symbol names.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ from .model import Document, Rule, int_value, load
 from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
                      _Refuted, _screen, _Target, check_document)
 from .zero import is_identically_zero
+
+log = logging.getLogger(__name__)
 
 MAX_EXPANSIONS = 8  # chain-rule steps shown before the last line is checked in one go
 
@@ -99,7 +102,7 @@ class Derivation:
 
     @property
     def ok(self) -> bool:
-        """True when every step is checked (none wrong, none unverified)."""
+        """True when every step shown is checked (none wrong, none unverified)."""
         return all(line.check is None or line.check.status == "checked" for line in self.lines)
 
     @property
@@ -489,6 +492,11 @@ def derive_document(doc: Document, verdicts: list | None = None, select=None,
                                    functions=_functions_used(doc, rule, declaration)))
         except DeriveError as e:
             raise e.located(doc.filename, doc.source) from None
+        except Exception as e:  # a bug in derive: say so in the document, never as a derivation
+            log.debug("internal error while deriving %s", rule.name, exc_info=True)
+            out.append(Derivation(rule, by_place.get((rule.pos.line, rule.pos.column)), rule.context and (
+                "graph" if rule.context in doc.graphs else "network") or "scalar", declaration, "", 0, None,
+                note=f"internal error while deriving ({type(e).__name__}: {e})"))
     return out
 
 

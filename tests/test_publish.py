@@ -68,3 +68,12 @@ def test_graph_svg(tmp_path, capsys, option):
     out = tmp_path / "j.svg"
     assert main(["graph", str(PROOFS / "computation_graph.deriv"), *option, "-o", str(out)]) == EXIT_OK
     assert "∂J/∂b = 6" in out.read_text(encoding="utf-8")
+
+
+def test_markdown_with_graphs_links_svg_pictures(tmp_path, capsys):
+    require_program("dot", "DERIVE_NO_GRAPHVIZ")
+    out = tmp_path / "j.md"
+    assert main(["latex", str(PROOFS / "computation_graph.deriv"), "-o", str(out), "--with-graphs",
+                 "--timeout", "0"]) == EXIT_OK
+    assert "![graph J](j-1-J.svg)" in out.read_text(encoding="utf-8")
+    assert "∂J/∂b = 6" in (tmp_path / "j-1-J.svg").read_text(encoding="utf-8")

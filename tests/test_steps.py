@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import sympy as sp
 
 from derive.model import load
@@ -87,3 +88,20 @@ def test_a_refuted_rule_is_derived_at_the_entry_its_counterexample_names():
     cx = d.verdict.counterexample
     assert d.verdict.verdict == "refuted" and d.instance == cx.instance != "l=1, j=1, k=1"
     assert d.flagged and d.flagged[-1].reason == "the stated rule"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mutated_proofs_give_derivations_or_located_errors(seed):
+    from derive.errors import DeriveError
+    from tests.test_robustness import _mutant
+
+    text = _mutant(random.Random(1000 + seed))
+    try:
+        derivations = derive_source(text, "mutant.deriv", timeout=30)
+    except DeriveError as e:
+        assert str(e).startswith("mutant.deriv")
+        return
+    for d in derivations:
+        assert "internal error" not in d.note, f"{d.note}\n--- input ---\n{text}"
+        if d.verdict.verdict == "proved":
+            assert d.ok, [line.check.detail for line in d.flagged]
