@@ -138,7 +138,11 @@ def function_latex(name: str) -> str:
 
 
 def label_latex(label: str) -> str:
-    """A value's label in a counterexample (x_1, w^2_13, t) in math mode."""
+    """A value's label in a counterexample in math mode.
+
+    >>> print(label_latex("w^2_13"), label_latex("x_1"), label_latex("σ"))
+    w^{2}_{13} x_{1} \\sigma
+    """
     base, sup, sub = label, "", ""
     if "_" in base:
         base, sub = base.split("_", 1)

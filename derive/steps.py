@@ -185,7 +185,13 @@ def _fixed(compiled: Compiled) -> dict:
 def check_step(target: _Target, before: sp.Expr, after: sp.Expr, rng: random.Random,
                settings: dict | None = None) -> StepCheck:
     """Does `after` follow from `before`? Shown ≡ 0 → checked; certified numeric
-    difference → wrong; neither → unverified. The same means verify uses for rules."""
+    difference → wrong; neither → unverified. The same means verify uses for rules.
+
+    >>> [d] = derive_source("rule r: tanh(t) = 2σ(2t) − 1", timeout=None)
+    >>> t = sp.Symbol("t", real=True)
+    >>> check_step(d.target, sp.tanh(t), 2 * sp.tanh(t), random.Random(0)).status
+    'wrong'
+    """
     settings = dict(DEFAULTS, **(settings or {}))
     compiled = target.compiled
     g = compiled.graph
@@ -503,7 +509,14 @@ def derive_document(doc: Document, verdicts: list | None = None, select=None,
 def derive_source(text: str, filename: str = "<input>", timeout: float | None = DEFAULTS["timeout"],
                   select=None) -> list:
     """Check every rule of a .deriv text (verify, under `timeout` per rule) and derive
-    each step by step. Raises DeriveError on bad input, located in the text."""
+    each step by step. Raises DeriveError on bad input, located in the text.
+
+    >>> [d] = derive_source("wrong rule w: σ(−t) = σ(t)", timeout=None)
+    >>> [(line.reason, line.check.status) for line in d.lines[1:]]
+    [('the right side, definitions unfolded', 'wrong'), ('the stated rule', 'checked')]
+    >>> d.verdict.verdict, d.verdict.ok
+    ('refuted', True)
+    """
     doc = load(text, filename)
     try:
         verdicts = check_document(doc, timeout=timeout, select=select)
