@@ -45,6 +45,17 @@ class Report(list):
             raise KeyError(key)
         return super().__getitem__(key)
 
+    # Jupyter: a Report in a cell shows its verdicts and each rule's checked derivation.
+    def _repr_markdown_(self) -> str:
+        from .latex import report_markdown  # the render stage
+
+        return report_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from .latex import report_html
+
+        return report_html(self)
+
 
 def check_source(text: str, filename: str = "<input>", timeout: float | None = DEFAULTS["timeout"],
                  select=None, numeric: bool = False) -> Report:

@@ -2,7 +2,8 @@
 what backprop saves over finite differences (`derive cost`).
 
 Exit codes: 0 when every verdict is the one the file expects, 1 otherwise, 2 on bad
-input (a file that does not parse or declares something impossible).
+input (a file that does not parse or declares something impossible), 3 when a program
+that `derive latex --pdf` or `derive graph` needs (pdflatex/latexmk, dot) is missing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .model import load
 from .render import render_json, render_text
 from .verify import DEFAULTS
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_PROGRAM = 0, 1, 2, 3
 
 
 def rule_files(paths: list) -> list:
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="derive",
         description="Check hand-stated neural-network calculus rules against derivations made with SymPy.",
         epilog="example: derive check proofs/    exit codes: 0 every verdict as the file expects, "
-               "1 otherwise, 2 bad input")
+               "1 otherwise, 2 bad input, 3 a needed program (pdflatex, dot) missing")
     parser.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check rule files (.deriv) and print a verdict per rule",
@@ -62,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                                       "against one forward and one backward pass for backprop, with SymPy "
                                       "operation counts of the derived forward and backward expressions.")
     cost.add_argument("paths", nargs="+", metavar="FILE", help="rule files or folders holding *.deriv files")
+    from . import publish  # the latex and graph commands live in their own module
+
+    publish.add_commands(sub)
     return parser
 
 
@@ -97,9 +101,12 @@ def main(argv: list | None = None) -> int:
 
 def _main(argv: list | None) -> int:
     args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(name)s: %(message)s")
     if args.command == "cost":
         return _cost(args)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    if args.command != "check":
+        return args.run(args)
     files = rule_files(args.paths)
     verdicts, errors = [], []
     for path in files:

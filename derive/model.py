@@ -108,6 +108,7 @@ class Graph:
     rules: tuple
     pos: Pos
     sizes: dict = field(default_factory=dict)  # `size T = 3`
+    declarations: tuple = ()  # the syntax of its sizes, inputs, definitions and `let`s, in file order (for display)
 
     @property
     def names(self) -> set:
@@ -637,7 +638,8 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
         equation = s.Equation(_expand_aliases(r.equation.lhs, aliases), _expand_aliases(r.equation.rhs, aliases),
                               r.equation.pos)
         rules.append(_rule(replace(r, equation=equation), scope, decl.name))
-    return Graph(graph.name, graph.inputs, graph.nodes, graph.assumptions, tuple(rules), decl.pos, sizes)
+    shown = tuple(i for i in decl.items if isinstance(i, (s.SizeDecl, s.InputDecl, s.NodeDecl, s.AliasDecl)))
+    return Graph(graph.name, graph.inputs, graph.nodes, graph.assumptions, tuple(rules), decl.pos, sizes, shown)
 
 
 def build(tree: s.SourceFile, filename: str = "<input>") -> Document:

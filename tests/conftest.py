@@ -35,3 +35,17 @@ def mlp(rules: str, sizes: str = "2, 3, 2") -> str:
 @pytest.fixture
 def proofs_dir() -> Path:
     return PROOFS
+
+
+def require_program(program: str, variable: str) -> str:
+    """The path of an outside program a test needs. Missing, the test fails (CI installs
+    it: .ci/run) — unless `variable` is set, which says this machine lacks it on purpose."""
+    import os
+    import shutil
+
+    found = shutil.which(program)
+    if found is None:
+        if os.environ.get(variable):
+            pytest.skip(f"{program} not installed ({variable} is set)")
+        pytest.fail(f"{program} is not installed: install it (see .ci/run) or set {variable}=1 to skip")
+    return found
