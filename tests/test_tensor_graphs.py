@@ -174,3 +174,19 @@ def test_regularised_risk_over_samples():
     v = verdicts_of(text)
     assert v["grad"].verdict == "proved"
     assert v["half"].verdict == "refuted" and v["noN"].verdict == "refuted"
+
+
+def test_max_pooling_sends_the_gradient_to_the_argmax_region_by_region():
+    text = """function H(t) = 1 if t > 0 else 0
+graph pool {
+    input x[4]
+    for i in 1..2: m_i = max(x_{2i-1}, x_{2i})
+    C = Σ_i m_i³
+    rule argmax: for i in 1..2: ∂C/∂x_{2i} = H(x_{2i} − x_{2i-1}) ∂C/∂m_i
+    rule everywhere: for i in 1..2: ∂C/∂x_{2i} = ∂C/∂m_i
+}
+"""
+    v = verdicts_of(text)
+    assert v["argmax"].verdict == "proved" and "region" in v["argmax"].detail
+    # wrong only where x_{2i} is not the maximum: refuted with a point in that region
+    assert v["everywhere"].verdict == "refuted" and "region" in v["everywhere"].counterexample.instance
