@@ -318,3 +318,14 @@ def test_cross_check_of_a_relu_network_skips_a_point_on_a_kink(monkeypatch):
     off_kink = {**on_kink, ("b", 1, 1): Fraction(1, 10)}
     with pytest.raises(RuntimeError, match="cross-check"):
         verify._cross_check(target, verify._Point(target, off_kink, {}), random.Random(0))
+
+
+def test_the_shortcut_past_hopeless_stages_only_skips_nonzero_ones():
+    # _clearly_nonzero may only say True for an expression that is not 0 with its symbols
+    # independent; a true zero (however written) must never be skipped.
+    from derive.verify import _clearly_nonzero
+
+    t, d = sp.Symbol("t", real=True), sp.Symbol("∂C/∂z", real=True)
+    assert _clearly_nonzero(d * sp.tanh(t) - sp.tanh(t))
+    assert not _clearly_nonzero(d * (1 - sp.tanh(t) ** 2) - d * (1 - sp.tanh(t)) * (1 + sp.tanh(t)))
+    assert not _clearly_nonzero(sp.exp(2 * t) - sp.exp(t) ** 2)
