@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import graphviz
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from .graphs import Compiled, build_functions, compile_graph
 from .model import Document, Graph, Network
@@ -74,8 +75,24 @@ def _number(value: sp.Expr, functions) -> str:
     return _expr(value)
 
 
+class _TextPrinter(StrPrinter):
+    """Plain text for labels; a piecewise value as the file writes one (a if c else b).
+    Pieces whose value is NaN (the derivative on a boundary: a kink, a tie) are left out."""
+
+    def _print_Piecewise(self, expr):
+        pieces = [(e, c) for e, c in expr.args if e is not sp.nan]
+        text = self._print(pieces[-1][0]) if pieces[-1][1] == sp.true else \
+            f"{self._print(pieces[-1][0])} if {self._print(pieces[-1][1])}"
+        for e, c in reversed(pieces[:-1]):
+            text = f"{self._print(e)} if {self._print(c)} else {text}"
+        return f"({text})"
+
+    # SymPy's printer skips a parent's method for a renamed subclass of a Function.
+    _print_Cases = _print_Piecewise
+
+
 def _expr(value: sp.Expr) -> str:
-    return str(value).replace("**", "^").replace("*", "·")
+    return _TextPrinter().doprint(value).replace("**", "^").replace("*", "·")
 
 
 def _graph_picture(graph: Graph, compiled: Compiled) -> GraphPicture:

@@ -59,3 +59,10 @@ def test_picture_by_rule_and_unknown_names():
 def test_picture_shows_itself_in_a_notebook():
     require_program("dot", "DERIVE_NO_GRAPHVIZ")
     assert picture(load(J))._repr_svg_().lstrip().startswith("<?xml")
+
+
+def test_tensor_graph_with_max_is_drawn_entry_by_entry_in_the_files_notation():
+    doc = load("graph pool {\n input x[4]\n for i in 1..2: m_i = max(x_{2i-1}, x_{2i})\n C = Σ_i m_i\n}\n")
+    source = picture(doc).source
+    assert "m_1 = (x_1 if x_1 > x_2 else x_2)" in source and "x_4 (input)" in source
+    assert "Cases" not in source and "nan" not in source and "None" not in source
