@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python bench/bench_layers.py                          # the default cases, naive cap 45 s
+    python bench/bench_layers.py                          # the default cases, naive cap 120 s
     python bench/bench_layers.py --case conv1d:10,3       # one case (repeat --case for more)
     python bench/bench_layers.py --naive-cap 20           # a shorter cap for the naive way
     python bench/bench_layers.py --skip-naive             # derive only
@@ -222,7 +222,7 @@ def parse_case(text: str) -> tuple:
     """'conv1d:6,3' → ('conv1d', (6, 3)), checked against the case's needs."""
     name, _, sizes_part = text.partition(":")
     if name not in CASES:
-        raise argparse.ArgumentTypeError(f"unknown case {name!r} (known: {', '.join(CASES)})")
+        raise argparse.ArgumentTypeError(f"unknown case {text!r} (known: {', '.join(CASES)})")
     _, _, fewest, most, what = CASES[name]
     try:
         sizes = tuple(int(s) for s in sizes_part.replace(" ", "").split(",") if s)
@@ -351,8 +351,8 @@ def main(argv=None) -> int:
     ap.add_argument("--case", type=parse_case, action="append", metavar="NAME:SIZES",
                     help="one case, e.g. conv1d:6,3, conv2d:4,2, rnn:3 or rnn:3,2, risk:2 or risk:4,3 "
                          "(repeatable; default: " + " ".join(DEFAULT_CASES) + ")")
-    ap.add_argument("--naive-cap", type=float, default=45.0, metavar="SECONDS",
-                    help="total time cap for the naive way, per case (default 45)")
+    ap.add_argument("--naive-cap", type=float, default=120.0, metavar="SECONDS",
+                    help="total time cap for the naive way, per case (default 120)")
     ap.add_argument("--skip-naive", action="store_true", help="measure derive only")
     args = ap.parse_args(argv)
     cases = args.case or [parse_case(c) for c in DEFAULT_CASES]
