@@ -498,7 +498,7 @@ def _assignments(quantifiers: tuple, env: dict) -> list:
 
 def _target_indices(target: s.Target) -> tuple:
     if target.raw is not None and len(target.raw) == 2 and not target.raw.isdigit():
-        return s.script_indices(s.Sub(s.Name(target.name, target.pos), target.indices, target.raw, target.pos))
+        return s.script_indices(target)
     return target.indices
 
 
@@ -525,21 +525,18 @@ def _expand_aliases(expr: s.Expr, aliases: dict) -> s.Expr:
 
     def walk(e: s.Expr) -> s.Expr:
         if isinstance(e, s.Sub):
-            base = e.base
-            if isinstance(base, s.Sup) and isinstance(base.base, s.Name) and base.base.id in aliases:
-                alias = aliases[base.base.id]
-                if not params(alias)[1]:  # δ^t_j: the alias is a whole quantity, index it
-                    return s.Sub(bind(alias, walk(base.arg), (), base), tuple(walk(i) for i in e.items), e.raw, e.pos)
-                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(params(alias)[1]) == 2 \
-                    else e.items
-                return bind(alias, walk(base.arg), tuple(walk(i) for i in items), e)
-            if isinstance(base, s.Name) and base.id in aliases:
-                alias = aliases[base.id]
-                if params(alias) == (None, ()):  # a plain alias, indexed
-                    return s.Sub(alias.expr, tuple(walk(i) for i in e.items), e.raw, e.pos)
-                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(params(alias)[1]) == 2 \
-                    else e.items
-                return bind(alias, None, tuple(walk(i) for i in items), e)
+            head, name, member = e.base, None, None
+            if isinstance(head, s.Sup) and isinstance(head.base, s.Name) and head.base.id in aliases:
+                name, member = head.base.id, walk(head.arg)
+            elif isinstance(head, s.Name) and head.id in aliases:
+                name = head.id
+            if name is not None:
+                alias = aliases[name]
+                wanted = params(alias)[1]
+                if not wanted:  # δ^t_j, p_j: the alias is a whole quantity; index its expansion
+                    return s.Sub(bind(alias, member, (), head), tuple(walk(i) for i in e.items), e.raw, e.pos)
+                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(wanted) == 2 else e.items
+                return bind(alias, member, tuple(walk(i) for i in items), e)
         if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in aliases \
                 and params(aliases[e.base.id])[0] is not None:
             return bind(aliases[e.base.id], walk(e.arg), (), e)
@@ -578,20 +575,21 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
         return None if target.member is None else int_value(target.member, env, "a member index")
 
     inputs: list = []
-    seen: dict = {}
+    seen: dict = {}  # (name, member) → {entry (None: whole) → "input" | "node"}
 
     def claim(name: str, member, entry, pos: Pos, kind: str) -> None:
-        """Each quantity, member and entry is declared once."""
-        clash = [k for k in seen if k == (name, member, entry)
-                 or (k[:2] == (name, member) and (k[2] is None or entry is None))]
-        if clash:
+        """Each quantity, member and entry is declared once (a whole quantity, or entry by entry)."""
+        claimed = seen.setdefault((name, member), {})
+        # the same entry again, any entry of a quantity declared whole, or the whole of one declared by entries
+        clashes = [k for k in ((entry, None) if entry is not None else claimed) if k in claimed]
+        if clashes:
             what = name + (f"^{member}" if member is not None else "") + \
                 (f"_{','.join(map(str, entry))}" if entry else "")
-            twice = "declared twice" if kind == seen[clash[0]] == "input" else "already defined"
+            twice = "declared twice" if kind == claimed[clashes[0]] == "input" else "already defined"
             raise DeriveDeclarationError(f"'{what}' is {twice} in graph {decl.name}", pos)
         if name in sizes or name in aliases:
             raise DeriveDeclarationError(f"'{name}' is already a size or a `let` name in graph {decl.name}", pos)
-        seen[(name, member, entry)] = kind
+        claimed[entry] = kind
 
     for i in decl.inputs:
         if i.target.indices:
@@ -617,6 +615,10 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
     nodes: list = []
     for n in decl.nodes:
         expr = _expand_aliases(n.expr, aliases)
+        # In a graph, what validation checks does not depend on the quantifiers' values.
+        _validate(expr, Scope("graph", functions, graph=declared,
+                              layer_env=dict(sizes, **{q.var: 0 for q in n.quantifiers})), set())
+        _no_derivatives(expr, "a graph node")
         for a in _assignments(n.quantifiers, sizes):
             env = dict(sizes, **a)
             member = member_of(n.target, env)
@@ -626,18 +628,14 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                 raise DeriveDeclarationError("an entry is written name_i or name_{i,j}, with indices from 1",
                                              n.target.pos)
             claim(n.name, member, entry, n.pos, "node")
-            _validate(expr, Scope("graph", functions, graph=declared, layer_env=env), set())
-            _no_derivatives(expr, "a graph node")
             nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
-    graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(
-        s.Equation(_expand_aliases(a.equation.lhs, aliases), _expand_aliases(a.equation.rhs, aliases), a.equation.pos)
-        for a in decl.assumptions), (), decl.pos, sizes)
+    def expanded(eq: s.Equation) -> s.Equation:
+        return s.Equation(_expand_aliases(eq.lhs, aliases), _expand_aliases(eq.rhs, aliases), eq.pos)
+
+    graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(expanded(a.equation) for a in decl.assumptions), (),
+                  decl.pos, sizes)
     scope = Scope("graph", functions, graph=graph, layer_env=dict(sizes))
-    rules = []
-    for r in decl.rules:
-        equation = s.Equation(_expand_aliases(r.equation.lhs, aliases), _expand_aliases(r.equation.rhs, aliases),
-                              r.equation.pos)
-        rules.append(_rule(replace(r, equation=equation), scope, decl.name))
+    rules = [_rule(replace(r, equation=expanded(r.equation)), scope, decl.name) for r in decl.rules]
     shown = tuple(i for i in decl.items if isinstance(i, (s.SizeDecl, s.InputDecl, s.NodeDecl, s.AliasDecl)))
     return Graph(graph.name, graph.inputs, graph.nodes, graph.assumptions, tuple(rules), decl.pos, sizes, shown)
 

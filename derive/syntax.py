@@ -184,8 +184,9 @@ def substitute(expr, names: dict):
     return map_children(expr, lambda child: substitute(child, names))
 
 
-def script_indices(sub: "Sub") -> tuple:
-    """The two indices of an unbraced two-character subscript (`jk`, `1k` → j, k / 1, k)."""
+def script_indices(sub) -> tuple:
+    """The two indices of an unbraced two-character subscript (`jk`, `1k` → j, k / 1, k),
+    of a `Sub` or a declaration's `Target`."""
     return tuple(Num(Fraction(int(ch)), sub.pos) if ch.isdigit() else Name(ch, sub.pos) for ch in sub.raw)
 
 
