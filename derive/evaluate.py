@@ -86,12 +86,13 @@ def _as_scalar_if_1x1(v):
 class Evaluator:
     """Evaluate syntax expressions in a context, with quantifier values `layer_env`."""
 
-    def __init__(self, ctx, layer_env: dict):
+    def __init__(self, ctx, layer_env: dict, derivatives: list | None = None):
         self.ctx = ctx
         self.layer_env = dict(layer_env)
-        # Every derivative taken of a function, for finite-difference evidence (derive.numdiff):
+        # Given a list (only for --numeric), every derivative of a function taken on the way is
+        # recorded in it for finite-difference evidence (derive.numdiff), as
         # (derivative, function, variable, order, where) — the first two expressions in `variable`.
-        self.derivatives: list = []
+        self.derivatives = derivatives
 
     # ------------------------------------------------------------ entry points
 
@@ -387,8 +388,10 @@ class Evaluator:
             if not isinstance(variable, sp.Symbol):
                 raise DeriveDeclarationError("∂…/∂v in a scalar rule needs a variable name below the bar", den.pos)
             f = self._eval(num, idx)
-            self.derivatives.append((f.diff(variable), f, variable, 1, variable))
-            return f.diff(variable)
+            derivative = f.diff(variable)
+            if self.derivatives is not None:
+                self.derivatives.append((derivative, f, variable, 1, variable))
+            return derivative
         top, bottom = self._refs(num, idx), self._refs(den, idx)
         if top.shape == (1, 1):
             t = top.entries[0]
@@ -433,7 +436,7 @@ class Evaluator:
 
     def _apply(self, name: str, args: list, primes: int):
         functions = self.ctx.functions
-        if primes:
+        if primes and self.derivatives is not None:
             u = sp.Dummy("u", real=True)
             self.derivatives.append((functions.apply(name, [u, *args[1:]], primes), functions.apply(name, [u, *args[1:]]),
                                      u, primes, args[0]))

@@ -65,16 +65,27 @@ class ScalarGraph:
     _base_map: dict | None = None
     _expanded: dict = field(default_factory=dict)
     _base_partials: dict = field(default_factory=dict)
+    _by_symbol: dict = field(default_factory=dict)  # node symbol → key
 
     def add(self, key, symbol, parents=(), definition=None, base=None, label=None) -> Node:
         node = Node(key, symbol, tuple(parents), definition, symbol if base is None else base, len(self.nodes),
                     label or str(symbol))
         self.nodes[key] = node
+        self._by_symbol[symbol] = key
         self._base_map = None
         self.children[key] = []
         for p in node.parents:
             self.children[p].append(key)
         return node
+
+    def key_of(self, symbol: sp.Symbol):
+        """The key of the node whose symbol this is (None for a symbol of no node)."""
+        return self._by_symbol.get(symbol)
+
+    def keys_in(self, expr: sp.Expr) -> list:
+        """The keys of the nodes whose symbols occur in `expr`, in node order."""
+        return sorted((self._by_symbol[x] for x in expr.free_symbols if x in self._by_symbol),
+                      key=lambda k: self.nodes[k].order)
 
     def set_base(self, key, base) -> None:
         self.nodes[key].base = base
@@ -268,6 +279,13 @@ class Compiled:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,
                                self.loss_name, variables=variables)
 
+    def fixed(self) -> dict:
+        """Input symbols with values the file gives or its assumptions determine."""
+        g = self.graph
+        fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in self.given.items()}
+        fixed.update(self.assumptions)
+        return fixed
+
     def sample(self, rng: random.Random) -> dict:
         """Exact random inputs, honouring given values and solved assumptions."""
         point = {}
@@ -280,7 +298,7 @@ class Compiled:
             if point[key] == 0:
                 point[key] = Fraction(rng.choice((-3, 3)), 10)
         for sym, solution in self.assumptions.items():
-            key = next(k for k, n in self.graph.nodes.items() if n.symbol == sym)
+            key = self.graph.key_of(sym)
             exact = solution.xreplace({self.graph.nodes[k].symbol: sp.Rational(v.numerator, v.denominator)
                                        for k, v in point.items()})
             point[key] = Fraction(int(sp.numer(exact)), int(sp.denom(exact)))
@@ -368,7 +386,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
             raise DeriveDeclarationError(f"the loss must be a scalar, not a {loss.rows}×{loss.cols} matrix",
                                          net.loss.pos)
         loss = loss[0, 0]
-    parents = [k for k in g.nodes if g.nodes[k].symbol in loss.free_symbols]
+    parents = g.keys_in(loss)
     g.add("C", sp.Symbol(net.loss_name), parents, loss, base=g.to_base(loss), label=net.loss_name)
     tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name, scalar=True)
     compiled.layer_env = {"L": depth} if net.loss_name != "L" else {}
@@ -404,9 +422,9 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
     waiting = list(graph.nodes)
     while waiting:
         deferred = []
+        ctx = _DefinitionContext("graph", g, functions, tensors, {}, "",
+                                 later={(n.name, n.member) for n in waiting})
         for node in waiting:
-            ctx = _DefinitionContext("graph", g, functions, tensors, {}, "",
-                                     later={(n.name, n.member) for n in waiting})
             try:
                 definition = Evaluator(ctx, node.env).eval(node.expr)
             except _NotYetDefined:
@@ -467,7 +485,7 @@ def _add_tensor_inputs(g: ScalarGraph, tensors: dict, name: str, member, rows: i
 
 
 def _add_defined(g: ScalarGraph, key, label: str, definition: sp.Expr) -> None:
-    parents = [k for k in g.nodes if g.nodes[k].symbol in definition.free_symbols]
+    parents = g.keys_in(definition)
     g.add(key, sp.Symbol(label, real=True), parents, definition, base=g.to_base(definition), label=label)
 
 

@@ -191,13 +191,6 @@ def plain(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _fixed(compiled: Compiled) -> dict:
-    g = compiled.graph
-    fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in compiled.given.items()}
-    fixed.update(compiled.assumptions)
-    return fixed
-
-
 def check_step(target: _Target, before: sp.Expr, after: sp.Expr, rng: random.Random,
                settings: dict | None = None) -> StepCheck:
     """Does `after` follow from `before`? Shown ≡ 0 → checked; certified numeric
@@ -211,7 +204,7 @@ def check_step(target: _Target, before: sp.Expr, after: sp.Expr, rng: random.Ran
     settings = dict(DEFAULTS, **(settings or {}))
     compiled = target.compiled
     g = compiled.graph
-    fixed = _fixed(compiled)
+    fixed = compiled.fixed()
     # As verify does for rules: the numeric screen first (a wrong step is refuted at once,
     # before any costly expansion), then the symbolic proof.
     probe = _Target(compiled, [_Claim("", plain(before), plain(after))], target.variables)
@@ -357,7 +350,7 @@ def _expansion(g, target, node) -> list:
 def _meets(target: _Target, current: sp.Expr, rhs: sp.Expr) -> bool:
     """Is `current` the right side already, with no further expansion?"""
     compiled = target.compiled
-    fixed = _fixed(compiled)
+    fixed = compiled.fixed()
     difference = compiled.graph.to_base(plain(current) - plain(rhs))
     return is_identically_zero(difference.xreplace(fixed) if fixed else difference, compiled.graph.functions)
 
@@ -393,7 +386,7 @@ def _chain(target: _Target, lhs: sp.Expr, rhs: sp.Expr, kind: str, refuted: bool
             out.append((current.xreplace({sym: expansion}), reason))
         current = out[-1][0]
     # A graph with given values: the forward pass and the numbers, when they give a number.
-    fixed = _fixed(target.compiled)
+    fixed = target.compiled.fixed()
     inner = {n.symbol for n in g.nodes.values() if n.definition is not None}
     if fixed and not current.free_symbols & set(g.opaque) and g.to_base(plain(current)).xreplace(fixed).is_Rational:
         if current.free_symbols & inner:

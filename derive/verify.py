@@ -177,14 +177,12 @@ def _claims(rule: Rule, compiled: Compiled, variables: dict, derivatives: list |
     out = []
     for layers in rule.layer_assignments:
         env = dict(layers, **compiled.layer_env)
-        ev = Evaluator(ctx, env)
+        ev = Evaluator(ctx, env, derivatives)
         try:
             for idx in instances(ev, rule.lhs, rule.rhs):
                 where = _describe(dict(layers, **idx))
                 left, right = ev.eval(rule.lhs, idx), ev.eval(rule.rhs, idx)
                 out.extend(_entries(where, left, right, rule))
-            if derivatives is not None:
-                derivatives.extend(ev.derivatives)
         except ShapeMismatch as e:
             at = f" ({_describe(layers)})" if layers else ""
             raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}{at}") from None
@@ -263,14 +261,6 @@ def _fraction_text(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
 
-def _fixed(compiled: Compiled) -> dict:
-    """Input symbols with values the file gives or its assumptions determine."""
-    g = compiled.graph
-    fixed = {g.nodes[k].symbol: sp.Rational(v.numerator, v.denominator) for k, v in compiled.given.items()}
-    fixed.update(compiled.assumptions)
-    return fixed
-
-
 def _region_points(target: _Target, rng: random.Random) -> list:
     """A point inside each region of each piecewise claim (scalar rules and graphs; a
     network's regions are left to its random points)."""
@@ -278,11 +268,10 @@ def _region_points(target: _Target, rng: random.Random) -> list:
     if compiled.kind == "network":
         return []
     g = compiled.graph
-    by_symbol = {n.symbol: k for k, n in g.nodes.items()}
     points = []
     for claim in target.claims:
         *_, full = g.derive_partials(claim.lhs - claim.rhs)
-        full = g.expanded(full.xreplace(_fixed(compiled)))
+        full = g.expanded(full.xreplace(compiled.fixed()))
         if not full.has(sp.Piecewise):
             continue
         try:
@@ -293,14 +282,19 @@ def _region_points(target: _Target, rng: random.Random) -> list:
             if not region.witness:
                 continue
             inputs = compiled.sample(rng) if g.nodes else {}
-            variables = {sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10) for sym in target.variables.values()}
+            variables = _sample_variables(target, rng)
             for sym, value in region.witness:
                 if sym in variables:
                     variables[sym] = value
-                elif sym in by_symbol:
-                    inputs[by_symbol[sym]] = value
+                elif g.key_of(sym) is not None:
+                    inputs[g.key_of(sym)] = value
             points.append(_Point(target, inputs, variables, region.describe()))
     return points
+
+
+def _sample_variables(target: _Target, rng: random.Random) -> dict:
+    """Exact random values in [-2, 2] (never 0) for a scalar rule's variables."""
+    return {sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10) for sym in target.variables.values()}
 
 
 def _points(target: _Target, rng: random.Random, count: int) -> list:
@@ -308,10 +302,7 @@ def _points(target: _Target, rng: random.Random, count: int) -> list:
     points, seen = [], set()
     for _ in range(count * 4):
         inputs = compiled.sample(rng) if compiled.graph.nodes else {}
-        variables = {}
-        for sym in target.variables.values():
-            v = Fraction(rng.randint(-20, 20), 10)
-            variables[sym] = v if v != 0 else Fraction(3, 10)
+        variables = _sample_variables(target, rng)
         key = (tuple(sorted(inputs.items(), key=str)), tuple(sorted(variables.items(), key=str)))
         if key in seen:
             continue
@@ -485,7 +476,7 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
     every region, or None. Raises _Undefined for a claim at a kink."""
     compiled = target.compiled
     g = compiled.graph
-    fixed = _fixed(compiled)
+    fixed = compiled.fixed()
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
         stage = stage.xreplace(fixed) if fixed else stage
         if g.expanded(stage) is sp.nan:
@@ -509,7 +500,9 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     rng = random.Random(f"{settings['seed']}:{rule.name}")
     targets = [_Target(c, []) for c in compiled]
     for target in targets:
-        target.claims = _claims(rule, target.compiled, target.variables, target.derivatives)
+        # The derivatives taken are recorded only when they will be compared (--numeric).
+        target.claims = _claims(rule, target.compiled, target.variables,
+                                target.derivatives if settings["numeric"] else None)
     if settings["numeric"]:
         notes["numeric"] = _finite_differences(targets, random.Random(f"{settings['seed']}:fd:{rule.name}"))
     checked_points, largest = 0, mpmath.mpf(0)
