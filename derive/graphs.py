@@ -66,6 +66,7 @@ class ScalarGraph:
     _expanded: dict = field(default_factory=dict)
     _base_partials: dict = field(default_factory=dict)
     _by_symbol: dict = field(default_factory=dict)  # node symbol → key
+    _has_pieces: bool | None = None
 
     def add(self, key, symbol, parents=(), definition=None, base=None, label=None) -> Node:
         node = Node(key, symbol, tuple(parents), definition, symbol if base is None else base, len(self.nodes),
@@ -73,6 +74,7 @@ class ScalarGraph:
         self.nodes[key] = node
         self._by_symbol[symbol] = key
         self._base_map = None
+        self._has_pieces = None
         self.children[key] = []
         for p in node.parents:
             self.children[p].append(key)
@@ -163,6 +165,14 @@ class ScalarGraph:
         if expr not in self._expanded:
             self._expanded[expr] = self.functions.expand_definitions(expr)
         return self._expanded[expr]
+
+    def has_pieces(self) -> bool:
+        """Is some node defined piecewise (ReLU, max, `a if c else b`), functions unfolded?
+        Only then can a derivative in this graph have pieces."""
+        if self._has_pieces is None:
+            self._has_pieces = any(self.expanded(n.definition).has(sp.Piecewise)
+                                   for n in self.nodes.values() if n.definition is not None)
+        return self._has_pieces
 
     def forward(self, inputs: dict, dps: int, ctx=numeric.MP) -> dict:
         """Node symbol → value at a sample point (`inputs`: input key → exact Fraction),
