@@ -35,28 +35,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 
 import sympy as sp
-from sympy.core.cache import clear_cache
 
-# Prefer the checkout this script lives in over any installed copy of derive (an
-# installed copy may be older than the code being benchmarked).
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FROM_CHECKOUT = os.path.isfile(os.path.join(_ROOT, "derive", "__init__.py"))
-if FROM_CHECKOUT:
-    sys.path.insert(0, _ROOT)
-
-import derive  # noqa: E402
-from derive.errors import DeriveError  # noqa: E402
-from derive.limits import run_limited  # noqa: E402
-from derive.model import load  # noqa: E402
-from derive.verify import check_document  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# bench_common puts this checkout first on the import path (never an installed derive).
+from bench_common import (naive_cell, print_environment, print_table, prove_all, ratio_cell, run_naive,  # noqa: E402
+                          sigma, sigma_prime, warm_parser)
 
 DEFAULT_SIZES = [(2, 2, 1), (2, 3, 2), (4, 8, 8, 4)]
-DERIVE_TIMEOUT = 600  # seconds per rule; rules run in a forked child
 
 
 # ---------------------------------------------------------------- derive
@@ -80,41 +68,12 @@ def document(sizes: tuple, one_size: bool) -> str:
 
 def run_derive(sizes: tuple, one_size: bool) -> tuple:
     """(seconds, document) for load + check_document; exits non-zero unless all proved."""
-    text = document(sizes, one_size)
-    clear_cache()
-    started = time.perf_counter()
-    try:
-        doc = load(text, "bench.deriv")
-        verdicts = check_document(doc, timeout=DERIVE_TIMEOUT)
-    except DeriveError as e:
-        sys.exit(f"derive rejected the document for layers {sizes_text(sizes)}:\n{e}")
-    seconds = time.perf_counter() - started
-    bad = [v for v in verdicts if v.verdict != "proved"]
-    if bad or not verdicts:
-        which = "one size" if one_size else "default sizes"
-        lines = [f"derive did not prove every rule for layers {sizes_text(sizes)} ({which}):"]
-        lines += [f"  {v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in bad] or ["  no verdicts at all"]
-        sys.exit("\n".join(lines))
+    which = "one size" if one_size else "default sizes"
+    seconds, doc, _ = prove_all(document(sizes, one_size), f"layers {sizes_text(sizes)} ({which})")
     return seconds, doc
 
 
-def warm_parser() -> float:
-    """Build Lark's parser once (a per-process cost, independent of the network)."""
-    started = time.perf_counter()
-    from derive import syntax
-    syntax.parser()
-    return time.perf_counter() - started
-
-
 # ---------------------------------------------------------------- naive
-
-
-def sigma(t):
-    return 1 / (1 + sp.exp(-t))
-
-
-def sigma_prime(t):
-    return sigma(t) * (1 - sigma(t))
 
 
 def naive_problem(sizes: tuple) -> tuple:
@@ -151,24 +110,8 @@ def count_params(sizes: tuple) -> int:
     return sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
 
 
-def _naive_work(sizes: tuple, send) -> None:
-    clear_cache()
-    C, pairs = naive_problem(sizes)
-    send(("total", len(pairs)))
-    for p, formula in pairs:
-        zero = sp.simplify(sp.diff(C, p) - formula) == 0
-        send(("done", zero))
-
-
-def run_naive(sizes: tuple, cap: float) -> dict:
-    """Run the naive check in a forked child, killed at `cap` seconds in all."""
-    outcome = run_limited(lambda send: _naive_work(sizes, send), cap)
-    total = next((n for kind, n in outcome.messages if kind == "total"), count_params(sizes))
-    results = [zero for kind, zero in outcome.messages if kind == "done"]
-    if not outcome.completed and not outcome.timed_out:
-        sys.exit(f"the naive check for layers {sizes_text(sizes)} crashed (exit code {outcome.exitcode})")
-    return {"seconds": outcome.seconds, "finished": outcome.completed, "done": len(results), "total": total,
-            "nonzero": sum(not zero for zero in results), "capped": not outcome.completed}
+def run_naive_mlp(sizes: tuple, cap: float) -> dict:
+    return run_naive(lambda: naive_problem(sizes), cap, f"layers {sizes_text(sizes)}", count_params(sizes))
 
 
 def sizes_text(sizes: tuple) -> str:
@@ -186,37 +129,6 @@ def parse_sizes(text: str) -> tuple:
     return sizes
 
 
-def naive_cell(result: dict | None) -> str:
-    if result is None:
-        return "skipped"
-    if result["capped"]:
-        shown = f"{result['seconds']:.0f}" if result["seconds"] >= 10 else f"{result['seconds']:.1f}"
-        return f"> {shown} s ({result['done']}/{result['total']} params)"
-    zeros = "all 0" if result["nonzero"] == 0 else f"{result['nonzero']}/{result['total']} NOT 0"
-    return f"{result['seconds']:.2f} ({zeros})"
-
-
-def ratio_cell(result: dict | None, derive_seconds: float) -> str:
-    if result is None:
-        return "-"
-    ratio = result["seconds"] / derive_seconds
-    text = f"{ratio:.1f}" if ratio < 10 else f"{ratio:.0f}"
-    return f"> {text}×" if result["capped"] else f"{text}×"
-
-
-def print_table(headers: list, rows: list) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    right = [False] + [True] * (len(headers) - 1)
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=parse_sizes, action="append", metavar="N,N,...",
@@ -228,9 +140,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     networks = args.sizes or DEFAULT_SIZES
 
-    print(f"python {platform.python_version()} ({platform.python_implementation()}), sympy {sp.__version__}")
-    print(f"derive {getattr(derive, '__version__', '?')} from "
-          + ("this checkout" if FROM_CHECKOUT else "the installed package"))
+    print_environment()
     print(f"activation σ on every layer, loss C = ½‖y − aᴸ‖²; derive rules BP1–BP4; "
           f"naive cap {args.naive_cap:g} s" + (" (naive skipped)" if args.skip_naive else ""))
     print(f"one-time Lark grammar build before timing: {warm_parser():.2f} s")
@@ -245,9 +155,9 @@ def main(argv=None) -> int:
         also = doc.networks["mlp"].also_sizes
         second.append(f"{sizes_text(sizes)} also at {sizes_text(also)}" if also else
                       f"{sizes_text(sizes)} (no second size)")
-        naive = None if args.skip_naive else run_naive(sizes, args.naive_cap)
+        naive = None if args.skip_naive else run_naive_mlp(sizes, args.naive_cap)
         rows.append([sizes_text(sizes), str(count_params(sizes)), f"{one:.2f}", f"{default:.2f}",
-                     naive_cell(naive), ratio_cell(naive, one)])
+                     naive_cell(naive, "params"), ratio_cell(naive, one)])
         print(f"  measured {sizes_text(sizes)}", file=sys.stderr, flush=True)
     print_table(headers, rows)
     print()

@@ -42,36 +42,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 
 import sympy as sp
-from sympy.core.cache import clear_cache
 
-# Prefer the checkout this script lives in over any installed copy of derive.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FROM_CHECKOUT = os.path.isfile(os.path.join(_ROOT, "derive", "__init__.py"))
-if FROM_CHECKOUT:
-    sys.path.insert(0, _ROOT)
-
-import derive  # noqa: E402
-from derive.errors import DeriveError  # noqa: E402
-from derive.limits import run_limited  # noqa: E402
-from derive.model import load  # noqa: E402
-from derive.verify import check_document  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# bench_common puts this checkout first on the import path (never an installed derive).
+from bench_common import (naive_cell, print_environment, print_table, prove_all, ratio_cell, run_naive,  # noqa: E402
+                          sigma, sigma_prime, warm_parser)
 
 DEFAULT_CASES = ["conv1d:6,3", "conv1d:16,5", "conv2d:4,2", "conv2d:6,3",
                  "rnn:2", "rnn:3", "rnn:4", "risk:2", "risk:3", "risk:2,3"]
-DERIVE_TIMEOUT = 600  # seconds per rule; rules run in a forked child
-
-
-def sigma(t):
-    return 1 / (1 + sp.exp(-t))
-
-
-def sigma_prime(t):
-    return sigma(t) * (1 - sigma(t))
 
 
 def symbols(name: str, n: int) -> list:
@@ -246,53 +227,16 @@ def case_label(case: tuple) -> str:
 def run_derive(case: tuple) -> tuple:
     """(seconds, number of rules) for load + check_document; exits non-zero unless all proved."""
     name, sizes = case
-    text = CASES[name][0](*sizes)
-    clear_cache()
-    started = time.perf_counter()
-    try:
-        doc = load(text, "bench.deriv")
-        verdicts = check_document(doc, timeout=DERIVE_TIMEOUT)
-    except DeriveError as e:
-        sys.exit(f"derive rejected the document for {case_label(case)}:\n{e}")
-    seconds = time.perf_counter() - started
-    bad = [v for v in verdicts if v.verdict != "proved"]
-    if bad or not verdicts:
-        lines = [f"derive did not prove every rule for {case_label(case)}:"]
-        lines += [f"  {v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in bad] or ["  no verdicts at all"]
-        sys.exit("\n".join(lines))
+    seconds, _, verdicts = prove_all(CASES[name][0](*sizes), case_label(case))
     return seconds, len(verdicts)
-
-
-def warm_parser() -> float:
-    """Build Lark's parser once (a per-process cost, independent of the case)."""
-    started = time.perf_counter()
-    from derive import syntax
-    syntax.parser()
-    return time.perf_counter() - started
 
 
 # ---------------------------------------------------------------- naive
 
 
-def _naive_work(case: tuple, send) -> None:
+def run_naive_case(case: tuple, cap: float) -> dict:
     name, sizes = case
-    clear_cache()
-    loss, pairs = CASES[name][1](*sizes)
-    send(("total", len(pairs)))
-    for entry, formula in pairs:
-        zero = sp.simplify(sp.diff(loss, entry) - formula) == 0
-        send(("done", zero))
-
-
-def run_naive(case: tuple, cap: float) -> dict:
-    """Run the naive check in a forked child, killed at `cap` seconds in all."""
-    outcome = run_limited(lambda send: _naive_work(case, send), cap)
-    total = next((n for kind, n in outcome.messages if kind == "total"), None)
-    results = [zero for kind, zero in outcome.messages if kind == "done"]
-    if not outcome.completed and not outcome.timed_out:
-        sys.exit(f"the naive check for {case_label(case)} crashed (exit code {outcome.exitcode})")
-    return {"seconds": outcome.seconds, "done": len(results), "total": total,
-            "nonzero": sum(not zero for zero in results), "capped": not outcome.completed}
+    return run_naive(lambda: CASES[name][1](*sizes), cap, case_label(case))
 
 
 def entry_count(case: tuple) -> int:
@@ -304,38 +248,6 @@ def entry_count(case: tuple) -> int:
         return sizes[1] ** 2
     width = sizes[1] if len(sizes) > 1 else 2
     return width * width
-
-
-def naive_cell(result: dict | None) -> str:
-    if result is None:
-        return "skipped"
-    if result["capped"]:
-        shown = f"{result['seconds']:.0f}" if result["seconds"] >= 10 else f"{result['seconds']:.1f}"
-        total = "?" if result["total"] is None else result["total"]
-        return f"> {shown} s ({result['done']}/{total} entries)"
-    zeros = "all 0" if result["nonzero"] == 0 else f"{result['nonzero']}/{result['total']} NOT 0"
-    return f"{result['seconds']:.2f} ({zeros})"
-
-
-def ratio_cell(result: dict | None, derive_seconds: float) -> str:
-    if result is None:
-        return "-"
-    ratio = result["seconds"] / derive_seconds
-    text = f"{ratio:.1f}" if ratio < 10 else f"{ratio:.0f}"
-    return f"> {text}×" if result["capped"] else f"{text}×"
-
-
-def print_table(headers: list, rows: list) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    right = [False, False] + [True] * (len(headers) - 2)
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 RULES = {
@@ -357,9 +269,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cases = args.case or [parse_case(c) for c in DEFAULT_CASES]
 
-    print(f"python {platform.python_version()} ({platform.python_implementation()}), sympy {sp.__version__}")
-    print(f"derive {getattr(derive, '__version__', '?')} from "
-          + ("this checkout" if FROM_CHECKOUT else "the installed package"))
+    print_environment()
     print(f"naive cap {args.naive_cap:g} s per case" + (" (naive skipped)" if args.skip_naive else ""))
     print(f"one-time Lark grammar build before timing: {warm_parser():.2f} s")
     print(flush=True)
@@ -368,12 +278,12 @@ def main(argv=None) -> int:
     rows = []
     for case in cases:
         seconds, _ = run_derive(case)
-        naive = None if args.skip_naive else run_naive(case, args.naive_cap)
+        naive = None if args.skip_naive else run_naive_case(case, args.naive_cap)
         rows.append([case_label(case), RULES[case[0]], str(entry_count(case)), f"{seconds:.2f}",
-                     naive_cell(naive), ratio_cell(naive, seconds)])
+                     naive_cell(naive, "entries"), ratio_cell(naive, seconds)])
         print(f"  measured {case_label(case)}", file=sys.stderr, flush=True)
     sys.stderr.flush()
-    print_table(headers, rows)
+    print_table(headers, rows, left_columns=2)
     print()
     print("derive: every rule proved in every run (every quantifier instance and entry).")
     if any(r[4].endswith("NOT 0)") for r in rows):
