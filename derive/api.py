@@ -75,6 +75,18 @@ def check_source(text: str, filename: str = "<input>", timeout: float | None = D
     return Report(verdicts, filename=filename, source=text)
 
 
+def read_rule_file(path, filename: str | None = None) -> str:
+    """The text of a rule file (UTF-8, a byte-order mark allowed). A file that cannot be
+    read is bad input like any other: `DeriveError` naming it (`filename`, or the path)."""
+    name = filename or str(path)
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DeriveError(f"not a UTF-8 text file ({e.reason})", filename=name) from None
+    except OSError as e:  # a folder given as a file, no permission, …
+        raise DeriveError(f"cannot read: {e.strerror or e}", filename=name) from None
+
+
 def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None, numeric: bool = False) -> Report:
     """Check every rule in the .deriv file at `path`."""
     path = Path(path)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .api import check_file
+from .api import check_source, read_rule_file
 from .cost import document_costs, render_costs
 from .errors import DeriveError
 from .model import load
@@ -78,13 +78,10 @@ def _cost(args) -> int:
         return EXIT_BAD_INPUT
     for path in files:
         try:
-            doc = load(path.read_text(encoding="utf-8-sig"), str(path))
+            doc = load(read_rule_file(path), str(path))
             print(render_costs(document_costs(doc), str(path)))
         except DeriveError as e:
             print(e, file=sys.stderr)
-            status = EXIT_BAD_INPUT
-        except (OSError, UnicodeDecodeError) as e:
-            print(DeriveError(f"cannot read: {e}", filename=str(path)), file=sys.stderr)
             status = EXIT_BAD_INPUT
     return status
 
@@ -114,14 +111,10 @@ def _main(argv: list | None) -> int:
             errors.append(DeriveError("no such file or folder", filename=str(path)))
             continue
         try:
-            verdicts.extend(check_file(path, timeout=args.timeout, numeric=args.numeric,
-                                       select=(lambda r: args.select in r.name) if args.select else None))
+            verdicts.extend(check_source(read_rule_file(path), str(path), timeout=args.timeout, numeric=args.numeric,
+                                         select=(lambda r: args.select in r.name) if args.select else None))
         except DeriveError as e:
             errors.append(e)
-        except UnicodeDecodeError as e:
-            errors.append(DeriveError(f"not a UTF-8 text file ({e.reason})", filename=str(path)))
-        except OSError as e:  # a folder given as a file, no permission, …
-            errors.append(DeriveError(f"cannot read: {e.strerror or e}", filename=str(path)))
     if not files:
         errors.append(DeriveError("no .deriv files found", filename=" ".join(args.paths)))
     if args.json:

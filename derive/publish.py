@@ -14,6 +14,7 @@ from pathlib import Path
 
 import graphviz
 
+from .api import read_rule_file
 from .errors import DeriveError
 from .latex import render_latex, render_markdown
 from .model import load
@@ -83,14 +84,10 @@ def run_latex(args) -> int:
     select = (lambda r: args.select in r.name) if args.select else None
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = read_rule_file(path)
             derivations = derive_source(text, str(path), timeout=args.timeout, select=select)
         except DeriveError as e:
             print(e, file=sys.stderr)
-            bad = True
-            continue
-        except (OSError, UnicodeDecodeError) as e:
-            print(f"{path}: error: cannot read: {e}", file=sys.stderr)
             bad = True
             continue
         documents.append((str(path), derivations))
@@ -144,13 +141,10 @@ def run_graph(args) -> int:
 
     path = Path(args.path)
     try:
-        doc = load(path.read_text(encoding="utf-8-sig"), str(path))
+        doc = load(read_rule_file(path), str(path))
         pic = picture(doc, graph=args.graph, rule=args.rule)
     except DeriveError as e:
         print(e, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (OSError, UnicodeDecodeError) as e:
-        print(f"{path}: error: cannot read: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except LookupError as e:
         print(f"{path}: error: {e.args[0]}", file=sys.stderr)

@@ -83,6 +83,7 @@ class DeriveFile(pytest.File):
     """A .deriv file: parsed and compiled once, then one item per rule in file order."""
 
     def collect(self):
+        from .api import read_rule_file
         from .errors import DeriveError
         from .model import load
         from .verify import CompiledDocument
@@ -90,10 +91,7 @@ class DeriveFile(pytest.File):
         # The place in messages is the file's node id: the path pytest shows, relative to its rootdir.
         self.filename = self.nodeid
         try:
-            try:
-                self.text = self.path.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as e:
-                raise DeriveError(f"not a UTF-8 text file ({e.reason})", filename=self.filename) from None
+            self.text = read_rule_file(self.path, self.filename)
             doc = load(self.text, self.filename)
             try:
                 self.compiled = CompiledDocument(doc)
