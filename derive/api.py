@@ -25,6 +25,7 @@ class Report(list):
         super().__init__(verdicts)
         self.filename = filename
         self.source = source
+        self._derivations: list | None = None
 
     @property
     def ok(self) -> bool:
@@ -44,6 +45,18 @@ class Report(list):
                     return v
             raise KeyError(key)
         return super().__getitem__(key)
+
+    @property
+    def derivations(self) -> list:
+        """Each rule's checked derivation (`steps.Derivation`), made on first use and kept:
+        it re-checks every step, and Jupyter asks for the HTML and the Markdown form alike."""
+        if self._derivations is None:
+            from .steps import derive_document  # derivations are only made when asked for
+
+            names = {v.rule for v in self}
+            self._derivations = [] if not self.source else [
+                d for d in derive_document(load(self.source, self.filename), list(self)) if d.rule.name in names]
+        return self._derivations
 
     # Jupyter: a Report in a cell shows its verdicts and each rule's checked derivation.
     def _repr_markdown_(self) -> str:

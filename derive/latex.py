@@ -658,25 +658,15 @@ def report_html(report) -> str:
     body = "".join(f"<tr><td>{html.escape(v.rule)}</td><td>{v.verdict}</td><td>{html.escape(v.how)}</td>"
                    f"<td>{'yes' if v.ok else '<b>no</b>'}</td></tr>" for v in report)
     parts = [f"<table>{head}{body}</table>"]
-    parts += [derivation_html(d) for d in _report_derivations(report)]
+    parts += [derivation_html(d) for d in report.derivations]
     return "\n".join(parts)
-
-
-def _report_derivations(report) -> list:
-    from .model import load
-    from .steps import derive_document
-
-    if not report.source:
-        return []
-    names = {v.rule for v in report}
-    return [d for d in derive_document(load(report.source, report.filename), list(report)) if d.rule.name in names]
 
 
 def report_markdown(report) -> str:
     """A checked `api.Report` as Markdown: the verdict table, then every derivation."""
     rows = ["| rule | verdict | how | as expected |", "|---|---|---|---|"]
     rows += [f"| {v.rule} | {v.verdict} | {v.how} | {'yes' if v.ok else '**no**'} |" for v in report]
-    body = render_markdown([(report.filename, _report_derivations(report))])
+    body = render_markdown([(report.filename, report.derivations)])
     return "\n".join(rows) + "\n\n" + body
 
 
