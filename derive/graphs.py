@@ -174,20 +174,24 @@ class ScalarGraph:
                                    for n in self.nodes.values() if n.definition is not None)
         return self._has_pieces
 
-    def forward(self, inputs: dict, dps: int, ctx=numeric.MP) -> dict:
+    def forward(self, inputs: dict, dps: int, ctx=numeric.MP, shift: tuple | None = None) -> dict:
         """Node symbol → value at a sample point (`inputs`: input key → exact Fraction),
         computed from the definitions alone, in mpmath context `ctx` (floating point or
-        intervals). Raises numeric.Undefined where a node has no real value there."""
+        intervals). Raises numeric.Undefined where a node has no real value there.
+        `shift` = (node key, exact delta) moves that node's value (an input, or an inner
+        node such as zˡⱼ: what depends on it is computed from the moved value)."""
         values: dict = {}
         with numeric.precision(ctx, dps):
             for node in self.nodes.values():
                 if node.definition is None:
-                    values[node.symbol] = numeric.exact(inputs[node.key], ctx)
+                    value = numeric.exact(inputs[node.key], ctx)
                 else:
                     value = numeric.value_at(self.expanded(node.definition), values, dps, ctx)
                     if value is None:
                         raise numeric.Undefined(f"{node.label} is undefined at this point")
-                    values[node.symbol] = value
+                if shift is not None and node.key == shift[0]:
+                    value += numeric.exact(shift[1], ctx)
+                values[node.symbol] = value
         return values
 
     def adjoints(self, target, values: dict, dps: int, ctx=numeric.MP) -> dict:

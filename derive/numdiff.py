@@ -21,33 +21,14 @@ STEP = Fraction(1, 10**12)  # h
 DPS = 40  # digits: rounding error ~1e-40 / h, truncation error ~h² — both far below 1e-15
 
 
-def forward_shifted(graph, inputs: dict, shift: tuple, dps: int = DPS) -> dict:
-    """Node symbol → value, with the value of node `shift[0]` moved by `shift[1]` (an input
-    or an inner node such as zˡⱼ: what depends on it is recomputed from the moved value)."""
-    key, delta = shift
-    values: dict = {}
-    with numeric.precision(numeric.MP, dps):
-        for node in graph.nodes.values():
-            if node.definition is None:
-                value = numeric.exact(inputs[node.key])
-            else:
-                value = numeric.value_at(graph.expanded(node.definition), values, dps)
-                if value is None:
-                    raise numeric.Undefined(f"{node.label} is undefined at this point")
-            if node.key == key:
-                value += numeric.exact(delta)
-            values[node.symbol] = value
-    return values
-
-
 def graph_central_difference(graph, target, source, inputs: dict, h: Fraction = STEP):
     """(∂target/∂source by the chain rule, by central differences) at `inputs`."""
     values = graph.forward(inputs, DPS)
     adjoint = graph.adjoints(target, values, DPS).get(source, mpmath.mpf(0))
     symbol = graph.nodes[target].symbol
     with mpmath.workdps(DPS):
-        up = forward_shifted(graph, inputs, (source, h))[symbol]
-        down = forward_shifted(graph, inputs, (source, -h))[symbol]
+        up = graph.forward(inputs, DPS, shift=(source, h))[symbol]
+        down = graph.forward(inputs, DPS, shift=(source, -h))[symbol]
         return adjoint, (up - down) / (2 * numeric.exact(h))
 
 
