@@ -48,8 +48,6 @@ _SYMBOLS = {  # math-mode macros for symbols that may appear in names and messag
     "∀": "\\forall", "∈": "\\in", "√": "\\surd", "∞": "\\infty", "±": "\\pm", "≈": "\\approx", "½": "\\tfrac{1}{2}",
     "⅓": "\\tfrac{1}{3}", "¼": "\\tfrac{1}{4}", "¾": "\\tfrac{3}{4}", "²": "^{2}", "³": "^{3}", "…": "\\ldots",
 }
-_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿˡᴸᵏʲᵗᵐᵖ⁽⁾", "0123456789+-inlLkjtmp()"))
-_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-aeoxhklmnpstijruv"))
 _TEXT_SPECIAL = {"\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "$": "\\$", "&": "\\&", "%": "\\%",
                  "#": "\\#", "_": "\\_", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}", "'": "'",
                  "\"": "''", "<": "$<$", ">": "$>$", "|": "$|$"}
@@ -63,8 +61,8 @@ def text(value: str) -> str:
     out, i = [], 0
     while i < len(value):
         ch = value[i]
-        if ch in _SUPERSCRIPTS or ch in _SUBSCRIPTS:
-            table, mark = (_SUPERSCRIPTS, "^") if ch in _SUPERSCRIPTS else (_SUBSCRIPTS, "_")
+        if ch in s.SUPERSCRIPTS or ch in s.SUBSCRIPTS:
+            table, mark = (s.SUPERSCRIPTS, "^") if ch in s.SUPERSCRIPTS else (s.SUBSCRIPTS, "_")
             j = i
             while j < len(value) and value[j] in table:
                 j += 1

@@ -351,8 +351,10 @@ class SourceFile:
 
 # ---------------------------------------------------------------- Unicode scripts
 
-_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿˡᴸᵏʲᵗᵐᵖ⁽⁾", "0123456789+-inlLkjtmp()"))
-_SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-aeoxhklmnpstijruv"))
+# The Unicode script characters the grammar accepts, and what each stands for (also used
+# by derive.latex to print rule names that contain them).
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿˡᴸᵏʲᵗᵐᵖ⁽⁾", "0123456789+-inlLkjtmp()"))
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-aeoxhklmnpstijruv"))
 
 
 def _script_expr(text: str, pos: Pos) -> Expr:
@@ -474,7 +476,7 @@ class _ToSyntax(Transformer):
         member, indices, raw = None, (), None
         for script in scripts:
             if isinstance(script, Token) and script.type == "SUPERSCRIPT":
-                member = _script_expr("".join(_SUPERSCRIPT[c] for c in str(script)), _pos(script))
+                member = _script_expr("".join(SUPERSCRIPTS[c] for c in str(script)), _pos(script))
             elif isinstance(script, Token) and script.type == "SUBSCRIPT":
                 sub = self.sub_unicode(meta, [Name(str(name), _pos(name)), script])
                 indices, raw = sub.items, sub.raw
@@ -579,7 +581,7 @@ class _ToSyntax(Transformer):
     def index_spec(self, meta, children):
         item = children[0]
         if isinstance(item, Token):  # Unicode subscript
-            return Name("".join(_SUBSCRIPT[c] for c in str(item)), _pos(item))
+            return Name("".join(SUBSCRIPTS[c] for c in str(item)), _pos(item))
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], tuple):
             raw, items = item
             if len(items) == 1 and isinstance(items[0], Name):
@@ -595,7 +597,7 @@ class _ToSyntax(Transformer):
 
     def sup_unicode(self, meta, children):
         base, token = children
-        return Sup(base, _script_expr("".join(_SUPERSCRIPT[c] for c in str(token)), _pos(token)), _pos(meta))
+        return Sup(base, _script_expr("".join(SUPERSCRIPTS[c] for c in str(token)), _pos(token)), _pos(meta))
 
     def sup_arg(self, meta, children):
         if len(children) == 2:  # MINUS INT
@@ -623,7 +625,7 @@ class _ToSyntax(Transformer):
 
     def sub_unicode(self, meta, children):
         base, token = children
-        text = "".join(_SUBSCRIPT[c] for c in str(token))
+        text = "".join(SUBSCRIPTS[c] for c in str(token))
         if "+" in text or "-" in text:
             return Sub(base, (_script_expr(text, _pos(token)),), None, _pos(meta))
         return Sub(base, (Name(text, _pos(token)),) if not text.isdigit() else (Num(Fraction(int(text)), _pos(token)),),
