@@ -403,7 +403,6 @@ class Evaluator:
         raise ShapeMismatch(f"∂ of a {top.rows}×{top.cols} by a {bottom.rows}×{bottom.cols} is not defined here", pos)
 
     def _call(self, expr: s.Call, idx: dict):
-        ctx = self.ctx
         name = expr.func
         if name == "grad" or name == "diff":
             return self._partial(expr.args[0], expr.args[1], expr.pos, idx)
@@ -422,7 +421,6 @@ class Evaluator:
             exps = [sp.exp(e) for e in v]
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
-        functions = ctx.functions
         matrices = [(a, node) for a, node in zip(args, expr.args) if _is_matrix(a)]
         if matrices:  # entrywise, as σ(zˡ), σ'(zˡ), prelu(zˡ, γˡ), min(0, zˡ) are meant; scalars broadcast
             shape = matrices[0][0].shape

@@ -484,8 +484,8 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
         stage = stage.xreplace(fixed) if fixed else stage
         if g.expanded(stage) is sp.nan:
-            raise _Undefined(f"a derivative in this rule does not exist at the point it names "
-                             f"(a kink of a piecewise function, or a tie in max)"
+            raise _Undefined("a derivative in this rule does not exist at the point it names "
+                             "(a kink of a piecewise function, or a tie in max)"
                              + (f", at {claim.instance}" if claim.instance else ""))
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # not yet: the exact test would fail here; expand further
