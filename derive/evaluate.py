@@ -113,17 +113,9 @@ class Evaluator:
     # ------------------------------------------------------------ index analysis
 
     def _split(self, sub: s.Sub, base) -> tuple:
-        """The index expressions of a subscript, splitting `jk` for a matrix base."""
-        if sub.raw is not None and len(sub.raw) == 2 and base.cols > 1:
-            return s.script_indices(sub)
-        return sub.items
-
-    def _is_kronecker(self, sub: s.Sub) -> bool:
-        return isinstance(sub.base, s.Name) and sub.base.id in ("δ", "delta") and self.ctx.kind != "scalar" \
-            and len(self._kronecker_items(sub)) == 2
-
-    def _kronecker_items(self, sub: s.Sub) -> tuple:
-        if sub.raw is not None and len(sub.raw) == 2:
+        """The index expressions of a subscript. Letters (`w_jk`) were split by derive.resolve;
+        two digits are two indices only where the base is a matrix (W₁₂, but x₁₂ of a long x)."""
+        if sub.raw is not None and len(sub.raw) == 2 and sub.raw.isdigit() and len(sub.items) == 1 and base.cols > 1:
             return s.script_indices(sub)
         return sub.items
 
@@ -131,12 +123,7 @@ class Evaluator:
         """Yield (index name, Sub node, axis) for every bare index variable in a subscript."""
         if isinstance(expr, s.Sub):
             yield from self._index_uses(expr.base, bound)
-            if self._is_kronecker(expr):
-                return
-            items = expr.items
-            if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit():
-                items = s.script_indices(expr)
-            for axis, item in enumerate(items):
+            for axis, item in enumerate(expr.items):
                 if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
                     yield item.id, expr, axis
             return
@@ -215,7 +202,7 @@ class Evaluator:
                 return ctx.keys(expr.id, None, expr.pos)
             if ctx.kind == "scalar":
                 return None
-        if isinstance(expr, s.Sub) and not self._is_kronecker(expr):
+        if isinstance(expr, s.Sub):
             base = self._refs(expr.base, idx, strict)
             if isinstance(base, Keys):
                 i, j = self._entry(expr, base, idx)
@@ -304,9 +291,6 @@ class Evaluator:
             base = self._eval(expr.base, idx)
             return self._power(base, self._eval(expr.arg, idx), expr.pos)
         if isinstance(expr, s.Sub):
-            if self._is_kronecker(expr):
-                i, j = (self._index_value(item, idx) for item in self._kronecker_items(expr))
-                return sp.Integer(1 if i == j else 0)
             base = self._eval(expr.base, idx)
             if not _is_matrix(base):
                 raise ShapeMismatch("a scalar cannot be indexed", expr.pos)
@@ -443,13 +427,6 @@ class Evaluator:
     # ------------------------------------------------------------ operators with shapes
 
     def _binop(self, expr: s.BinOp, idx: dict):
-        # dJ/da in a computation graph: the derivative of node J by node a.
-        if expr.op == "/" and self.ctx.kind == "graph" and isinstance(expr.left, s.Name) \
-                and isinstance(expr.right, s.Name):
-            top, bottom = expr.left.id, expr.right.id
-            if top.startswith("d") and bottom.startswith("d") and self.ctx.is_node(top[1:]) \
-                    and self.ctx.is_node(bottom[1:]) and not self.ctx.is_node(top):
-                return self.ctx.derivative(top[1:], bottom[1:])
         left = self._eval(expr.left, idx)
         if expr.op == "^":
             return self._power(left, self._eval(expr.right, idx), expr.pos)

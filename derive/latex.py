@@ -243,10 +243,6 @@ class DerivePrinter(LatexPrinter):
     def _print_BinOp(self, node: s.BinOp) -> str:
         op = node.op
         if op == "/":
-            if isinstance(node.left, s.Name) and isinstance(node.right, s.Name) and \
-                    node.left.id.startswith("d") and node.right.id.startswith("d") and len(node.right.id) > 1:
-                top, bottom = node.left.id[1:], node.right.id[1:]  # dJ/da in a computation graph
-                return f"\\frac{{\\mathrm{{d}}{name_latex(top)}}}{{\\mathrm{{d}}{name_latex(bottom)}}}"
             return f"\\frac{{{self._print(node.left)}}}{{{self._print(node.right)}}}"
         if op == "^":
             return f"{self._paren(node.left, _PREC['^'] + 1)}^{{{self._print(node.right)}}}"
@@ -290,7 +286,8 @@ class DerivePrinter(LatexPrinter):
         return f"\\left\\|{self._print(node.operand)}\\right\\|"
 
     def _print_Partial(self, node: s.Partial) -> str:
-        return f"\\frac{{\\partial {self._print(node.num)}}}{{\\partial {self._print(node.den)}}}"
+        d = "\\mathrm{d}" if node.notation == "d" else "\\partial "  # dJ/da (derive.resolve decided it is ∂J/∂a)
+        return f"\\frac{{{d}{self._print(node.num)}}}{{{d}{self._print(node.den)}}}"
 
     def _print_Summation(self, node: s.Summation) -> str:
         under = f"_{{{self._print(node.index)}}}" if node.index is not None else ""

@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
+from .resolve import NETWORK_QUANTITIES, Names, check_binder, check_declared_name, free_indices, resolve
 
 # Names with a layer superscript in a network, and the layers each exists at.
 # γˡ: the per-unit parameters of a two-argument activation (PReLU's slopes γˡⱼ), inputs like bˡ.
@@ -264,8 +265,6 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         v(expr.arg)
         return
     if isinstance(expr, s.Sub):
-        if isinstance(expr.base, s.Name) and expr.base.id in ("δ", "delta") and scope.kind == "network":
-            return  # Kronecker δ_ij: indices only
         v(expr.base)
         for item in expr.items:
             _validate_index(item, scope, bound)
@@ -328,8 +327,6 @@ def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
         names = g.names
         if name in names or name in g.sizes:
             return
-        if name.startswith("d") and name[1:] in names:
-            return  # dJ/da: the derivative of node J by node a
         raise DeriveNameError(f"unknown name '{name}' in graph {g.name}", expr.pos)
     net = scope.network
     assert net is not None
@@ -356,8 +353,19 @@ def _quantifiers(decl: s.RuleDecl, env: dict) -> tuple:
     return tuple(out)
 
 
-def _rule(decl: s.RuleDecl, scope: Scope, context: str | None) -> Rule:
+def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, expand=None) -> Rule:
+    """A rule with its names resolved (derive.resolve), its `let`s expanded (`expand`, graphs),
+    validated for every value of its quantifiers."""
+    bound = frozenset(scope.layer_env)
+    for q in decl.quantifiers:
+        check_binder(q.var, q.pos, names, "quantifier", bound)
+        bound |= {q.var}
     quantifiers = _quantifiers(decl, scope.layer_env)
+    eq = decl.equation
+    sides = [resolve(side, names, bound) for side in (eq.lhs, eq.rhs)]
+    if expand is not None:
+        sides = [expand(side) for side in sides]
+    decl = replace(decl, equation=replace(eq, lhs=sides[0], rhs=sides[1]))
     expected = "refuted" if decl.expect_refuted else "undefined" if decl.expect_undefined else "proved"
     series = None
     if isinstance(decl.equation, s.Series):
@@ -423,7 +431,9 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
             if item.params is not None:
                 raise DeriveDeclarationError("a `let` with scripts (let δ^t = …) belongs in a graph block; a network "
                                              "already has δˡ", item.pos)
-            aliases[item.name] = item.expr
+            if item.name in aliases:
+                raise DeriveDeclarationError(f"'{item.name}' is defined twice", item.pos)
+            aliases[item.name] = item
         elif isinstance(item, s.Assumption):
             assumptions.append(item.equation)
         elif isinstance(item, s.RuleDecl):
@@ -434,6 +444,17 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
     # L names the last layer, unless the file names its loss L (as some courses do):
     # then layers are written as numbers.
     env = {} if loss is not None and loss.name == "L" else {"L": depth}
+    names = _network_names(decl.name, loss, env, functions)
+    for item in aliases.values():
+        check_declared_name(item.name, item.pos, names, "the `let` name")
+        if item.name in names.declared:
+            raise DeriveDeclarationError(f"`let {item.name}` would hide {names.declared[item.name]}: "
+                                         f"choose another name", item.pos)
+    for item in aliases.values():
+        names.declared[item.name] = f"the `let` name {item.name} (line {item.pos.line})"
+    lets = {name: replace(item, expr=_let_body(item, names, frozenset(env))) for name, item in aliases.items()}
+    _expand_lets(lets)  # a cycle is bad input; a network's `let`s are read where they are used
+    aliases = {name: item.expr for name, item in lets.items()}
     for item in decl.items:
         if isinstance(item, s.ActivationDecl):
             if item.func not in functions and item.func not in BUILTIN_FUNCTIONS:
@@ -465,19 +486,54 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
         also = default_also_sizes(sizes)
     if also == sizes:
         also = None
+    bound = frozenset(env)
+    assumptions = [replace(a, lhs=resolve(a.lhs, names, bound), rhs=resolve(a.rhs, names, bound))
+                   for a in assumptions]
     net = Network(decl.name, sizes, also, tuple(activations[i] for i in range(1, depth + 1)), loss.name,
-                  loss.expr, aliases, tuple(assumptions), (), decl.pos)
+                  resolve(loss.expr, names, bound), aliases, tuple(assumptions), (), decl.pos)
     scope = Scope("network", functions, network=net, layer_env=env)
-    _validate(loss.expr, scope, set())
-    _no_derivatives(loss.expr, "a loss")
+    _validate(net.loss, scope, set())
+    _no_derivatives(net.loss, "a loss")
     for a in assumptions:
         _validate(a.lhs, scope, set())
         _validate(a.rhs, scope, set())
     for name, expr in aliases.items():
         _validate(expr, scope, set())
-    rules = tuple(_rule(r, scope, decl.name) for r in rule_decls)
+    rules = tuple(_rule(r, scope, decl.name, names) for r in rule_decls)
     return Network(net.name, net.sizes, net.also_sizes, net.activations, net.loss_name, net.loss, net.aliases,
                    net.assumptions, rules, net.pos)
+
+
+def _network_names(network: str, loss, env: dict, functions: dict) -> Names:
+    """The names a network declares: x, y, its quantities (aˡ, zˡ, Wˡ/wˡⱼₖ, bˡ, δˡ, γˡ), L, the loss."""
+    declared = {"x": "the network's input x", "y": "the network's target y"}
+    for q in NETWORK_QUANTITIES:
+        declared[q] = f"the network quantity {q}ˡ"
+    hints = {q: f"{q} is a network quantity ({q}ˡ); name it differently" for q in NETWORK_QUANTITIES}
+    if "L" in env:
+        declared["L"] = "the network's last layer L"
+        hints["L"] = "L is the network's last layer; name the quantifier l"
+    if loss is not None:
+        if loss.name in declared and loss.name != "L":
+            raise DeriveDeclarationError(f"the loss cannot be named {loss.name}: that is {declared[loss.name]}",
+                                         loss.pos)
+        names = Names("network", functions)
+        check_declared_name(loss.name, loss.pos, names, "the loss name")
+        declared[loss.name] = f"the loss {loss.name}"
+    return Names("network", functions, declared, frozenset(env), hints)
+
+
+def _let_body(alias: s.AliasDecl, names: Names, bound: frozenset) -> s.Expr:
+    """A `let` body with its names resolved; an index it leaves free would be captured by the
+    rule that uses it (Σ_j p with `let p = a_j`), so every index must be bound in the body."""
+    body = resolve(alias.expr, names, bound)
+    free = free_indices(body, bound)
+    if free:
+        raise DeriveDeclarationError(f"the index '{free[0].id}' is free in `let {alias.name}`: sum over it "
+                                     f"in the body, or index the name where it is used"
+                                     + (f" (let {alias.name}_{free[0].id} = …)" if names.kind == "graph" else ""),
+                                     free[0].pos)
+    return body
 
 
 def _assignments(quantifiers: tuple, env: dict) -> list:
@@ -535,7 +591,8 @@ def _expand_aliases(expr: s.Expr, aliases: dict) -> s.Expr:
                 wanted = params(alias)[1]
                 if not wanted:  # δ^t_j, p_j: the alias is a whole quantity; index its expansion
                     return s.Sub(bind(alias, member, (), head), tuple(walk(i) for i in e.items), e.raw, e.pos)
-                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(wanted) == 2 else e.items
+                items = s.script_indices(e) if e.raw is not None and len(e.raw) == 2 and len(e.items) == 1 \
+                    and len(wanted) == 2 else e.items
                 return bind(alias, member, tuple(walk(i) for i in items), e)
         if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in aliases \
                 and params(aliases[e.base.id])[0] is not None:
@@ -551,6 +608,41 @@ def _expand_aliases(expr: s.Expr, aliases: dict) -> s.Expr:
     return walk(expr)
 
 
+def _graph_names(decl: s.GraphDecl, functions: dict, sizes: dict) -> Names:
+    """The names a graph declares (sizes, inputs, nodes, `let`s), none named like a built-in."""
+    names = Names("graph", functions, {}, frozenset(sizes))
+    where = f"graph {decl.name}"
+    for what, items in (("size", decl.sizes), ("input", decl.inputs), ("node", decl.nodes), ("`let` name", decl.aliases)):
+        for item in items:
+            check_declared_name(item.name, item.pos, names, f"the {what}")
+            if what == "`let` name" and item.name in names.declared:
+                raise DeriveDeclarationError(f"`let {item.name}` would hide {names.declared[item.name]}: "
+                                             f"choose another name", item.pos)
+            if what == "size" or item.name not in names.declared:
+                names.declared[item.name] = f"{'an' if what == 'input' else 'a'} {what} of {where}"
+    return names
+
+
+def _expand_lets(aliases: dict) -> dict:
+    """Each `let` body with the `let`s it uses expanded (a `let` may use another; a cycle is bad input)."""
+    done: dict = {}
+
+    def expand(name: str, stack: tuple) -> None:
+        if name in done:
+            return
+        alias = aliases[name]
+        if name in stack:
+            raise DeriveDeclarationError(f"`let {name}` is defined through itself ("
+                                         + " → ".join(stack[stack.index(name):] + (name,)) + ")", alias.pos)
+        for used in sorted(s.names_in(alias.expr) & set(aliases)):
+            expand(used, stack + (name,))
+        done[name] = replace(alias, expr=_expand_aliases(alias.expr, done))
+
+    for name in aliases:
+        expand(name, ())
+    return {name: done[name] for name in aliases}
+
+
 def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
     sizes: dict = {}
     for size in decl.sizes:
@@ -560,16 +652,22 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
         if value < 1:
             raise DeriveDeclarationError(f"a size must be at least 1, not {value}", size.pos)
         sizes[size.name] = value
+    names = _graph_names(decl, functions, sizes)
+    size_names = frozenset(sizes)
     aliases: dict = {}
     for alias in decl.aliases:
         if alias.name in aliases:
             raise DeriveDeclarationError(f"'{alias.name}' is defined twice", alias.pos)
+        params = frozenset()
         for param in ([alias.params.member] if alias.params and alias.params.member is not None else []) + \
                 list(_target_indices(alias.params) if alias.params else ()):
             if not isinstance(param, s.Name):
                 raise DeriveDeclarationError("the scripts of a `let` name must be single names, as in "
                                              "let δ^t = ∂L/∂z^t", param.pos)
-        aliases[alias.name] = alias
+            check_binder(param.id, param.pos, names, f"script of `let {alias.name}`", params | size_names)
+            params |= {param.id}
+        aliases[alias.name] = replace(alias, expr=_let_body(alias, names, size_names | params))
+    aliases = _expand_lets(aliases)
 
     def member_of(target: s.Target, env: dict):
         return None if target.member is None else int_value(target.member, env, "a member index")
@@ -591,7 +689,16 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
             raise DeriveDeclarationError(f"'{name}' is already a size or a `let` name in graph {decl.name}", pos)
         claimed[entry] = kind
 
+    def bound_by(quantifiers: tuple) -> frozenset:
+        """Sizes and a declaration's quantifier variables, each checked not to hide a name."""
+        bound = size_names
+        for q in quantifiers:
+            check_binder(q.var, q.pos, names, "quantifier", bound)
+            bound |= {q.var}
+        return bound
+
     for i in decl.inputs:
+        bound_by(i.quantifiers)
         if i.target.indices:
             raise DeriveDeclarationError("an input is declared whole, with its shape: input x[4], W[3,2]", i.pos)
         for a in _assignments(i.quantifiers, sizes):
@@ -614,7 +721,7 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
         (), (), decl.pos, sizes)
     nodes: list = []
     for n in decl.nodes:
-        expr = _expand_aliases(n.expr, aliases)
+        expr = _expand_aliases(resolve(n.expr, names, bound_by(n.quantifiers)), aliases)
         # In a graph, what validation checks does not depend on the quantifiers' values.
         _validate(expr, Scope("graph", functions, graph=declared,
                               layer_env=dict(sizes, **{q.var: 0 for q in n.quantifiers})), set())
@@ -630,12 +737,13 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
             claim(n.name, member, entry, n.pos, "node")
             nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
     def expanded(eq: s.Equation) -> s.Equation:
-        return s.Equation(_expand_aliases(eq.lhs, aliases), _expand_aliases(eq.rhs, aliases), eq.pos)
+        return s.Equation(*(_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs)),
+                          eq.pos)
 
     graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(expanded(a.equation) for a in decl.assumptions), (),
                   decl.pos, sizes)
     scope = Scope("graph", functions, graph=graph, layer_env=dict(sizes))
-    rules = [_rule(replace(r, equation=expanded(r.equation)), scope, decl.name) for r in decl.rules]
+    rules = [_rule(r, scope, decl.name, names, lambda e: _expand_aliases(e, aliases)) for r in decl.rules]
     shown = tuple(i for i in decl.items if isinstance(i, (s.SizeDecl, s.InputDecl, s.NodeDecl, s.AliasDecl)))
     return Graph(graph.name, graph.inputs, graph.nodes, graph.assumptions, tuple(rules), decl.pos, sizes, shown)
 
@@ -666,16 +774,21 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                 raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", stmt.pos)
             if len(set(stmt.params)) != len(stmt.params):
                 raise DeriveDeclarationError("a parameter name is repeated", stmt.pos)
-            fn = Function(stmt.name, stmt.params, stmt.body, stmt.pos)
+            names = Names("scalar", dict(doc.functions))
+            for param in stmt.params:
+                check_binder(param, stmt.pos, names, "parameter")
+            if stmt.name in ("π", "pi"):
+                raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", stmt.pos)
+            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), stmt.pos)
             body_scope = Scope("scalar", dict(doc.functions))
-            _validate(stmt.body, body_scope, set(stmt.params))
-            _check_closed(stmt.body, set(stmt.params), body_scope)
+            _validate(fn.body, body_scope, set(stmt.params))
+            _check_closed(fn.body, set(stmt.params), body_scope)
             doc.functions[stmt.name] = fn
         elif isinstance(stmt, s.RuleDecl):
             note_rule(stmt, "")
             if any(isinstance(t, s.NetworkDecl) for t in tree.statements):
                 _not_a_network_rule(stmt)
-            doc.rules.append(_rule(stmt, Scope("scalar", doc.functions), None))
+            doc.rules.append(_rule(stmt, Scope("scalar", doc.functions), None, Names("scalar", doc.functions)))
         elif isinstance(stmt, s.GraphDecl):
             for r in stmt.rules:
                 note_rule(r, stmt.name)

@@ -98,11 +98,12 @@ class Norm:
 
 @dataclass(frozen=True)
 class Partial:
-    """∂num/∂den (also written grad(num, den) or dJ/da in a graph)."""
+    """∂num/∂den (also written grad(num, den), or dJ/da: `notation` "d", decided by derive.resolve)."""
 
     num: "Expr"
     den: "Expr"
     pos: Pos
+    notation: str = "∂"
 
 
 @dataclass(frozen=True)
@@ -170,18 +171,51 @@ def map_children(node, fn):
     return replace(node, **changes) if changes else node
 
 
-def substitute(expr, names: dict):
-    """`expr` with every `Name` whose id is in `names` replaced by that expression.
+def names_in(expr) -> set:
+    """Every name written in `expr` (bound or free): what a fresh name must avoid."""
+    out = set()
+    if isinstance(expr, Name):
+        out.add(expr.id)
+    for child in children(expr):
+        out |= names_in(child)
+    return out
 
-    >>> substitute(BinOp("+", Name("t", Pos(1, 1)), Num(Fraction(1), Pos(1, 3)), Pos(1, 1)),
-    ...            {"t": Num(Fraction(2), Pos(1, 1))}).left.value
-    Fraction(2, 1)
+
+def fresh(name: str, avoid: set) -> str:
+    n = 1
+    while f"{name}{n}" in avoid:
+        n += 1
+    return f"{name}{n}"
+
+
+def substitute(expr: Expr, names: dict) -> Expr:
+    """`expr` with every free `Name` whose id is in `names` replaced by that expression,
+    without capture: a Σ index in `expr` that a replacement mentions is renamed first.
+
+    >>> body = parse("rule r: Σ_{k=1}^{2} w_{p+k} = 0").statements[0].equation.lhs
+    >>> out = substitute(body, {"p": Name("k", body.pos)})
+    >>> out.index.id, sorted(names_in(out.body))
+    ('k1', ['k', 'k1', 'w'])
     """
+    if not names:
+        return expr
     if isinstance(expr, Name):
         return names.get(expr.id, expr)
-    if isinstance(expr, Summation) and expr.index is not None and expr.index.id in names:
-        names = {k: v for k, v in names.items() if k != expr.index.id}  # the index is bound here
-    return map_children(expr, lambda child: substitute(child, names))
+    if isinstance(expr, Summation) and expr.index is not None:
+        low = None if expr.low is None else substitute(expr.low, names)
+        high = None if expr.high is None else substitute(expr.high, names)
+        index, body = expr.index, expr.body
+        inner = {k: v for k, v in names.items() if k != index.id}  # the index is bound here
+        captured = any(index.id in names_in(v) for k, v in inner.items() if k in names_in(body))
+        if captured:
+            new = fresh(index.id, names_in(body) | {n for v in names.values() for n in names_in(v)} | set(names))
+            body = substitute(body, {index.id: Name(new, index.pos)})
+            index = Name(new, index.pos)
+        return replace(expr, index=index, body=substitute(body, inner), low=low, high=high)
+    out = map_children(expr, lambda child: substitute(child, names))
+    if isinstance(out, Sub) and out.items != expr.items:
+        out = replace(out, raw=None)  # the written subscript no longer shows what it holds
+    return out
 
 
 def script_indices(sub) -> tuple:

@@ -7,6 +7,7 @@ from derive import syntax as s
 from derive.evaluate import Evaluator, ShapeMismatch, instances
 from derive.graphs import build_functions, compile_network, compile_scalar
 from derive.model import load
+from derive.resolve import NETWORK_QUANTITIES, Names, resolve
 
 NET = """network n {
     layers 2, 3, 2
@@ -17,9 +18,11 @@ NET = """network n {
 
 
 def _expr(text: str):
-    """The left side of `rule r: <text> = 0`, as a syntax node."""
+    """The left side of `rule r: <text> = 0`, as a syntax node resolved as in a network with
+    quantifier l (the Evaluator reads resolved trees: derive.resolve splits w_jk, makes δ_ij a call)."""
     tree = s.parse(f"rule r: {text} = 0")
-    return tree.statements[0].equation.lhs
+    names = Names("network", {}, {q: "a network quantity" for q in NETWORK_QUANTITIES}, frozenset({"L", "l"}))
+    return resolve(tree.statements[0].equation.lhs, names, frozenset({"L", "l"}))
 
 
 @pytest.fixture(scope="module")

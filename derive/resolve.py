@@ -1,0 +1,210 @@
+"""Name binding: what every name in a block means, decided once, before anything is evaluated.
+
+The parser cannot know what a name means: `δ_ij` is Kronecker's delta in a network but an
+entry of `input delta[2,2]` in a graph that declares it; `dJ/da` is a derivative in a graph
+whose nodes are J and a, a quotient elsewhere; `w_jk` is two indices, unless `jk` is a
+quantifier. This module decides each of these once, from the names a block declares
+(`Names`), and rewrites the syntax tree so that no later stage has to decide again:
+
+- `dJ/da` (a graph or a network, J and a declared, dJ and da not) → `Partial(J, a, notation="d")`,
+  the very node `∂J/∂a` gives;
+- `δ_ij` / `delta_ij` where δ is not declared (graphs, networks) → `Call("kronecker", (i, j))`;
+- an unbraced two-character subscript (`w_jk`, `w_1k`) → two indices, unless it is one bound
+  name; (a two-digit subscript `W_12` stays one item: whether it is W₁₂ or the 12th entry
+  depends on the shape, which `derive.evaluate` alone knows);
+
+and it rejects, with its position, every binder that would hide another meaning: a
+quantifier, a Σ index, a `let` script or a function parameter named like a declared or
+reserved name (the network's `L`, `x`, `y`, aˡ…, the loss, an input, a node, a size, a
+`let`, a built-in function or constant), and a component index named like a declared
+quantity. `substitute` (used to expand `let`s) renames bound Σ indices that would capture
+a substituted name, so expanding a `let` never changes what its body means.
+
+>>> from derive.syntax import parse
+>>> g = parse("graph g {\\n input a\\n J = 2 a\\n rule r: dJ/da = 2\\n}").statements[0]
+>>> names = Names("graph", {}, {"a": "an input", "J": "a node"})
+>>> resolve(g.rules[0].equation.lhs, names, frozenset()).notation
+'d'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from . import syntax as s
+from .syntax import substitute
+from .errors import DeriveDeclarationError, DeriveNameError, Pos
+
+CONSTANTS = ("π", "pi")  # names that are numbers (derive.evaluate.CONSTANTS gives their values)
+KRONECKER = ("δ", "delta")  # δ_ij: Kronecker's delta, where δ is not declared
+# A network's reserved names: its quantities (with a layer), x, y. L and the loss name are added per network.
+NETWORK_QUANTITIES = ("a", "z", "W", "w", "b", "δ", "delta", "γ", "gamma")
+
+
+@dataclass
+class Names:
+    """What the names of one block mean: `declared` maps a name to what it is (for messages);
+    `integers` are the declared names that stand for whole numbers (sizes, the network's L)."""
+
+    kind: str  # "scalar" | "graph" | "network"
+    functions: dict  # the file's own functions (name → model.Function)
+    declared: dict = field(default_factory=dict)
+    integers: frozenset = frozenset()
+    hints: dict = field(default_factory=dict)  # name → a suggestion for a binder that shadows it
+
+    def builtin_meaning(self, name: str) -> str | None:
+        from .model import BUILTIN_FUNCTIONS
+        if name in self.functions:
+            return f"the function {name} defined in this file"
+        if name in BUILTIN_FUNCTIONS:
+            return f"the built-in function {name}"
+        if name in CONSTANTS:
+            return "the constant π"
+        return None
+
+    def meaning(self, name: str) -> str | None:
+        """What `name` already means in this block (None: nothing)."""
+        return self.declared.get(name) or self.builtin_meaning(name)
+
+    def is_declared(self, name: str) -> bool:
+        return name in self.declared
+
+
+def check_binder(name: str, pos: Pos, names: Names, what: str, bound: frozenset = frozenset()) -> None:
+    """A quantifier, Σ index, `let` script or parameter may not reuse a name that already means
+    something here: that would give one name two meanings in one rule."""
+    taken = names.meaning(name)
+    if taken is None and name in bound:
+        taken = "a quantifier or summation index already bound here"
+    if taken is None:
+        return
+    hint = names.hints.get(name) or f"choose another name for the {what}"
+    raise DeriveDeclarationError(f"the {what} '{name}' would hide {taken}: {hint}", pos)
+
+
+def check_declared_name(name: str, pos: Pos, names: Names, what: str) -> None:
+    """A declared quantity (input, node, size, `let`, loss) may not be named like a built-in."""
+    taken = names.builtin_meaning(name)
+    if taken is not None:
+        raise DeriveDeclarationError(f"{what} '{name}' would hide {taken}: choose another name", pos)
+
+
+# ---------------------------------------------------------------- resolving an expression
+
+
+def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
+    """`expr` with every meaning decided (see the module docstring); `bound` holds the
+    quantifier variables, sizes and other whole-number names in scope."""
+    if isinstance(expr, s.BinOp) and expr.op == "/":
+        partial = _d_notation(expr, names, bound)
+        if partial is not None:
+            return partial
+    if isinstance(expr, s.Summation):
+        inner = bound
+        if expr.index is not None:
+            check_binder(expr.index.id, expr.index.pos, names, "summation index", bound)
+            inner = bound | {expr.index.id}
+        low = None if expr.low is None else resolve(expr.low, names, bound)
+        high = None if expr.high is None else resolve(expr.high, names, bound)
+        return replace(expr, body=resolve(expr.body, names, inner), low=low, high=high)
+    if isinstance(expr, s.Sub):
+        sub = split_scripts(expr, bound)
+        if isinstance(sub.base, s.Name) and sub.base.id in KRONECKER and names.kind != "scalar":
+            kronecker = _kronecker(sub, names)
+            if kronecker is not None:
+                return replace(kronecker, args=tuple(resolve(a, names, bound) for a in kronecker.args))
+        for item in sub.items:
+            if isinstance(item, s.Name) and item.id not in bound and names.is_declared(item.id):
+                raise DeriveDeclarationError(
+                    f"'{item.id}' is used as an index, but it is {names.declared[item.id]}: "
+                    f"name the index differently", item.pos)
+        return replace(sub, base=resolve(sub.base, names, bound),
+                       items=tuple(resolve(i, names, bound) for i in sub.items))
+    return s.map_children(expr, lambda child: resolve(child, names, bound))
+
+
+def split_scripts(sub: s.Sub, bound: frozenset = frozenset()) -> s.Sub:
+    """`w_jk` → indices j, k (`w_1k` → 1, k): an unbraced two-character subscript with a letter
+    is two indices, unless the two characters are one bound name (a quantifier `jk`)."""
+    raw = sub.raw
+    if raw is None or len(raw) != 2 or raw.isdigit() or len(sub.items) != 1 or raw in bound:
+        return sub
+    return replace(sub, items=s.script_indices(sub))
+
+
+def _kronecker(sub: s.Sub, names: Names) -> s.Call | None:
+    """δ_ij with δ not declared: Kronecker's delta. In a graph that declares the other
+    spelling (delta / δ), the twins would mean two things: bad input."""
+    name = sub.base.id  # type: ignore[union-attr]
+    if names.kind == "network":  # δˡ has a layer; δ_ij without one is Kronecker's
+        return s.Call("kronecker", sub.items, 0, sub.pos) if len(sub.items) == 2 else None
+    if names.is_declared(name):
+        return None  # the declared quantity, indexed
+    twin = next(t for t in KRONECKER if t != name)
+    if names.is_declared(twin):
+        raise DeriveNameError(f"'{name}' and '{twin}' are one name, and '{twin}' is {names.declared[twin]} "
+                              f"here: write {twin}_… for it, kronecker(i, j) for Kronecker's delta", sub.pos)
+    if len(sub.items) != 2:
+        return None  # not Kronecker's delta: validation reports what it is
+    return s.Call("kronecker", sub.items, 0, sub.pos)
+
+
+def _head(expr: s.Expr) -> s.Name | None:
+    """The name under a chain of scripts: `dw` in `dw^l_jk`."""
+    while isinstance(expr, (s.Sub, s.Sup)):
+        expr = expr.base
+    return expr if isinstance(expr, s.Name) else None
+
+
+def _strip_d(expr: s.Expr) -> s.Expr:
+    if isinstance(expr, s.Name):
+        return s.Name(expr.id[1:], expr.pos)
+    return replace(expr, base=_strip_d(expr.base))  # type: ignore[union-attr]
+
+
+def _d_notation(expr: s.BinOp, names: Names, bound: frozenset) -> s.Partial | None:
+    """`dJ/da` (also `dJ/dw_1`, `dL/dh^t`): the derivative ∂J/∂a, where J and a are declared
+    quantities and neither dJ nor da is itself a name with a meaning here."""
+    if names.kind == "scalar":
+        return None
+    top, bottom = _head(expr.left), _head(expr.right)
+    if top is None or bottom is None:
+        return None
+    for head in (top, bottom):
+        if len(head.id) < 2 or not head.id.startswith("d") or head.id in bound or names.meaning(head.id):
+            return None
+        if not names.is_declared(head.id[1:]):
+            return None
+    num, den = _strip_d(expr.left), _strip_d(expr.right)
+    return s.Partial(resolve(num, names, bound), resolve(den, names, bound), expr.pos, "d")
+
+
+# ---------------------------------------------------------------- free indices
+
+
+def _name_nodes(expr) -> list:
+    if isinstance(expr, s.Name):
+        return [expr]
+    return [n for child in s.children(expr) for n in _name_nodes(child)]
+
+
+def free_indices(expr: s.Expr, bound: frozenset) -> list:
+    """The index names a subscript in `expr` uses that no Σ in it (nor `bound`) binds."""
+    out = []
+    if isinstance(expr, s.Summation):
+        inner = bound | {expr.index.id} if expr.index is not None else bound
+        return free_indices(expr.body, inner) + [n for lim in (expr.low, expr.high) if lim is not None
+                                                 for n in free_indices(lim, bound)]
+    if isinstance(expr, s.Call) and expr.func == "kronecker":
+        items = expr.args
+        return [i for i in items if isinstance(i, s.Name) and i.id not in bound]
+    if isinstance(expr, s.Sub):
+        out = [n for i in expr.items for n in _name_nodes(i) if n.id not in bound]
+        return out + free_indices(expr.base, bound)
+    for child in s.children(expr):
+        out += free_indices(child, bound)
+    return out
+
+
+__all__ = ["Names", "resolve", "substitute", "check_binder", "check_declared_name", "split_scripts",
+           "free_indices", "CONSTANTS", "KRONECKER", "NETWORK_QUANTITIES"]
