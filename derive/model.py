@@ -18,7 +18,15 @@ from fractions import Fraction
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
-from .resolve import NETWORK_QUANTITIES, Names, check_binder, check_declared_name, free_indices, resolve
+from .functions import BUILTIN_ALIASES
+from .resolve import (
+    NETWORK_QUANTITIES,
+    Names,
+    check_binder,
+    check_declared_name,
+    resolve,
+    unbound_names,
+)
 
 # Names with a layer superscript in a network, and the layers each exists at.
 # γˡ: the per-unit parameters of a two-argument activation (PReLU's slopes γˡⱼ), inputs like bˡ.
@@ -30,6 +38,17 @@ BUILTIN_FUNCTIONS = {  # name → arity (None: any number ≥ 1); their meaning 
     "hardσ": 1, "hardsigmoid": 1, "hardlogistic": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1, "gelu": 1, "GELU": 1,
     "gelutanh": 1, "max": None, "min": None,
 }
+# Built-ins the model and evaluator read themselves (a derivative, a Kronecker delta, a sum over
+# entries, summation bounds): a file cannot redefine them.
+STRUCTURAL_FUNCTIONS = ("sum", "norm", "grad", "diff", "kronecker", "softmax", "max", "min")
+
+
+def spellings(name: str) -> set:
+    """Every spelling of a built-in function's name (σ, sigma), or just `name`."""
+    canonical = BUILTIN_ALIASES.get(name, name)
+    return {canonical} | {n for n, c in BUILTIN_ALIASES.items() if c == canonical}
+
+
 NO_DERIVATIVE = ("sum", "norm", "grad", "diff", "kronecker", "softmax", "max", "min")  # f' means nothing
 VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
 
@@ -512,7 +531,7 @@ def _network_names(network: str, loss, env: dict, functions: dict) -> Names:
     hints = {q: f"{q} is a network quantity ({q}ˡ); name it differently" for q in NETWORK_QUANTITIES}
     if "L" in env:
         declared["L"] = "the network's last layer L"
-        hints["L"] = "L is the network's last layer; name the quantifier l"
+        hints["L"] = "L is the network's last layer; name the {what} l"
     if loss is not None:
         if loss.name in declared and loss.name != "L":
             raise DeriveDeclarationError(f"the loss cannot be named {loss.name}: that is {declared[loss.name]}",
@@ -527,11 +546,12 @@ def _let_body(alias: s.AliasDecl, names: Names, bound: frozenset) -> s.Expr:
     """A `let` body with its names resolved; an index it leaves free would be captured by the
     rule that uses it (Σ_j p with `let p = a_j`), so every index must be bound in the body."""
     body = resolve(alias.expr, names, bound)
-    free = free_indices(body, bound)
+    free = unbound_names(body, names, bound)
     if free:
-        raise DeriveDeclarationError(f"the index '{free[0].id}' is free in `let {alias.name}`: sum over it "
-                                     f"in the body, or index the name where it is used"
-                                     + (f" (let {alias.name}_{free[0].id} = …)" if names.kind == "graph" else ""),
+        raise DeriveDeclarationError(f"'{free[0].id}' is free in `let {alias.name}`: a `let` body may use only "
+                                     f"declared names, its own scripts and the indices it sums over"
+                                     + (f" (give it a script: let {alias.name}_{free[0].id} = … or "
+                                        f"let {alias.name}^{free[0].id} = …)" if names.kind == "graph" else ""),
                                      free[0].pos)
     return body
 
@@ -779,11 +799,18 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                 check_binder(param, stmt.pos, names, "parameter")
             if stmt.name in ("π", "pi"):
                 raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", stmt.pos)
+            if stmt.name in STRUCTURAL_FUNCTIONS:
+                raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
+                                             f"{stmt.name}(…) itself): choose another name", stmt.pos)
             fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), stmt.pos)
             body_scope = Scope("scalar", dict(doc.functions))
             _validate(fn.body, body_scope, set(stmt.params))
             _check_closed(fn.body, set(stmt.params), body_scope)
-            doc.functions[stmt.name] = fn
+            for spelling in spellings(stmt.name):  # σ and sigma are one name: the definition is both
+                if spelling != stmt.name and spelling in doc.functions:
+                    raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice ('{spelling}' is "
+                                                 f"another spelling of it)", stmt.pos)
+                doc.functions[spelling] = replace(fn, name=spelling)
         elif isinstance(stmt, s.RuleDecl):
             note_rule(stmt, "")
             if any(isinstance(t, s.NetworkDecl) for t in tree.statements):
@@ -847,5 +874,20 @@ def load(text: str, filename: str = "<input>") -> Document:
         raise e.located(filename, text if text.endswith("\n") else text + "\n") from None
 
 
-__all__ = ["Document", "Function", "Graph", "GraphInput", "GraphNode", "Network", "Rule", "Quantifier", "Scope", "load", "int_value",
-           "LAYERED", "BUILTIN_FUNCTIONS", "VECTOR_FUNCTIONS", "Fraction"]
+__all__ = [
+    "BUILTIN_FUNCTIONS",
+    "LAYERED",
+    "VECTOR_FUNCTIONS",
+    "Document",
+    "Fraction",
+    "Function",
+    "Graph",
+    "GraphInput",
+    "GraphNode",
+    "Network",
+    "Quantifier",
+    "Rule",
+    "Scope",
+    "int_value",
+    "load",
+]

@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from . import syntax as s
-from .syntax import substitute
 from .errors import DeriveDeclarationError, DeriveNameError, Pos
+from .syntax import substitute
 
 CONSTANTS = ("π", "pi")  # names that are numbers (derive.evaluate.CONSTANTS gives their values)
 KRONECKER = ("δ", "delta")  # δ_ij: Kronecker's delta, where δ is not declared
@@ -78,7 +78,7 @@ def check_binder(name: str, pos: Pos, names: Names, what: str, bound: frozenset 
         taken = "a quantifier or summation index already bound here"
     if taken is None:
         return
-    hint = names.hints.get(name) or f"choose another name for the {what}"
+    hint = names.hints.get(name, "choose another name for the {what}").format(what=what)
     raise DeriveDeclarationError(f"the {what} '{name}' would hide {taken}: {hint}", pos)
 
 
@@ -136,17 +136,20 @@ def _kronecker(sub: s.Sub, names: Names) -> s.Call | None:
     """δ_ij with δ not declared: Kronecker's delta. In a graph that declares the other
     spelling (delta / δ), the twins would mean two things: bad input."""
     name = sub.base.id  # type: ignore[union-attr]
+    items = sub.items
+    if len(items) == 1 and sub.raw is not None and len(sub.raw) == 2:
+        items = s.script_indices(sub)  # δ₁₂, δ_12: Kronecker's delta always takes two indices
     if names.kind == "network":  # δˡ has a layer; δ_ij without one is Kronecker's
-        return s.Call("kronecker", sub.items, 0, sub.pos) if len(sub.items) == 2 else None
+        return s.Call("kronecker", items, 0, sub.pos) if len(items) == 2 else None
     if names.is_declared(name):
         return None  # the declared quantity, indexed
     twin = next(t for t in KRONECKER if t != name)
     if names.is_declared(twin):
         raise DeriveNameError(f"'{name}' and '{twin}' are one name, and '{twin}' is {names.declared[twin]} "
                               f"here: write {twin}_… for it, kronecker(i, j) for Kronecker's delta", sub.pos)
-    if len(sub.items) != 2:
+    if len(items) != 2:
         return None  # not Kronecker's delta: validation reports what it is
-    return s.Call("kronecker", sub.items, 0, sub.pos)
+    return s.Call("kronecker", items, 0, sub.pos)
 
 
 def _head(expr: s.Expr) -> s.Name | None:
@@ -182,6 +185,18 @@ def _d_notation(expr: s.BinOp, names: Names, bound: frozenset) -> s.Partial | No
 # ---------------------------------------------------------------- free indices
 
 
+def unbound_names(expr: s.Expr, names: Names, bound: frozenset) -> list:
+    """The `Name`s in `expr` that nothing binds: not declared, built in, in `bound`, or bound
+    by a Σ inside `expr` (what a `let` body may not have: the use site would bind them)."""
+    if isinstance(expr, s.Name):
+        return [] if expr.id in bound or names.meaning(expr.id) else [expr]
+    if isinstance(expr, s.Summation) and expr.index is not None:
+        inner = bound | {expr.index.id}
+        return unbound_names(expr.body, names, inner) + [n for lim in (expr.low, expr.high) if lim is not None
+                                                         for n in unbound_names(lim, names, bound)]
+    return [n for child in s.children(expr) for n in unbound_names(child, names, bound)]
+
+
 def _name_nodes(expr) -> list:
     if isinstance(expr, s.Name):
         return [expr]
@@ -206,5 +221,16 @@ def free_indices(expr: s.Expr, bound: frozenset) -> list:
     return out
 
 
-__all__ = ["Names", "resolve", "substitute", "check_binder", "check_declared_name", "split_scripts",
-           "free_indices", "CONSTANTS", "KRONECKER", "NETWORK_QUANTITIES"]
+__all__ = [
+    "CONSTANTS",
+    "KRONECKER",
+    "NETWORK_QUANTITIES",
+    "Names",
+    "check_binder",
+    "check_declared_name",
+    "free_indices",
+    "resolve",
+    "split_scripts",
+    "substitute",
+    "unbound_names",
+]
