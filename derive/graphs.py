@@ -350,7 +350,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
             for k in range(1, m + 1):
                 label = _layer_label("w", layer, j, k)
                 w_keys.append(g.add(("W", layer, j, k), sp.Symbol(label, real=True), label=label).key)
-        tensors[("W", layer)] = Keys(n, m, tuple(w_keys), f"W^{layer}")
+        tensors[("W", layer)] = Keys(n, m, tuple(w_keys), f"W^{layer}", matrix=True)
         inputs("b", layer, n)
         prev = tensors[("a", layer - 1)].entries
         z_keys = []

@@ -714,6 +714,9 @@ def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id) \
             and expr.id not in ("π", "pi"):
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
+    if isinstance(expr, s.Sub):  # x_1 is a variable of its own, not an entry of the parameter x
+        raise DeriveNameError("a subscripted name is a variable of its own, not a parameter of this function",
+                              expr.pos)
     for child in s.children(expr):
         _check_closed(child, params, scope)
 
