@@ -44,7 +44,7 @@ from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import run_limited
-from .model import Document, Rule
+from .model import Document, Rule, default_also_sizes
 from .regions import CannotSplit, split
 from .zero import zero_regions
 
@@ -655,7 +655,14 @@ class CompiledDocument:
         for name, net in doc.networks.items():
             sets = [compile_network(net, net.sizes, self.functions)]
             if net.also_sizes:
-                sets.append(compile_network(net, net.also_sizes, self.functions))
+                try:
+                    sets.append(compile_network(net, net.also_sizes, self.functions))
+                except DeriveError:
+                    # Declared for its own widths (a loss naming aᴸ_3): the automatic second size
+                    # set only adds information, it cannot make a valid declaration bad input.
+                    # A second size set the file chose (`also layers`) must fit.
+                    if net.also_sizes != default_also_sizes(net.sizes):
+                        raise
             self.networks[name] = sets
 
     def targets_for(self, rule: Rule) -> list:
