@@ -136,7 +136,13 @@ class Evaluator:
         items = s.script_indices(expr) if expr.raw is not None and len(expr.raw) == 2 \
             and not expr.raw.isdigit() else expr.items
         env = dict(self.layer_env, **idx)
-        parts = [str(_integer_expr(item, env)) for item in items]
+        values = [_integer_expr(item, env) for item in items]
+        if expr.base.id in ("δ", "delta") and len(values) == 2:  # Kronecker δ_ij, as everywhere
+            if not all(v.is_Integer for v in values):
+                raise DeriveDeclarationError("δ_ij (Kronecker) needs indices with values here (bound by Σ or a "
+                                             "quantifier); a free index of a scalar rule has none", expr.pos)
+            return sp.Integer(1 if values[0] == values[1] else 0)
+        parts = [str(v) for v in values]
         text = ",".join(parts)
         name = f"{expr.base.id}_{text}" if len(parts) == 1 and (text.isdigit() or text.isidentifier()) \
             else f"{expr.base.id}_{{{text}}}"
@@ -396,14 +402,14 @@ class Evaluator:
         pieces = []
         for piece in expr.pieces:
             cond = piece.condition
-            left, right = self._eval(cond.left, idx), self._eval(cond.right, idx)
-            value = self._eval(piece.value, idx)
+            left, right = _as_scalar_if_1x1(self._eval(cond.left, idx)), _as_scalar_if_1x1(self._eval(cond.right, idx))
+            value = _as_scalar_if_1x1(self._eval(piece.value, idx))
             for v, node in ((left, cond.left), (right, cond.right), (value, piece.value)):
                 if _is_matrix(v):
                     raise ShapeMismatch(f"a piecewise definition compares and gives scalars, got "
                                         f"{describe_shape(v)}", node.pos)
             pieces.append((value, self._COMPARE[cond.op](left, right)))
-        otherwise = self._eval(expr.otherwise, idx)
+        otherwise = _as_scalar_if_1x1(self._eval(expr.otherwise, idx))
         if _is_matrix(otherwise):
             raise ShapeMismatch(f"a piecewise definition gives scalars, got {describe_shape(otherwise)}",
                                 expr.otherwise.pos)
@@ -469,7 +475,9 @@ class Evaluator:
             return sp.Matrix(bottom.rows, bottom.cols, [ctx.derivative(t, k) for k in bottom.entries])
         if top.cols == 1 and bottom.cols == 1:  # Jacobian of a vector by a vector
             return sp.Matrix(top.rows, bottom.rows, lambda i, j: ctx.derivative(top.entries[i], bottom.entries[j]))
-        raise ShapeMismatch(f"∂ of a {top.rows}×{top.cols} by a {bottom.rows}×{bottom.cols} is not defined here", pos)
+        raise DeriveDeclarationError(f"∂ of a {top.rows}×{top.cols} by a {bottom.rows}×{bottom.cols} is not supported "
+                                     f"(a scalar by anything, or a vector by a vector): write it entry by entry, "
+                                     f"as ∂a_j/∂w_jk", pos)
 
     def _call(self, expr: s.Call, idx: dict):
         name = expr.func
@@ -490,6 +498,8 @@ class Evaluator:
             exps = [sp.exp(e) for e in v]
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
+        if any(_is_matrix(a) and a.shape != (1, 1) for a in args):  # max(wᵀx, z): the 1×1 one is a scalar
+            args = [_as_scalar_if_1x1(a) for a in args]
         matrices = [(a, node) for a, node in zip(args, expr.args) if _is_matrix(a)]
         if matrices:  # entrywise, as σ(zˡ), σ'(zˡ), prelu(zˡ, γˡ), min(0, zˡ) are meant; scalars broadcast
             shape = matrices[0][0].shape
@@ -595,6 +605,7 @@ class Evaluator:
         return left * right
 
     def _power(self, base, exponent, pos):
+        exponent = _as_scalar_if_1x1(exponent)  # 2^(wᵀx): a 1×1 result is a scalar
         if _is_matrix(exponent):
             raise ShapeMismatch("an exponent must be a scalar", pos)
         if _is_matrix(base):  # elementwise, as (y − a)² is meant for a vector

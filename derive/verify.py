@@ -156,6 +156,8 @@ def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
         left, right, point = ev.eval(rule.lhs), ev.eval(rule.rhs), ev.eval(point_expr)
     except ShapeMismatch as e:
         raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}") from None
+    left, right, point = (v[0, 0] if isinstance(v, sp.MatrixBase) and v.shape == (1, 1) else v
+                          for v in (left, right, point))
     if any(isinstance(v, sp.MatrixBase) for v in (left, right, point)):
         raise _Refuted("shape", "a series claim is about scalars")
     claims = []

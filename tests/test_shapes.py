@@ -284,3 +284,54 @@ def test_a_quantifier_used_as_a_component_index_takes_its_value():
 def test_a_literal_index_beyond_a_width_is_a_shape_refutation():
     v = verdict(mlp("wrong rule r: x_3 = x_1", "2, 2"))
     assert (v.verdict, v.how) == ("refuted", "shape") and "does not exist" in v.detail
+
+
+# ---------------------------------------------------------------- a 1×1 result is a scalar
+
+
+ONE_BY_ONE = """graph g {{
+    input w[2], x[2], v[1], u[1]
+    J = wᵀ x
+    r = wᵀ x if wᵀ x > 0 else 0
+    {rule}
+}}
+"""
+
+
+@pytest.mark.parametrize("rule", [
+    "rule q: 2^(wᵀ x) = 2^(w_1 x_1 + w_2 x_2)",  # an exponent
+    "rule q: r = max(wᵀ x, 0)",  # a piecewise definition (the node r)
+    "rule q: max(wᵀ x, x) = max(w_1 x_1 + w_2 x_2, x)",  # an argument among vectors
+    "rule q: vᵀ u = v_1 u_1",
+    "rule q: (wᵀ x)ᵀ = wᵀ x",
+    "rule q: Σ_k w_k x_k = wᵀ x",
+    "rule q: exp(wᵀ x) = exp(w_1 x_1 + w_2 x_2)",
+    "rule q: ‖v‖ = sqrt(v_1^2)",
+    "rule q: Σ_{k=1}^{2} x = 2 x",
+    "rule q: [wᵀ x] = wᵀ x",
+])
+def test_a_one_by_one_result_acts_as_a_scalar(rule):
+    assert proved(ONE_BY_ONE.format(rule=rule), "q")
+
+
+def test_an_unsupported_jacobian_is_bad_input_not_refuted():
+    v = verdict(mlp("rule r: ∂aᴸ/∂Wᴸ = 0"))
+    assert (v.verdict, v.how) == ("error", "bad input") and "entry by entry" in v.detail
+
+
+# ---------------------------------------------------------------- Kronecker δ in scalar rules
+
+
+@pytest.mark.parametrize("rule", [
+    "rule r: ∂(x_1 x_2)/∂x_1 = x_2",
+    "rule r: Σ_{i=1}^{3} δ_{i,2} = 1",
+    "rule r: Σ_{i=1}^{2} Σ_{j=1}^{2} δ_{i,j} x_i = x_1 + x_2",
+    "rule r: δ_1 + δ = δ + δ_1",  # one index: a variable of its own
+])
+def test_scalar_rules_with_kronecker_and_derivatives(rule):
+    assert proved(rule)
+
+
+def test_kronecker_with_free_indices_in_a_scalar_rule_is_bad_input():
+    v = verdict("rule r: δ_ij = δ_ji")
+    assert (v.verdict, v.how) == ("error", "bad input")
