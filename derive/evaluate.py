@@ -264,6 +264,9 @@ class Evaluator:
         values = [self._index_value(item, idx) for item in items]
         rows, cols = base.shape
         label = base.label if isinstance(base, Keys) else "the tensor"
+        if len(values) == 1 and sub.raw is not None and len(sub.raw) == 2 and sub.raw.isdigit() \
+                and not 1 <= values[0] <= rows * cols:
+            values = [int(sub.raw[0]), int(sub.raw[1])]  # (V W)_11 of a 1×1 product: no entry 11, so (1,1)
         if len(values) == 1:
             if cols == 1:
                 i, j = values[0], 1
@@ -564,10 +567,9 @@ class Evaluator:
             if _is_matrix(total) and _is_matrix(t) and total.shape != t.shape:
                 raise ShapeMismatch(f"the terms of a sum have different shapes ({describe_shape(total)} and "
                                     f"{describe_shape(t)})", pos)
-            if _is_matrix(total) and not _is_matrix(t):
-                total = total.applyfunc(lambda e: e + t)
-            elif _is_matrix(t) and not _is_matrix(total):
-                total = t.applyfunc(lambda e: total + e)
+            if _is_matrix(total) != _is_matrix(t):  # a scalar term broadcasts over the tensor
+                tensor, scalar = (total, t) if _is_matrix(total) else (t, total)
+                total = sp.Matrix(tensor.rows, tensor.cols, [e + scalar for e in tensor])
             else:
                 total = total + t
         return total

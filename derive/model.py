@@ -81,6 +81,7 @@ class GraphInput:
     shape: tuple | None
     value: Fraction | None  # scalars only: `input a = 5`
     pos: Pos
+    matrix: bool = False  # declared with two dimensions (W[2,1] is a matrix, x[2] a vector)
 
 
 @dataclass(frozen=True)
@@ -606,7 +607,8 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                 if i.value is not None:
                     raise DeriveDeclarationError("only a scalar input can be given a value", i.pos)
             claim(i.name, member, None, i.pos, "input")
-            inputs.append(GraphInput(i.name, member, shape, i.value, i.pos))
+            inputs.append(GraphInput(i.name, member, shape, i.value, i.pos,
+                                     matrix=i.shape is not None and len(i.shape) > 1))
     # Definitions are equations (their order does not matter), so every declared name is
     # known in every definition; graphs.compile_graph orders them and reports cycles.
     declared = Graph(decl.name, tuple(inputs), tuple(

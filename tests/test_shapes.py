@@ -335,3 +335,32 @@ def test_scalar_rules_with_kronecker_and_derivatives(rule):
 def test_kronecker_with_free_indices_in_a_scalar_rule_is_bad_input():
     v = verdict("rule r: δ_ij = δ_ji")
     assert (v.verdict, v.how) == ("error", "bad input")
+
+
+# ---------------------------------------------------------------- width-1 matrices in graphs
+
+
+WIDTH_ONE_GRAPH = """graph g {{
+    input W[2,1], x[1], V[1,2]
+    z = W x
+    J = Σ z
+    {rule}
+}}
+"""
+
+
+@pytest.mark.parametrize("rule", [
+    "rule q: z_2 = W_21 x_1",  # W is declared a matrix: W_21 is entry (2,1), though it has one column
+    "rule q: z_2 = W_{2,1} x_1",
+    "rule q: ∂J/∂W_21 = x_1",
+    "rule q: (V W)_11 = V_11 W_11 + V_12 W_21",  # no entry 11 of a 1×1: (1,1)
+    "rule q: for i in 1..2: z_i = W_i1 x_1",
+    "rule q: ∂J/∂W_jk = x_k",
+])
+def test_a_declared_width_one_matrix_keeps_two_indices(rule):
+    assert proved(WIDTH_ONE_GRAPH.format(rule=rule), "q")
+
+
+def test_a_wrong_rule_on_a_width_one_matrix_is_refuted():
+    v = verdict(WIDTH_ONE_GRAPH.format(rule="wrong rule q: z_2 = W_11 x_1"), "q")
+    assert (v.verdict, v.how) == ("refuted", "counterexample")
