@@ -44,6 +44,7 @@ class Keys:
     entries: tuple
     label: str
     scalar: bool = False  # a scalar quantity (the loss, a graph node), not a 1×1 matrix
+    matrix: bool = False  # declared as a matrix (Wˡ), whatever its shape: `w_21` is an entry (2,1)
 
     @property
     def shape(self) -> tuple:
@@ -114,15 +115,45 @@ class Evaluator:
 
     def _split(self, sub: s.Sub, base) -> tuple:
         """The index expressions of a subscript. Letters (`w_jk`) were split by derive.resolve;
-        two digits are two indices only where the base is a matrix (W₁₂, but x₁₂ of a long x)."""
-        if sub.raw is not None and len(sub.raw) == 2 and sub.raw.isdigit() and len(sub.items) == 1 and base.cols > 1:
+        two digits (`12`) are two indices for a matrix (declared as one, as Wˡ is even where a
+        layer has width 1, or with more than one column) and a number otherwise. The shape
+        alone must not decide: W² of `layers 2, 1, 2` is 2×1."""
+        if sub.raw is not None and len(sub.raw) == 2 and sub.raw.isdigit() and len(sub.items) == 1 \
+                and (base.cols > 1 or getattr(base, "matrix", False)):
             return s.script_indices(sub)
         return sub.items
+
+    def _scalar_variable(self, expr) -> bool:
+        """In a scalar rule, `x_1`, `x_i`, `x_{i+1}` are variables of their own (x_1 and x_2
+        distinct), not entries of a tensor: there are no tensors to index."""
+        return self.ctx.kind == "scalar" and isinstance(expr, s.Sub) and isinstance(expr.base, s.Name) \
+            and expr.base.id not in CONSTANTS and expr.base.id not in self.layer_env
+
+    def _subscripted_variable(self, expr: s.Sub, idx: dict):
+        """The variable a subscripted name stands for in a scalar rule, its index read as an
+        integer expression (bound indices and quantifiers by value, free names as integer
+        symbols), so x_{i+1} and x_{1+i} are one variable, and Σ_{i=1}^{2} x_i is x_1 + x_2."""
+        items = s.script_indices(expr) if expr.raw is not None and len(expr.raw) == 2 \
+            and not expr.raw.isdigit() and len(expr.items) == 1 else expr.items
+        env = dict(self.layer_env, **idx)
+        values = [_integer_expr(item, env) for item in items]
+        if expr.base.id in ("δ", "delta") and len(values) == 2:  # Kronecker δ_ij, as everywhere
+            if not all(v.is_Integer for v in values):
+                raise DeriveDeclarationError("δ_ij (Kronecker) needs indices with values here (bound by Σ or a "
+                                             "quantifier); a free index of a scalar rule has none", expr.pos)
+            return sp.Integer(1 if values[0] == values[1] else 0)
+        parts = [str(v) for v in values]
+        text = ",".join(parts)
+        name = f"{expr.base.id}_{text}" if len(parts) == 1 and (text.isdigit() or text.isidentifier()) \
+            else f"{expr.base.id}_{{{text}}}"
+        return self.ctx.variable(name, expr.pos)
 
     def _index_uses(self, expr, bound: frozenset):
         """Yield (index name, Sub node, axis) for every bare index variable in a subscript."""
         if isinstance(expr, s.Sub):
             yield from self._index_uses(expr.base, bound)
+            if self._scalar_variable(expr):
+                return
             for axis, item in enumerate(expr.items):
                 if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
                     yield item.id, expr, axis
@@ -158,6 +189,10 @@ class Evaluator:
 
     def _summation_range(self, expr: s.Summation, idx: dict) -> int:
         assert expr.index is not None
+        if self.ctx.kind == "scalar":
+            raise DeriveDeclarationError(f"in a scalar rule a sum over '{expr.index.id}' needs its bounds, as in "
+                                         f"Σ_{{{expr.index.id}=1}}^{{3}} (there is no tensor to take them from)",
+                                         expr.pos)
         for name, sub, axis in self._index_uses(expr.body, frozenset()):
             if name == expr.index.id:
                 return self._range_at(sub, axis, dict(idx, **{name: 1}))
@@ -217,6 +252,9 @@ class Evaluator:
         values = [self._index_value(item, idx) for item in items]
         rows, cols = base.shape
         label = base.label if isinstance(base, Keys) else "the tensor"
+        if len(values) == 1 and sub.raw is not None and len(sub.raw) == 2 and sub.raw.isdigit() \
+                and not 1 <= values[0] <= rows * cols:
+            values = [int(sub.raw[0]), int(sub.raw[1])]  # (V W)_11 of a 1×1 product: no entry 11, so (1,1)
         if len(values) == 1:
             if cols == 1:
                 i, j = values[0], 1
@@ -234,7 +272,7 @@ class Evaluator:
         return i, j
 
     def _entry_label(self, base: Keys, i: int, j: int) -> str:
-        return f"{base.label}_{i}" if base.cols == 1 else f"{base.label}_{i}{j}" if max(i, j) < 10 \
+        return f"{base.label}_{i}" if base.cols == 1 and not base.matrix else f"{base.label}_{i}{j}" if max(i, j) < 10 \
             else f"{base.label}_{{{i},{j}}}"
 
     def _index_value(self, item: s.Expr, idx: dict) -> int:
@@ -257,11 +295,7 @@ class Evaluator:
             v = self._eval(expr.operand, idx)
             return v.T if _is_matrix(v) else v
         if isinstance(expr, s.Vector):
-            items = [self._eval(i, idx) for i in expr.items]
-            for item, node in zip(items, expr.items):
-                if _is_matrix(item):
-                    raise ShapeMismatch("a vector's entries must be scalars", node.pos)
-            return sp.Matrix(items)
+            return self._literal(expr, idx)
         if isinstance(expr, s.Norm):
             v = self._eval(expr.operand, idx)
             if not _is_matrix(v):
@@ -279,7 +313,7 @@ class Evaluator:
                 low, high = 1, self._summation_range(expr, idx)
             terms = [self._eval(expr.body, dict(idx, **{expr.index.id: k})) for k in range(low, high + 1)]
             if not terms:
-                return sp.Integer(0)  # an empty sum (Σ_{t=2}^{1})
+                return self._empty_sum(expr, low, idx)
             return self._sum(terms, expr.pos)
         if isinstance(expr, s.Partial):
             return self._partial(expr.num, expr.den, expr.pos, idx)
@@ -291,11 +325,14 @@ class Evaluator:
             base = self._eval(expr.base, idx)
             return self._power(base, self._eval(expr.arg, idx), expr.pos)
         if isinstance(expr, s.Sub):
+            if self._scalar_variable(expr):
+                return self._subscripted_variable(expr, idx)
             base = self._eval(expr.base, idx)
             if not _is_matrix(base):
                 raise ShapeMismatch("a scalar cannot be indexed", expr.pos)
             label = self._label(expr.base, idx)
-            keys = Keys(base.rows, base.cols, (), label)
+            refs = self._refs(expr.base, idx, strict=False) if self.ctx.kind != "scalar" else None
+            keys = Keys(base.rows, base.cols, (), label, matrix=isinstance(refs, Keys) and refs.matrix)
             i, j = self._entry(expr, keys, idx)
             return base[i - 1, j - 1]
         if isinstance(expr, s.Call):
@@ -304,6 +341,48 @@ class Evaluator:
             return self._cases(expr, idx)
         raise DeriveDeclarationError(f"cannot evaluate {type(expr).__name__}", expr.pos)  # pragma: no cover
 
+    def _literal(self, expr: s.Vector, idx: dict):
+        """`[a, b]` is a column vector of scalars; `[[a, b], [c, d]]`, rows of equal length
+        written as literal vectors, is a matrix. Anything else (a ragged or deeper nesting, a
+        tensor as an entry) has no meaning here: bad input, saying how to write a matrix."""
+        how = "write a vector as [a, b] (scalar entries) and a matrix row by row as [[a, b], [c, d]]"
+        if any(isinstance(i, s.Vector) for i in expr.items):
+            rows = []
+            for row in expr.items:
+                if not isinstance(row, s.Vector):
+                    raise DeriveDeclarationError(f"a matrix literal's rows must all be written [a, b, …]: {how}",
+                                                 row.pos)
+                if len(row.items) != len(expr.items[0].items):  # type: ignore[attr-defined]
+                    raise DeriveDeclarationError(f"the rows of a matrix literal must have one length (the first "
+                                                 f"has {len(expr.items[0].items)}, this one "  # type: ignore[attr-defined]
+                                                 f"{len(row.items)}): {how}", row.pos)
+                rows.append([self._literal_entry(item, idx, how) for item in row.items])
+            return sp.Matrix(rows)
+        return sp.Matrix([self._literal_entry(item, idx, how) for item in expr.items])
+
+    def _literal_entry(self, item: s.Expr, idx: dict, how: str):
+        if isinstance(item, s.Vector):
+            raise DeriveDeclarationError(f"a literal nested deeper than a matrix: {how}", item.pos)
+        value = _as_scalar_if_1x1(self._eval(item, idx))
+        if _is_matrix(value):
+            raise DeriveDeclarationError(f"an entry of a vector or matrix literal must be a scalar, this one is "
+                                         f"{describe_shape(value)} (vectors are not stacked): {how}", item.pos)
+        return value
+
+    def _empty_sum(self, expr: s.Summation, low: int, idx: dict):
+        """An empty sum (Σ_{k=1}^{0}) is the zero of the shape its terms would have, so it
+        adds to them and to its context (Σ_t Σ_{k<t} W, with an empty inner sum at t = 1).
+        The shape is read from the body at the low bound; where that means nothing (an
+        index past a width), it is a scalar 0, which adds to any shape as 0 does."""
+        assert expr.index is not None
+        try:
+            sample = self._eval(expr.body, dict(idx, **{expr.index.id: low}))
+        except (ShapeMismatch, DeriveDeclarationError):
+            return sp.Integer(0)
+        if _is_matrix(sample):
+            return sp.zeros(sample.rows, sample.cols)
+        return sp.Integer(0)
+
     _COMPARE = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le}
 
     def _cases(self, expr: s.Cases, idx: dict):
@@ -311,14 +390,14 @@ class Evaluator:
         pieces = []
         for piece in expr.pieces:
             cond = piece.condition
-            left, right = self._eval(cond.left, idx), self._eval(cond.right, idx)
-            value = self._eval(piece.value, idx)
+            left, right = _as_scalar_if_1x1(self._eval(cond.left, idx)), _as_scalar_if_1x1(self._eval(cond.right, idx))
+            value = _as_scalar_if_1x1(self._eval(piece.value, idx))
             for v, node in ((left, cond.left), (right, cond.right), (value, piece.value)):
                 if _is_matrix(v):
                     raise ShapeMismatch(f"a piecewise definition compares and gives scalars, got "
                                         f"{describe_shape(v)}", node.pos)
             pieces.append((value, self._COMPARE[cond.op](left, right)))
-        otherwise = self._eval(expr.otherwise, idx)
+        otherwise = _as_scalar_if_1x1(self._eval(expr.otherwise, idx))
         if _is_matrix(otherwise):
             raise ShapeMismatch(f"a piecewise definition gives scalars, got {describe_shape(otherwise)}",
                                 expr.otherwise.pos)
@@ -384,7 +463,9 @@ class Evaluator:
             return sp.Matrix(bottom.rows, bottom.cols, [ctx.derivative(t, k) for k in bottom.entries])
         if top.cols == 1 and bottom.cols == 1:  # Jacobian of a vector by a vector
             return sp.Matrix(top.rows, bottom.rows, lambda i, j: ctx.derivative(top.entries[i], bottom.entries[j]))
-        raise ShapeMismatch(f"∂ of a {top.rows}×{top.cols} by a {bottom.rows}×{bottom.cols} is not defined here", pos)
+        raise DeriveDeclarationError(f"∂ of a {top.rows}×{top.cols} by a {bottom.rows}×{bottom.cols} is not supported "
+                                     f"(a scalar by anything, or a vector by a vector): write it entry by entry, "
+                                     f"as ∂a_j/∂w_jk", pos)
 
     def _call(self, expr: s.Call, idx: dict):
         name = expr.func
@@ -405,6 +486,8 @@ class Evaluator:
             exps = [sp.exp(e) for e in v]
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
+        if any(_is_matrix(a) and a.shape != (1, 1) for a in args):  # max(wᵀx, z): the 1×1 one is a scalar
+            args = [_as_scalar_if_1x1(a) for a in args]
         matrices = [(a, node) for a, node in zip(args, expr.args) if _is_matrix(a)]
         if matrices:  # entrywise, as σ(zˡ), σ'(zˡ), prelu(zˡ, γˡ), min(0, zˡ) are meant; scalars broadcast
             shape = matrices[0][0].shape
@@ -436,16 +519,13 @@ class Evaluator:
         if expr.op == "*":
             return self._multiply(left, right, expr.pos)
         if expr.op == "/":
-            if _is_matrix(right):
-                right = _as_scalar_if_1x1(right)
-                if _is_matrix(right):
-                    raise ShapeMismatch(f"cannot divide by a {describe_shape(right)} matrix", expr.pos)
-            return left / right
+            return self._divide(left, right, expr.pos)
         if expr.op == "⊙":
             return self._hadamard(left, right, expr.pos)
         raise DeriveDeclarationError(f"unknown operator {expr.op}", expr.pos)  # pragma: no cover
 
     def _add(self, left, right, expr):
+        left, right = _scalar_against(left, right), _scalar_against(right, left)
         if _is_matrix(left) and _is_matrix(right):
             if left.shape != right.shape:
                 raise ShapeMismatch(f"cannot add a {describe_shape(left)} and a {describe_shape(right)}", expr.pos)
@@ -457,11 +537,19 @@ class Evaluator:
         return left + right
 
     def _sum(self, terms, pos):
+        """Σ is repeated +: a scalar term broadcasts (an empty inner sum's 0 among matrices),
+        tensors of two shapes do not add."""
         total = terms[0]
         for t in terms[1:]:
-            if shape_of(t) != shape_of(total):
-                raise ShapeMismatch("the terms of a sum have different shapes", pos)
-            total = total + t
+            total, t = _scalar_against(total, t), _scalar_against(t, total)
+            if _is_matrix(total) and _is_matrix(t) and total.shape != t.shape:
+                raise ShapeMismatch(f"the terms of a sum have different shapes ({describe_shape(total)} and "
+                                    f"{describe_shape(t)})", pos)
+            if _is_matrix(total) != _is_matrix(t):  # a scalar term broadcasts over the tensor
+                tensor, scalar = (total, t) if _is_matrix(total) else (t, total)
+                total = sp.Matrix(tensor.rows, tensor.cols, [e + scalar for e in tensor])
+            else:
+                total = total + t
         return total
 
     def _multiply(self, left, right, pos):
@@ -474,7 +562,21 @@ class Evaluator:
             return left * right
         return left * right
 
+    def _divide(self, left, right, pos):
+        """A tensor by a scalar; entrywise for two tensors of one shape (y / aᴸ) and for a
+        scalar by a tensor (1 / aᴸ), as + and − broadcast; a 1×1 matrix is a scalar."""
+        left, right = _scalar_against(left, right), _scalar_against(right, left)
+        if _is_matrix(left) and _is_matrix(right):
+            if left.shape != right.shape:
+                raise ShapeMismatch(f"cannot divide a {describe_shape(left)} by a {describe_shape(right)} matrix "
+                                    f"(division is entrywise, for equal shapes)", pos)
+            return sp.Matrix(left.rows, left.cols, lambda i, j: left[i, j] / right[i, j])
+        if _is_matrix(right):
+            return right.applyfunc(lambda e: left / e)
+        return left / right
+
     def _hadamard(self, left, right, pos):
+        left, right = _scalar_against(left, right), _scalar_against(right, left)
         if _is_matrix(left) and _is_matrix(right):
             if left.shape != right.shape:
                 raise ShapeMismatch(f"⊙ needs equal shapes, got {describe_shape(left)} and {describe_shape(right)}",
@@ -483,11 +585,37 @@ class Evaluator:
         return left * right
 
     def _power(self, base, exponent, pos):
+        exponent = _as_scalar_if_1x1(exponent)  # 2^(wᵀx): a 1×1 result is a scalar
         if _is_matrix(exponent):
             raise ShapeMismatch("an exponent must be a scalar", pos)
         if _is_matrix(base):  # elementwise, as (y − a)² is meant for a vector
             return base.applyfunc(lambda e: e**exponent)
         return base**exponent
+
+
+def _scalar_against(v, other):
+    """A 1×1 matrix (aᵀb) met by a tensor of another shape acts as the scalar it is."""
+    if _is_matrix(v) and v.shape == (1, 1) and _is_matrix(other) and other.shape != (1, 1):
+        return v[0, 0]
+    return v
+
+
+def _integer_expr(item: s.Expr, env: dict) -> sp.Expr:
+    """An index of a subscripted scalar variable as an integer expression: bound names by
+    value, free names as integer symbols (x_i, x_{i+1})."""
+    if isinstance(item, s.Num):
+        if item.value.denominator != 1:
+            raise DeriveDeclarationError(f"an index must be a whole number, not {item.value}", item.pos)
+        return sp.Integer(int(item.value))
+    if isinstance(item, s.Name):
+        return sp.Integer(env[item.id]) if item.id in env else sp.Symbol(item.id, integer=True)
+    if isinstance(item, s.Neg):
+        return -_integer_expr(item.operand, env)
+    if isinstance(item, s.BinOp) and item.op in "+-*":
+        a, b = _integer_expr(item.left, env), _integer_expr(item.right, env)
+        return a + b if item.op == "+" else a - b if item.op == "-" else a * b
+    raise DeriveDeclarationError("an index of a subscripted variable must be a whole-number expression "
+                                 "(x_1, x_i, x_{i+1})", item.pos)
 
 
 def instances(evaluator: Evaluator, lhs: s.Expr, rhs: s.Expr):

@@ -350,7 +350,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
             for k in range(1, m + 1):
                 label = _layer_label("w", layer, j, k)
                 w_keys.append(g.add(("W", layer, j, k), sp.Symbol(label, real=True), label=label).key)
-        tensors[("W", layer)] = Keys(n, m, tuple(w_keys), f"W^{layer}")
+        tensors[("W", layer)] = Keys(n, m, tuple(w_keys), f"W^{layer}", matrix=True)
         inputs("b", layer, n)
         prev = tensors[("a", layer - 1)].entries
         z_keys = []
@@ -427,7 +427,7 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
             if inp.value is not None:
                 given[key] = inp.value
         else:
-            _add_tensor_inputs(g, tensors, inp.name, inp.member, *inp.shape)
+            _add_tensor_inputs(g, tensors, inp.name, inp.member, *inp.shape, matrix=inp.matrix)
     compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {}, dict(graph.sizes))
     # Definitions are equations, not statements: z^t may use h^{t-1} declared on a later
     # line. Each is compiled once what it uses exists; none left that can be → a cycle.
@@ -489,13 +489,14 @@ def _define(g: ScalarGraph, tensors: dict, node, definition, gathered: dict, exp
         tensors[quantity] = Keys(1, 1, (key,), label, scalar=True)
 
 
-def _add_tensor_inputs(g: ScalarGraph, tensors: dict, name: str, member, rows: int, cols: int) -> None:
+def _add_tensor_inputs(g: ScalarGraph, tensors: dict, name: str, member, rows: int, cols: int,
+                       matrix: bool = False) -> None:
     keys = []
     for i in range(1, rows + 1):
         for j in range(1, cols + 1):
             label = _layer_label(name, member, i, j if cols > 1 else None)
             keys.append(g.add((name, member, i, j), sp.Symbol(label, real=True), label=label).key)
-    tensors[(name, member)] = Keys(rows, cols, tuple(keys), _layer_label(name, member))
+    tensors[(name, member)] = Keys(rows, cols, tuple(keys), _layer_label(name, member), matrix=matrix)
 
 
 def _add_defined(g: ScalarGraph, key, label: str, definition: sp.Expr) -> None:

@@ -280,6 +280,9 @@ class DerivePrinter(LatexPrinter):
         return f"{base}^{{\\top}}"
 
     def _print_Vector(self, node) -> str:
+        if node.items and all(isinstance(row, s.Vector) for row in node.items):  # a matrix, row by row
+            rows = " \\\\ ".join(" & ".join(self._print(i) for i in row.items) for row in node.items)
+            return "\\begin{bmatrix} " + rows + " \\end{bmatrix}"
         return "\\left[" + ", ".join(self._print(i) for i in node.items) + "\\right]"
 
     def _print_Norm(self, node) -> str:

@@ -101,6 +101,7 @@ class GraphInput:
     shape: tuple | None
     value: Fraction | None  # scalars only: `input a = 5`
     pos: Pos
+    matrix: bool = False  # declared with two dimensions (W[2,1] is a matrix, x[2] a vector)
 
 
 @dataclass(frozen=True)
@@ -733,7 +734,8 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                 if i.value is not None:
                     raise DeriveDeclarationError("only a scalar input can be given a value", i.pos)
             claim(i.name, member, None, i.pos, "input")
-            inputs.append(GraphInput(i.name, member, shape, i.value, i.pos))
+            inputs.append(GraphInput(i.name, member, shape, i.value, i.pos,
+                                     matrix=i.shape is not None and len(i.shape) > 1))
     # Definitions are equations (their order does not matter), so every declared name is
     # known in every definition; graphs.compile_graph orders them and reports cycles.
     declared = Graph(decl.name, tuple(inputs), tuple(
@@ -854,6 +856,9 @@ def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id) \
             and expr.id not in ("π", "pi"):
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
+    if isinstance(expr, s.Sub):  # x_1 is a variable of its own, not an entry of the parameter x
+        raise DeriveNameError("a subscripted name is a variable of its own, not a parameter of this function",
+                              expr.pos)
     for child in s.children(expr):
         _check_closed(child, params, scope)
 

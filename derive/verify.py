@@ -44,7 +44,7 @@ from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import run_limited
-from .model import Document, Rule
+from .model import Document, Rule, default_also_sizes
 from .regions import CannotSplit, split
 from .zero import zero_regions
 
@@ -156,6 +156,8 @@ def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
         left, right, point = ev.eval(rule.lhs), ev.eval(rule.rhs), ev.eval(point_expr)
     except ShapeMismatch as e:
         raise _Refuted("shape", f"{e.message}, at line {e.pos.line}:{e.pos.column}") from None
+    left, right, point = (v[0, 0] if isinstance(v, sp.MatrixBase) and v.shape == (1, 1) else v
+                          for v in (left, right, point))
     if any(isinstance(v, sp.MatrixBase) for v in (left, right, point)):
         raise _Refuted("shape", "a series claim is about scalars")
     claims = []
@@ -195,7 +197,11 @@ def _entries(where: str, left, right, rule: Rule) -> list:
         left, lm = left[0, 0], False
     if rm and right.shape == (1, 1) and not lm:
         right, rm = right[0, 0], False
-    if lm != rm or (lm and left.shape != right.shape):
+    if lm != rm:  # a scalar side broadcasts, as in `aᴸ − aᴸ = 0`: `T = s` means T − s = 0, entry by entry
+        left, right = (left, sp.Matrix(left.rows, left.cols, [right] * len(left))) if lm else \
+            (sp.Matrix(right.rows, right.cols, [left] * len(right)), right)
+        lm = rm = True
+    if lm and left.shape != right.shape:
         raise _Refuted("shape", f"the left side is {describe_shape(left)} but the right side is "
                                 f"{describe_shape(right)}" + (f" (at {where})" if where else ""))
     if not lm:
@@ -538,8 +544,55 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
     regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
         if most_regions > 1 else ""
+    notes["proof"] = (most_steps, most_regions, n, [t.compiled.sizes for t in targets if t.compiled.sizes])
     return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
             evidence)
+
+
+def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> tuple:
+    """The verdict at the declared sizes (the first compiled set) stands; every other size
+    set (a network's second one) may only add information. A rule proved at the declared
+    sizes is checked at the others: proved there too, the verdict covers them all; refuted,
+    undecided or ill-shaped there, it stays proved *at the declared sizes*, and the detail
+    names the size set where it fails and how. (A rule about a network holds for the
+    network declared; `Σ_{k=1}^{2} x_k = Σ x` is true at width 2 and false at width 3.)"""
+    first = _check(rule, compiled[:1], settings, report, notes)
+    if len(compiled) == 1 or first[0] != "proved":
+        return first
+    proof = notes.pop("proof", None)
+    steps, regions, n = proof[:3] if proof is not None else (0, 1, 0)
+    failures = []
+    quiet = dict(settings, numeric=False)  # finite differences (--numeric) are at the declared sizes
+    for other in compiled[1:]:
+        sizes = ",".join(map(str, other.sizes or ()))
+        other_notes: dict = {}
+        try:
+            verdict, how, detail, _, _ = _check(rule, [other], quiet, lambda evidence: None, other_notes)
+        except _Refuted as r:
+            verdict, how, detail = "refuted", r.how, r.detail
+        except _Undefined as u:
+            verdict, how, detail = "undefined", "kink", str(u)
+        except DeriveError as e:
+            verdict, how, detail = "error", "bad input", f"{e.message} (line {e.pos})" if e.pos else e.message
+        if verdict == "proved" and "proof" in other_notes:
+            o_steps, o_regions, o_n, _ = other_notes["proof"]
+            steps, regions, n = max(steps, o_steps), max(regions, o_regions), n + o_n
+        else:
+            failures.append(f"not at sizes {sizes}: {verdict} ({how}), {detail}")
+    if not failures and proof is not None:
+        return ("proved", "symbolic", _proved_detail(steps, regions, n, [c.sizes for c in compiled if c.sizes]),
+                None, first[4])
+    declared = ",".join(map(str, compiled[0].sizes or ()))
+    return ("proved", "symbolic", f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
+            None, first[4])
+
+
+def _proved_detail(most_steps: int, most_regions: int, n: int, sizes: list) -> str:
+    at = " at sizes " + " and ".join(",".join(map(str, z)) for z in sizes) if sizes else ""
+    steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
+    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
+        if most_regions > 1 else ""
+    return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}"
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
@@ -552,7 +605,7 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
     def run(report) -> Verdict:
         notes: dict = {}
         try:
-            verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report, notes)
+            verdict, how, detail, cx, evidence = _check_sizes(rule, compiled, settings, report, notes)
         except _Refuted as r:
             verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
         except _Undefined as u:
@@ -604,7 +657,14 @@ class CompiledDocument:
         for name, net in doc.networks.items():
             sets = [compile_network(net, net.sizes, self.functions)]
             if net.also_sizes:
-                sets.append(compile_network(net, net.also_sizes, self.functions))
+                try:
+                    sets.append(compile_network(net, net.also_sizes, self.functions))
+                except DeriveError:
+                    # Declared for its own widths (a loss naming aᴸ_3): the automatic second size
+                    # set only adds information, it cannot make a valid declaration bad input.
+                    # A second size set the file chose (`also layers`) must fit.
+                    if net.also_sizes != default_also_sizes(net.sizes):
+                        raise
             self.networks[name] = sets
 
     def targets_for(self, rule: Rule) -> list:
@@ -617,11 +677,23 @@ class CompiledDocument:
 
 
 def _size_generic(rule: Rule) -> bool:
-    """A rule naming no literal component index holds, if at all, at every size."""
+    """Is a rule worth checking at a network's second size set? Not where it is written for
+    the declared widths: a literal component index (x_2, w_1k), a sum with a literal upper
+    bound (Σ_{k=1}^{2}), a vector literal. Only a shortcut: a rule checked there anyway keeps
+    its verdict at the declared sizes (`_check_sizes`)."""
+
+    def names_in(e) -> bool:
+        return isinstance(e, s.Name) or any(names_in(child) for child in s.children(e))
 
     def literal_index(e) -> bool:
         if isinstance(e, s.Sub) and any(isinstance(i, s.Num) for i in e.items):
             return True
+        if isinstance(e, s.Sub) and e.raw is not None and any(ch.isdigit() for ch in e.raw):
+            return True  # w_1k, x₂
+        if isinstance(e, s.Summation) and e.high is not None and not names_in(e.high):
+            return True  # Σ_{k=1}^{2}: a width written as a number
+        if isinstance(e, s.Vector):
+            return True  # [a, b]: a vector of one fixed length
         return any(literal_index(child) for child in s.children(e))
 
     return not (literal_index(rule.lhs) or literal_index(rule.rhs))
