@@ -125,17 +125,18 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
 
     Raises CannotSplit for conditions it does not handle or too many regions."""
     rng = rng or random.Random(0)
+    tie_rng = random.Random(1)  # ties draw their own numbers: strict regions' points stay as before
     done, pending = [], [((), expr)]
     while pending:
         signs, current = pending.pop()
         comparison = None if current in (sp.nan, sp.zoo) else _innermost_comparison(current)
         if comparison is None:
-            done.append(Region(signs, current, witness(signs, rng)))
+            done.append(Region(signs, current, witness(signs, tie_rng if any(s == 0 for _, s in signs) else rng)))
             continue
         g = _key(comparison)[0]
         for sign in (-1, 0, 1):
             extended = signs + ((g, sign),)
-            if feasible(extended, rng) is False:
+            if feasible(extended, tie_rng if sign == 0 or any(s == 0 for _, s in signs) else rng) is False:
                 continue
             pending.append((extended, _fix(current, g, sign)))
         if len(done) + len(pending) > MAX_REGIONS:
@@ -185,7 +186,7 @@ def _eliminate(signs: tuple):
             if g != 0:
                 return None
             continue
-        v = sorted(g.free_symbols, key=str)[0]
+        v = min(g.free_symbols, key=str)
         root = sp.expand(-g.coeff(v, 0) / g.coeff(v, 1))
         substitution = {k: sp.expand(e.xreplace({v: root})) for k, e in substitution.items()}
         substitution[v] = root
@@ -283,7 +284,7 @@ def _solve_ties(signs: tuple, point: dict) -> dict | None:
                 solutions = sp.solveset(h, v, sp.S.Reals)
                 if not isinstance(solutions, sp.FiniteSet) or not solutions:
                     continue
-                point[v] = sorted(solutions, key=str)[0]
+                point[v] = min(solutions, key=str)
                 solved.add(v)
                 break
             if sp.degree(h, v) == 1:
