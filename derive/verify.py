@@ -46,7 +46,7 @@ from .graphs import Compiled, build_functions, compile_graph, compile_network, c
 from .limits import run_limited
 from .model import Document, Rule
 from .regions import CannotSplit, fix, split
-from .zero import NowhereDefined, zero_regions
+from .zero import NowhereDefined, zero_regions_excluded
 
 log = logging.getLogger(__name__)
 
@@ -376,15 +376,17 @@ def _free_inputs(target: _Target) -> bool:
 
 
 def _points(target: _Target, rng: random.Random, count: int, wide: bool = False) -> list:
-    """`count` distinct random points; `wide`: a scalar rule's variables in [-10, 10] for
-    every other point (a domain such as x > 3 lies outside the usual [-2, 2])."""
+    """`count` distinct random points; `wide`: a scalar rule's variables mostly in [-10, 10]
+    and [-100, 100] (a domain such as x > 5 lies outside the usual [-2, 2])."""
     compiled = target.compiled
     points, seen = [], set()
     for attempt in range(count * 4):
         inputs = compiled.sample(rng) if compiled.graph.nodes else {}
         variables = _sample_variables(target, rng)
-        if wide and attempt % 2:
-            variables = {sym: Fraction(rng.randint(-100, 100), 10) or Fraction(7, 10) for sym in variables}
+        if wide and attempt % 3:
+            scale = 10 ** (attempt % 3)  # [-10, 10] and [-100, 100] by turns
+            variables = {sym: Fraction(rng.randint(-100 * scale, 100 * scale), 10) or Fraction(7, 10)
+                         for sym in variables}
         key = (tuple(sorted(inputs.items(), key=str)), tuple(sorted(variables.items(), key=str)))
         if key in seen:
             continue
@@ -559,8 +561,9 @@ def _clearly_nonzero(expr: sp.Expr) -> bool:
 
 
 def _prove(target: _Target, claim: _Claim) -> tuple | None:
-    """(chain-rule steps, regions) after which the claim's difference is shown to be 0 on
-    every region, or None. Raises _Undefined for a claim at a kink."""
+    """(chain-rule steps, (regions, regions left out)) after which the claim's difference is
+    shown to be 0 on every region where it exists, or None. Raises _Undefined for a claim at
+    a kink, or one that exists on no region."""
     compiled = target.compiled
     g = compiled.graph
     fixed = compiled.fixed()
@@ -573,13 +576,13 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # not yet: the exact test would fail here; expand further
         try:
-            regions = zero_regions(stage, g.functions)
+            shown = zero_regions_excluded(stage, g.functions)
         except NowhereDefined:
             if stage.free_symbols & set(g.opaque):
                 continue  # a ∂ symbol still opaque may yet make it defined
             raise _Undefined(kink) from None
-        if regions is not None:
-            return steps, regions
+        if shown is not None:
+            return steps, shown
     return None
 
 
@@ -612,18 +615,19 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     evidence = (f"numeric: {sum(len(t.claims) for t in targets)} entries agree at {checked_points} exact "
                 f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     report(evidence)
-    most_steps, most_regions, unproved = 0, 1, []
+    most_steps, most_regions, excluded, unproved = 0, 1, 0, []
     for target in targets:
         for claim in target.claims:
             proof = _prove(target, claim)
             if proof is None:
                 unproved.append(claim.instance or "the rule")
             else:
-                most_steps, most_regions = max(most_steps, proof[0]), max(most_regions, proof[1])
+                most_steps, most_regions = max(most_steps, proof[0]), max(most_regions, proof[1][0])
+                excluded = max(excluded, proof[1][1])
     if unproved or any(len(t.checked) < len(t.claims) for t in targets):
         # Not proved, or proved about entries never seen defined: look further, wider.
         for target in targets:
-            more = _points(target, random.Random(f"{settings['seed']}:more:{rule.name}"), 24, wide=True)
+            more = _points(target, random.Random(f"{settings['seed']}:more:{rule.name}"), 30, wide=True)
             used, diff = _screen(target, more, settings)
             checked_points += used
             largest = max(largest, diff)
@@ -644,7 +648,10 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
+    # Ties are regions too; those where a derivative does not exist are left out, as a
+    # rule says nothing where its sides have no value.
+    boundaries = "boundaries excluded" if excluded else "ties included"
+    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
         if most_regions > 1 else ""
     return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
             evidence)

@@ -108,8 +108,15 @@ def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
     >>> zero_regions(table.apply("relu", [x]) - x * table.apply("relu", [x], 1), table)  # relu = x·relu'
     2
     """
+    shown = zero_regions_excluded(expr, functions)
+    return None if shown is None else shown[0]
+
+
+def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | None:
+    """(regions where `expr` was shown 0, regions left out because it does not exist
+    there), or None; raises NowhereDefined (see `zero_regions`)."""
     if expr == 0:
-        return 1
+        return 1, 0
     if expr in (sp.nan, sp.zoo):
         raise NowhereDefined("the difference does not exist anywhere")
     expanded = functions.expand_definitions(expr)
@@ -117,7 +124,7 @@ def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
         expanded = expanded.replace(lambda e: isinstance(e, sp.Abs),
                                     lambda e: Cases((e.args[0], e.args[0] > 0), (-e.args[0], True)))
     if not expanded.has(sp.Piecewise):
-        return 1 if _smooth_zero(expanded, functions) else None
+        return (1, 0) if _smooth_zero(expanded, functions) else None
     try:
         regions = split(expanded)
     except CannotSplit:
@@ -126,7 +133,7 @@ def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
     if not defined:
         raise NowhereDefined("the difference does not exist on any region")
     if all(_region_zero(r, functions) for r in defined):
-        return len(defined)
+        return len(defined), len(regions) - len(defined)
     return None
 
 
@@ -157,8 +164,13 @@ def _tie_substitutions(ties: list):
         if g == 0:
             continue
         for v in sorted(g.free_symbols, key=str):
-            if g.is_polynomial(v) and sp.degree(g, v) == 1 and g.coeff(v, 1).is_number and g.coeff(v, 1) != 0:
-                root = sp.expand(-g.coeff(v, 0) / g.coeff(v, 1))
+            if not (g.is_polynomial(v) and sp.degree(g, v) == 1):
+                continue
+            coefficient, rest = g.coeff(v, 1), g.coeff(v, 0)
+            # v = −rest/coefficient covers the whole tie when the coefficient is a nonzero
+            # number, or when it can vanish only where rest does not (x·y = 1 has y ≠ 0)
+            if (coefficient.is_number and coefficient != 0) or (rest.is_number and rest != 0):
+                root = sp.expand(-rest / coefficient)
                 substitution = {k: e.xreplace({v: root}) for k, e in substitution.items()}
                 substitution[v] = root
                 break
