@@ -3,6 +3,7 @@ recognised, piecewise functions that differ on a boundary only, rules wrongly un
 and valid scalar rules that ended in an internal error. Each gets its true verdict."""
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +184,17 @@ def test_relu_network_rules_still_proved_with_ties_in_the_regions():
     verdicts = verdicts_of(text)
     assert verdicts["BP1"].verdict == verdicts["value"].verdict == "proved"
     assert verdicts["noderiv"].verdict == "refuted"
+
+
+RULE_FILES = sorted((Path(__file__).parent / "rules").glob("*.deriv"))
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=[p.name for p in RULE_FILES])
+def test_rule_files_of_boundaries_and_kinks_get_their_expected_verdicts(path):
+    # Library-style files (meant for proofs/ once the README's rule count is updated).
+    from derive.api import check_file
+
+    verdicts = check_file(path, timeout=120)
+    assert len(verdicts) >= 8
+    wrong = [f"{v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in verdicts if not v.ok]
+    assert not wrong, "\n".join(wrong)
