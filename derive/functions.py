@@ -122,8 +122,11 @@ class FunctionTable:
             self._classes[name] = _defined_function(name, params, body)
 
     def define(self, name: str, params: tuple, body: sp.Expr) -> None:
-        """Add (or shadow a built-in with) a user function."""
-        self._classes[name] = _defined_function(name, params, body)
+        """Add (or shadow a built-in with) a user function. |e| in the body (sqrt(t²) is
+        |t| to SymPy) becomes piecewise, so its kink is a boundary (see `derive.kinks`)."""
+        from .kinks import without_abs
+
+        self._classes[name] = _defined_function(name, params, without_abs(body))
 
     def canonical(self, name: str) -> str:
         if name in self._classes:
@@ -151,7 +154,14 @@ class FunctionTable:
         if primes == 0:
             return fn(*args)
         u = sp.Dummy("u", real=True)
-        return sp.diff(fn(u, *args[1:]), u, primes).xreplace({u: args[0]})
+        derivative = sp.diff(fn(u, *args[1:]), u, primes)
+        at = derivative.xreplace({u: args[0]})
+        if getattr(args[0], "is_number", False) and not any(getattr(a, "free_symbols", None) for a in args[1:]):
+            # At a number: does the derivative exist there? (a kink, a tie, sqrt at 0 …)
+            from .kinks import value_of_derivative
+
+            return value_of_derivative(self.expand_definitions(fn(u, *args[1:])), u, sp.sympify(args[0]), primes)
+        return at
 
     def expand_definitions(self, expr: sp.Expr) -> sp.Expr:
         """Replace every call of a defined function by its body (innermost first)."""

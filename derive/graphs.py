@@ -37,6 +37,7 @@ from . import numeric
 from .errors import DeriveDeclarationError, Pos
 from .evaluate import Evaluator, Keys, ShapeMismatch
 from .functions import FunctionTable
+from .kinks import without_abs
 from .model import Graph, Network
 
 
@@ -109,7 +110,8 @@ class ScalarGraph:
         key = (child, parent)
         if key not in self._partials:
             node = self.nodes[child]
-            self._partials[key] = sp.diff(node.definition, self.nodes[parent].symbol)
+            # |e| as a piecewise: its derivative is NaN at e = 0, not sign(0) = 0 (derive.kinks)
+            self._partials[key] = sp.diff(without_abs(node.definition), self.nodes[parent].symbol)
         return self._partials[key]
 
     def to_base(self, expr: sp.Expr) -> sp.Expr:

@@ -128,6 +128,8 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
                 raise ZeroDivisionError
             return b**n
         if exponent == sp.S.Half:
+            if ctx is MP and _not_real(b):
+                raise Undefined("the square root of a negative number")
             return ctx.sqrt(b)
         if ctx is MP:
             return mpmath.power(b, _eval(exponent, env, ctx))
@@ -146,10 +148,21 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
     name = _UNARY.get(type(e))
     if name is not None:
         arg = _eval(e.args[0], env, ctx)
+        if ctx is MP and isinstance(arg, mpmath.mpc):  # no real value: sqrt(−1) inside log, …
+            if abs(arg.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps // 2)):
+                raise Undefined("not real")
+            arg = arg.real
         if name == "log" and ctx is MP and arg <= 0:
             raise Undefined("log of a non-positive number")
         return _function(ctx, name)(arg)
     raise Unsupported(type(e).__name__)
+
+
+def _not_real(b) -> bool:
+    """Is a floating-point base negative or off the real line (no real square root)?"""
+    if isinstance(b, mpmath.mpc):
+        return abs(b.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps // 2)) or b.real < 0
+    return b < 0
 
 
 def _holds(condition, env, ctx) -> bool:
@@ -171,6 +184,10 @@ def _holds(condition, env, ctx) -> bool:
         raise Unsupported(type(condition).__name__)
     left, right = _eval(condition.lhs, env, ctx), _eval(condition.rhs, env, ctx)
     difference = left - right
+    if ctx is MP and isinstance(difference, mpmath.mpc):
+        if abs(difference.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps // 2)):
+            raise Undefined("a comparison of values that are not real")
+        difference, left, right = difference.real, mpmath.re(left), mpmath.re(right)
     if ctx is IV:
         if difference.a > 0:
             positive = True

@@ -1,16 +1,22 @@
 """Piecewise expressions → regions, each with every piece fixed.
 
 An expression holding `Cases` (ReLU, max, a user's `x if x > 0 else 0`) is smooth on each
-*region*: a set where every comparison the pieces test has a fixed strict sign. `split`
-walks the comparisons innermost first, tries both signs of each, and keeps the
-combinations that can occur; what remains in each region is an ordinary expression.
-Boundaries (a comparison exactly 0: a kink, a tie in max) belong to no region: there
-the derivative may not exist, and verify never gives a verdict there.
+*region*: a set where every comparison g the pieces test has a fixed sign, g < 0, g = 0
+or g > 0. `split` walks the comparisons innermost first, tries all three signs of each,
+and keeps the combinations that can occur; what remains in each region is an ordinary
+expression. The *tie sets* (g = 0: a kink, a tie in max, the boundary of a step) are
+regions too: a rule about values must hold there as well (`1 if x ≥ 0 else 0` and
+`1 if x > 0 else 0` differ at x = 0 only), and a tie set can hold every point
+(max((x+1)², x² + 2x + 1) ties everywhere). A derivative of a piece does not exist on a
+tie set (it is NaN there, see `functions.Cases`): such a region is *undefined*
+(`Region.defined` is False), a place where the rule says nothing, and a claim with no
+defined region at all is about nothing.
 
 Whether a combination of signs can occur is decided soundly: by an exact linear
-program when every compared expression is linear (which also gives a rational point
-inside the region, at distance from its boundaries), otherwise by looking for a sampled
-point; a combination not shown impossible is kept.
+program when every compared expression is linear with rational coefficients (which
+also gives a rational point inside the region, at distance from its strict boundaries
+and exactly on its ties), otherwise by looking for a sampled point (ties solved for a
+variable they are linear in); a combination not shown impossible is kept.
 """
 
 from __future__ import annotations
@@ -30,16 +36,37 @@ _COMPARISONS = (sp.Gt, sp.Ge, sp.Lt, sp.Le)
 MAX_REGIONS = 512  # beyond this many, a claim is left undecided rather than split further
 
 
+_SIGN_TEXT = {1: ">", 0: "=", -1: "<"}
+
+
 @dataclass(frozen=True)
 class Region:
-    """Where each compared expression g has sign s (s·g > 0), and the expression there."""
+    """Where each compared expression g has sign s (s·g > 0, or g = 0 for s = 0), and the
+    expression there."""
 
-    signs: tuple  # ((g, +1 or -1), …)
+    signs: tuple  # ((g, +1, 0 or -1), …)
     expr: sp.Expr
-    witness: tuple | None  # ((symbol, Fraction), …): a point inside, when one was found
+    witness: tuple | None  # ((symbol, Fraction or exact SymPy number), …): a point inside, when one was found
 
     def describe(self) -> str:
-        return ", ".join(f"{g} {'>' if s > 0 else '<'} 0" for g, s in self.signs) or "everywhere"
+        return ", ".join(f"{g} {_SIGN_TEXT[s]} 0" if g.free_symbols or s != 0 else "a tie everywhere"
+                         for g, s in self.signs) or "everywhere"
+
+    @property
+    def defined(self) -> bool:
+        """False where the expression does not exist (a derivative on a tie set)."""
+        return not self.expr.has(sp.nan, sp.zoo)
+
+    @property
+    def ties(self) -> tuple:
+        return tuple(g for g, s in self.signs if s == 0)
+
+
+def fix(expr: sp.Expr, signs: tuple) -> sp.Expr:
+    """`expr` with the pieces fixed by a region's signs (innermost first, as `split` did)."""
+    for g, sign in signs:
+        expr = _fix(expr, g, sign)
+    return expr
 
 
 class CannotSplit(Exception):
@@ -58,7 +85,10 @@ def _key(comparison) -> tuple:
 
 
 def _truth(comparison, sign: int) -> bool:
-    """The truth of a comparison where its g has strict sign `sign`."""
+    """The truth of a comparison where its g has sign `sign` (0: on the tie, where ≥ and ≤
+    hold and > and < do not)."""
+    if sign == 0:
+        return isinstance(comparison, (sp.Ge, sp.Le))
     _, orientation = _key(comparison)
     positive = sign * orientation > 0  # is lhs − rhs > 0 here?
     return positive if isinstance(comparison, (sp.Gt, sp.Ge)) else not positive
@@ -85,26 +115,28 @@ def _fix(expr: sp.Expr, g: sp.Expr, sign: int) -> sp.Expr:
 
 
 def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
-    """The regions of a piecewise expression (one region, `everywhere`, if it has none).
+    """The regions of a piecewise expression (one region, `everywhere`, if it has none),
+    tie sets included.
 
     >>> from derive.functions import Cases
     >>> x = sp.Symbol("x", real=True)
     >>> [(r.describe(), r.expr) for r in split(Cases((1, x > 0), (0, x < 0), (sp.nan, True)))]
-    [('x < 0', 0), ('x > 0', 1)]
+    [('x < 0', 0), ('x = 0', nan), ('x > 0', 1)]
 
     Raises CannotSplit for conditions it does not handle or too many regions."""
     rng = rng or random.Random(0)
+    tie_rng = random.Random(1)  # ties draw their own numbers: strict regions' points stay as before
     done, pending = [], [((), expr)]
     while pending:
         signs, current = pending.pop()
-        comparison = _innermost_comparison(current)
+        comparison = None if current in (sp.nan, sp.zoo) else _innermost_comparison(current)
         if comparison is None:
-            done.append(Region(signs, current, witness(signs, rng)))
+            done.append(Region(signs, current, witness(signs, tie_rng if any(s == 0 for _, s in signs) else rng)))
             continue
         g = _key(comparison)[0]
-        for sign in (-1, 1):
+        for sign in (-1, 0, 1):
             extended = signs + ((g, sign),)
-            if feasible(extended, rng) is False:
+            if feasible(extended, tie_rng if sign == 0 or any(s == 0 for _, s in signs) else rng) is False:
                 continue
             pending.append((extended, _fix(current, g, sign)))
         if len(done) + len(pending) > MAX_REGIONS:
@@ -116,16 +148,85 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
 # ---------------------------------------------------------------- feasibility
 
 
+def _symbols(signs: tuple) -> list:
+    return sorted(set().union(*(g.free_symbols for g, _ in signs)), key=str)
+
+
 def _linear(signs: tuple) -> bool:
-    return linprog is not None and all(sp.Poly(g, *sorted(g.free_symbols, key=str)).total_degree() <= 1 if g.free_symbols else True
-               for g, _ in signs)
+    """Is every compared expression linear in its symbols, with rational coefficients?"""
+    if linprog is None:
+        return False
+    for g, _ in signs:
+        symbols = sorted(g.free_symbols, key=str)
+        if not symbols:
+            if not g.is_Rational:
+                return False
+            continue
+        try:
+            poly = sp.Poly(g, *symbols)
+        except sp.PolynomialError:
+            return False
+        if poly.total_degree() > 1 or not all(c.is_Rational for c in poly.coeffs()):
+            return False
+    return True
+
+
+def _eliminate(signs: tuple):
+    """Ties (linear, rational) solved one by one for a variable and substituted into the
+    other comparisons: (strict comparisons left, substitution), or None when some tie
+    becomes a nonzero constant (the region is empty)."""
+    substitution: dict = {}
+    strict = []
+    for g, s in signs:
+        if s != 0:
+            strict.append((g, s))
+            continue
+        g = sp.expand(g.xreplace(substitution))
+        if not g.free_symbols:
+            if g != 0:
+                return None
+            continue
+        v = min(g.free_symbols, key=str)
+        root = sp.expand(-g.coeff(v, 0) / g.coeff(v, 1))
+        substitution = {k: sp.expand(e.xreplace({v: root})) for k, e in substitution.items()}
+        substitution[v] = root
+    reduced = []
+    for g, s in strict:
+        g = sp.expand(g.xreplace(substitution))
+        if not g.free_symbols:
+            if (s * g).is_positive is not True:
+                return None
+            continue
+        reduced.append((g, s))
+    return tuple(reduced), substitution
 
 
 def _lp_point(signs: tuple):
-    """Maximise the margin m with s·g ≥ m, 0 ≤ m ≤ 1 (an exact simplex, SymPy's `linprog`,
-    each variable written p − q with p, q ≥ 0): an optimum m > 0 gives a point inside the
-    region; m = 0, or no solution at all, shows the region is empty. Returns (feasible, point)."""
-    symbols = sorted(set().union(*(g.free_symbols for g, _ in signs)), key=str)
+    """Ties solved and substituted (`_eliminate`); then maximise the margin m with
+    s·g ≥ m, 0 ≤ m ≤ 1 (an exact simplex, SymPy's `linprog`, each variable written p − q
+    with p, q ≥ 0): an optimum m > 0 gives a point inside the region (exactly on its ties);
+    m = 0, or no solution at all, shows the region is empty. Returns (feasible, point)."""
+    eliminated = _eliminate(signs)
+    if eliminated is None:
+        return False, None
+    strict, substitution = eliminated
+    symbols = sorted(set(_symbols(signs)) - set(substitution), key=str)
+    point: dict = {}
+    if strict:
+        found, point = _lp_margin(strict, symbols)
+        if not found:
+            return found, None
+    point = {v: point.get(v, Fraction(0)) for v in symbols}
+    exact = {k: sp.Rational(v.numerator, v.denominator) for k, v in point.items()}
+    for v, e in substitution.items():
+        value = e.xreplace(exact)
+        point[v] = Fraction(int(sp.numer(value)), int(sp.denom(value)))
+    if not inside(signs, point):  # the simplex's answer, checked exactly
+        return None, None
+    return True, point
+
+
+def _lp_margin(signs: tuple, symbols: list):
     rows, bounds = [], []
     for g, s in signs:  # −s·(a·(p − q) + c) + m ≤ 0, i.e. row (−s·a, s·a, 1) ≤ s·c
         poly = sp.Poly(g, *symbols)
@@ -147,14 +248,79 @@ def _lp_point(signs: tuple):
     return True, {sym: Fraction(int(sp.numer(v)), int(sp.denom(v))) for sym, v in zip(symbols, values)}
 
 
+def _exact(value) -> sp.Expr:
+    return sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else value
+
+
+def inside(signs: tuple, point: dict) -> bool:
+    """Does the exact point lie in the region: each tie exactly 0, each strict sign clear?"""
+    exact = {k: _exact(v) for k, v in point.items()}
+    for g, s in signs:
+        value = g.xreplace(exact)
+        if not value.is_number:
+            return False
+        if s == 0:
+            if value != 0 and value.is_zero is not True:
+                return False
+        elif not (value.is_extended_real and (s * value).evalf(30) > sp.Float("1e-6")):
+            return False
+    return True
+
+
+def _solve_ties(signs: tuple, point: dict) -> dict | None:
+    """`point` with each tie g = 0 solved for a variable g is linear in (with a nonzero
+    numeric coefficient there), the others keeping their values; None if that fails."""
+    point = dict(point)
+    solved: set = set()
+    for g, s in signs:
+        if s != 0:
+            continue
+        for v in sorted(g.free_symbols - solved, key=str):
+            others = {k: _exact(val) for k, val in point.items() if k != v}
+            h = sp.expand(g.xreplace(others))
+            if h.free_symbols != {v}:
+                continue
+            if not h.is_polynomial(v):  # exp(x) = 2: a real solution, when SymPy finds them all
+                solutions = sp.solveset(h, v, sp.S.Reals)
+                if not isinstance(solutions, sp.FiniteSet) or not solutions:
+                    continue
+                point[v] = min(solutions, key=str)
+                solved.add(v)
+                break
+            if sp.degree(h, v) == 1:
+                coefficient, rest = h.coeff(v, 1), h.coeff(v, 0)
+                if coefficient == 0 or not coefficient.is_number:
+                    continue
+                root = -rest / coefficient
+            else:  # a tie at an algebraic point (x² = 2): one of its real roots, exactly
+                try:
+                    roots = sp.Poly(h, v, domain="QQ").real_roots()
+                except (sp.PolynomialError, sp.polys.polyerrors.DomainError, ValueError):
+                    continue
+                roots = [r for r in roots if r.is_Rational or not isinstance(r, sp.CRootOf)]
+                if not roots:
+                    continue
+                root = roots[len(roots) // 2]
+            point[v] = Fraction(int(root.p), int(root.q)) if root.is_Rational else root
+            solved.add(v)
+            break
+        else:
+            if g.free_symbols:
+                return None
+    return point
+
+
 def _sampled_point(signs: tuple, rng: random.Random, tries: int = 200):
-    symbols = sorted(set().union(*(g.free_symbols for g, _ in signs)), key=str)
+    symbols = _symbols(signs)
+    ties = any(s == 0 for _, s in signs)
     for attempt in range(tries):
         scale = 2 if attempt < tries // 2 else 10
         point = {sym: Fraction(rng.randint(-10 * scale, 10 * scale), 10) for sym in symbols}
-        values = [s * g.xreplace({k: sp.Rational(v.numerator, v.denominator) for k, v in point.items()})
-                  for g, s in signs]
-        if all(v.is_number and v.is_extended_real and v.evalf(30) > sp.Float("1e-6") for v in values):
+        if ties:
+            point = _solve_ties(signs, point)
+            if point is None:
+                return None
+        if inside(signs, point):
             return point
     return None
 
@@ -165,28 +331,46 @@ def feasible(signs: tuple, rng: random.Random | None = None):
     >>> x, y = sp.symbols("x y", real=True)
     >>> feasible(((x - y, 1), (y, 1), (x, -1)))  # x > y > 0 > x
     False
+    >>> feasible(((x - y, 0), (y, 1), (x, -1)))  # x = y > 0 > x
+    False
     """
     if not signs:
         return True
-    if any((s * g).is_positive is False for g, s in signs if not g.free_symbols):
-        return False  # a constant of the wrong sign (an undecided constant keeps the region)
-    if _linear(signs):
-        return _lp_point(signs)[0]
+    for g, s in signs:
+        if g.free_symbols:
+            continue
+        if s == 0 and g.is_zero is False:
+            return False  # a constant that is not 0 never ties
+        if s != 0 and (s * g).is_positive is False:
+            return False  # a constant of the wrong sign (an undecided constant keeps the region)
+    varying = tuple((g, s) for g, s in signs if g.free_symbols)
+    if not varying:
+        return True if all((g.is_zero if s == 0 else (s * g).is_positive) for g, s in signs) else None
+    if _linear(varying):
+        shown = _lp_point(varying)[0]
+        if shown is False or len(varying) == len(signs):
+            return shown
     return True if _sampled_point(signs, rng or random.Random(0)) is not None else None
 
 
 def witness(signs: tuple, rng: random.Random | None = None):
-    """An exact point inside the region (symbol → Fraction), or None if none was found.
-    Sampled points are tried first (small, readable values); then the linear program.
+    """An exact point inside the region (symbol → Fraction, or an exact SymPy number on a
+    tie at an irrational point), or None if none was found. Sampled points are tried
+    first (small, readable values); then the linear program.
 
     >>> x = sp.Symbol("x", real=True)
     >>> point = dict(witness(((x - 1, 1), (x - 2, -1))))  # 1 < x < 2
     >>> 1 < point[x] < 2
     True
+    >>> witness(((x, 0),))
+    ((x, Fraction(0, 1)),)
     """
     if not signs:
         return ()
     point = _sampled_point(signs, rng or random.Random(0), tries=100)
-    if point is None and _linear(signs):
-        point = _lp_point(signs)[1]
+    varying = tuple((g, s) for g, s in signs if g.free_symbols)
+    if point is None and varying and _linear(varying):
+        point = _lp_point(varying)[1]
+        if point is not None and not inside(signs, point):
+            point = None
     return None if point is None else tuple(sorted(point.items(), key=lambda kv: str(kv[0])))

@@ -38,15 +38,15 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from . import numdiff, numeric
+from . import kinks, numdiff, numeric
 from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import run_limited
 from .model import Document, Rule, default_also_sizes
-from .regions import CannotSplit, split
-from .zero import zero_regions
+from .regions import CannotSplit, fix, split
+from .zero import NowhereDefined, zero_regions_excluded
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class _Target:
     claims: list
     variables: dict = field(default_factory=dict)  # scalar rules: name → Symbol
     derivatives: list = field(default_factory=list)  # derivatives of functions taken (see Evaluator)
+    checked: set = field(default_factory=set)  # indices of the claims defined at some point screened
 
 
 # ---------------------------------------------------------------- claims
@@ -161,8 +162,12 @@ def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     if any(isinstance(v, sp.MatrixBase) for v in (left, right, point)):
         raise _Refuted("shape", "a series claim is about scalars")
     claims = []
+    expanded = {id(side): compiled.graph.functions.expand_definitions(side) for side in (left, right)}
     for k in range(order):
-        coefficient = lambda side: sp.diff(side, var, k).xreplace({var: point}) / sp.factorial(k)  # noqa: E731
+        # the k-th derivative at the point: by one-sided limits where pieces meet or the value
+        # is 0/0 (a removable singularity such as (exp(x) − 1)/x), NaN where it does not exist
+        coefficient = lambda side: kinks.value_of_derivative(  # noqa: E731
+            expanded[id(side)], var, point, k, extend=True) / sp.factorial(k)
         power = f"({var_name} − {point})" if point != 0 else var_name
         claims.append(_Claim(f"coefficient of {power}^{k} at {var_name} = {point}", coefficient(left),
                              coefficient(right)))
@@ -287,8 +292,8 @@ def _region_points(target: _Target, rng: random.Random) -> list:
         except CannotSplit:
             continue
         for region in regions:
-            if not region.witness:
-                continue
+            if not region.witness or region.ties:
+                continue  # a tie's point is checked exactly, by _exact_screen
             inputs = compiled.sample(rng) if g.nodes else {}
             variables = _sample_variables(target, rng)
             for sym, value in region.witness:
@@ -300,17 +305,97 @@ def _region_points(target: _Target, rng: random.Random) -> list:
     return points
 
 
+def _full(target: _Target, side: sp.Expr) -> sp.Expr:
+    """A claim's side with every ∂ symbol expanded by the chain rule, in the inputs (graph)
+    or variables (scalar rule), defined functions unfolded and given values put in."""
+    g = target.compiled.graph
+    *_, full = g.derive_partials(side)
+    fixed = target.compiled.fixed()
+    return g.expanded(full.xreplace(fixed) if fixed else full)
+
+
+def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
+    """Each claim at an exact point of each tie set (g = 0) of its pieces, with the pieces
+    fixed as they are there, and, for a claim without pieces, at one exact point (a graph's
+    given values): the one route that decides a comparison exactly on its boundary, where
+    the numeric screen sees only "too near a kink". Raises _Refuted on disjoint interval
+    enclosures; returns the indices of the claims that were defined at a point checked.
+    Scalar rules and graphs (a network's claims are too large to expand in full)."""
+    compiled = target.compiled
+    if compiled.kind == "network":
+        return set()
+    g = compiled.graph
+    checked = set()
+    free = _free_inputs(target)
+    for index, claim in enumerate(target.claims):
+        if free and not (g.has_pieces() or g.expanded(claim.lhs - claim.rhs).has(sp.Piecewise)):
+            continue  # no piece, many points: the numeric screen's random points do this
+        lhs, rhs = _full(target, claim.lhs), _full(target, claim.rhs)
+        difference = lhs - rhs
+        if difference.has(sp.Piecewise):
+            try:
+                regions = [r for r in split(difference, rng) if r.ties and r.witness is not None and r.defined]
+            except CannotSplit:
+                continue
+        elif difference.free_symbols:
+            continue  # nothing a random point of the numeric screen does not do
+        else:
+            regions = [None]
+        for region in regions:
+            left, right = (lhs, rhs) if region is None else (fix(lhs, region.signs), fix(rhs, region.signs))
+            point = dict(region.witness) if region is not None else {}
+            others = (left.free_symbols | right.free_symbols) - set(point)
+            point.update({sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10) for sym in sorted(others, key=str)})
+            exact = {k: sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else v
+                     for k, v in point.items()}
+            try:
+                lv = numeric.value_at(left.xreplace(exact), {}, settings["confirm_dps"], numeric.IV)
+                rv = numeric.value_at(right.xreplace(exact), {}, settings["confirm_dps"], numeric.IV)
+            except numeric.Unsupported:
+                continue
+            if lv is None or rv is None:
+                continue
+            checked.add(index)
+            if numeric.disjoint(lv, rv):
+                inputs = tuple((_label(g, sym), _fraction_text(v) if isinstance(v, Fraction) else str(v))
+                               for sym, v in sorted(point.items(), key=lambda kv: str(kv[0])))
+                where = ", ".join(x for x in (claim.instance, region and f"region {region.describe()}") if x)
+                cx = Counterexample(where, compiled.sizes, inputs, numeric.show(numeric.midpoint(lv)),
+                                    numeric.show(numeric.midpoint(rv)),
+                                    f"interval arithmetic at {settings['confirm_dps']} digits, pieces fixed exactly")
+                raise _Refuted("counterexample", str(cx), cx)
+    return checked
+
+
+def _label(g, sym) -> str:
+    key = g.key_of(sym)
+    return str(sym) if key is None else g.nodes[key].label
+
+
 def _sample_variables(target: _Target, rng: random.Random) -> dict:
     """Exact random values in [-2, 2] (never 0) for a scalar rule's variables."""
     return {sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10) for sym in target.variables.values()}
 
 
-def _points(target: _Target, rng: random.Random, count: int) -> list:
+def _free_inputs(target: _Target) -> bool:
+    """Does the target have inputs not fixed by the file (so more than one point to try)?"""
+    compiled = target.compiled
+    return bool(target.variables) or any(k not in compiled.given and compiled.graph.nodes[k].symbol
+                                         not in compiled.assumptions for k in compiled.graph.input_keys())
+
+
+def _points(target: _Target, rng: random.Random, count: int, wide: bool = False) -> list:
+    """`count` distinct random points; `wide`: a scalar rule's variables mostly in [-10, 10]
+    and [-100, 100] (a domain such as x > 5 lies outside the usual [-2, 2])."""
     compiled = target.compiled
     points, seen = [], set()
-    for _ in range(count * 4):
+    for attempt in range(count * 4):
         inputs = compiled.sample(rng) if compiled.graph.nodes else {}
         variables = _sample_variables(target, rng)
+        if wide and attempt % 3:
+            scale = 10 ** (attempt % 3)  # [-10, 10] and [-100, 100] by turns
+            variables = {sym: Fraction(rng.randint(-100 * scale, 100 * scale), 10) or Fraction(7, 10)
+                         for sym in variables}
         key = (tuple(sorted(inputs.items(), key=str)), tuple(sorted(variables.items(), key=str)))
         if key in seen:
             continue
@@ -333,12 +418,13 @@ def _screen_points(target: _Target, points: list, settings: dict) -> tuple:
     used = 0
     for point in points:
         defined = False
-        for claim in target.claims:
+        for index, claim in enumerate(target.claims):
             lv = point.evaluate(claim.lhs, settings["screen_dps"])
             rv = point.evaluate(claim.rhs, settings["screen_dps"])
             if lv is None or rv is None:
                 continue
             defined = True
+            target.checked.add(index)
             diff = numeric.relative_difference(lv, rv)
             if diff > settings["screen_tolerance"]:
                 confirmed = _confirm(point, claim, lv, rv, settings)
@@ -385,30 +471,32 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
     free = [k for k in g.input_keys() if k not in compiled.given]
     if not free:
         return
-    dps = 80
     direction = {k: Fraction(rng.randint(-10, 10), 10) for k in free}
-    try:
-        node_values, _ = point.values(dps)
-        adjoints = g.adjoints(final, node_values, dps)
-    except numeric.Undefined:
-        return  # nothing to compare at a point where the graph is undefined
-    h = Fraction(1, 10**25)
-
-    def moved(sign):
-        inputs = dict(point.inputs)
-        for k in free:
-            inputs[k] = inputs[k] + sign * h * direction[k]
-        return g.forward(inputs, dps)[g.nodes[final].symbol]
-
-    with mpmath.workdps(dps):
-        along = mpmath.fsum(adjoints.get(k, 0) * numeric.exact(direction[k]) for k in free)
+    # The central difference errs by about h² f‴/6: a steep function (exp(10^16 a)) needs a
+    # far smaller step and more digits; only if that finer step disagrees too is it an error.
+    for dps, h in ((80, Fraction(1, 10**25)), (240, Fraction(1, 10**75))):
         try:
-            central = (moved(1) - moved(-1)) / (2 * numeric.exact(h))
+            node_values, _ = point.values(dps)
+            adjoints = g.adjoints(final, node_values, dps)
         except numeric.Undefined:
-            return  # the point sits on the edge of the graph's domain
-        if numeric.relative_difference(along, central) > mpmath.mpf("1e-20"):
-            raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives "
-                               f"{numeric.show(along)}, central differences {numeric.show(central)}")
+            return  # nothing to compare at a point where the graph is undefined
+
+        def moved(sign, dps=dps, h=h):
+            inputs = dict(point.inputs)
+            for k in free:
+                inputs[k] = inputs[k] + sign * h * direction[k]
+            return g.forward(inputs, dps)[g.nodes[final].symbol]
+
+        with mpmath.workdps(dps):
+            along = mpmath.fsum(adjoints.get(k, 0) * numeric.exact(direction[k]) for k in free)
+            try:
+                central = (moved(1) - moved(-1)) / (2 * numeric.exact(h))
+            except numeric.Undefined:
+                return  # the point sits on the edge of the graph's domain
+            if numeric.relative_difference(along, central) <= mpmath.mpf("1e-20"):
+                return
+    raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives "
+                       f"{numeric.show(along)}, central differences {numeric.show(central)}")
 
 
 # ---------------------------------------------------------------- finite differences (--numeric)
@@ -482,22 +570,28 @@ def _clearly_nonzero(expr: sp.Expr) -> bool:
 
 
 def _prove(target: _Target, claim: _Claim) -> tuple | None:
-    """(chain-rule steps, regions) after which the claim's difference is shown to be 0 on
-    every region, or None. Raises _Undefined for a claim at a kink."""
+    """(chain-rule steps, (regions, regions left out)) after which the claim's difference is
+    shown to be 0 on every region where it exists, or None. Raises _Undefined for a claim at
+    a kink, or one that exists on no region."""
     compiled = target.compiled
     g = compiled.graph
     fixed = compiled.fixed()
+    kink = ("a derivative in this rule does not exist at the point it names "
+            "(a kink of a piecewise function, or a tie in max)" + (f", at {claim.instance}" if claim.instance else ""))
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
         stage = stage.xreplace(fixed) if fixed else stage
-        if g.expanded(stage) is sp.nan:
-            raise _Undefined("a derivative in this rule does not exist at the point it names "
-                             "(a kink of a piecewise function, or a tie in max)"
-                             + (f", at {claim.instance}" if claim.instance else ""))
+        if g.expanded(stage) in (sp.nan, sp.zoo):
+            raise _Undefined(kink)
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # not yet: the exact test would fail here; expand further
-        regions = zero_regions(stage, g.functions)
-        if regions is not None:
-            return steps, regions
+        try:
+            shown = zero_regions_excluded(stage, g.functions)
+        except NowhereDefined:
+            if stage.free_symbols & set(g.opaque):
+                continue  # a ∂ symbol still opaque may yet make it defined
+            raise _Undefined(kink) from None
+        if shown is not None:
+            return steps, shown
     return None
 
 
@@ -515,34 +609,58 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
                                 target.derivatives if settings["numeric"] else None)
     if settings["numeric"]:
         notes["numeric"] = _finite_differences(targets, random.Random(f"{settings['seed']}:fd:{rule.name}"))
+    n = sum(len(t.claims) for t in targets)
+    if n == 0:  # a proof about no entry at all is not a proof
+        return ("undecided", "unproved", "nothing to check: the rule has no entries", None, "")
     checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
         points = _region_points(target, rng) + _points(target, rng, settings["screen_points"])
         if points:
             _cross_check(target, points[0], rng)
         used, diff = _screen(target, points, settings)
+        target.checked |= _exact_screen(target, rng, settings)
         checked_points += used
         largest = max(largest, diff)
     evidence = (f"numeric: {sum(len(t.claims) for t in targets)} entries agree at {checked_points} exact "
                 f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     report(evidence)
-    most_steps, most_regions, unproved = 0, 1, []
+    most_steps, most_regions, excluded, unproved = 0, 1, 0, []
     for target in targets:
         for claim in target.claims:
             proof = _prove(target, claim)
             if proof is None:
                 unproved.append(claim.instance or "the rule")
             else:
-                most_steps, most_regions = max(most_steps, proof[0]), max(most_regions, proof[1])
+                most_steps, most_regions = max(most_steps, proof[0]), max(most_regions, proof[1][0])
+                excluded = max(excluded, proof[1][1])
+    if unproved or any(len(t.checked) < len(t.claims) for t in targets):
+        # Not proved, or proved about entries never seen defined: look further, wider.
+        for target in targets:
+            more = _points(target, random.Random(f"{settings['seed']}:more:{rule.name}"), 30, wide=True)
+            used, diff = _screen(target, more, settings)
+            checked_points += used
+            largest = max(largest, diff)
+    nowhere = [c.instance or "the rule" for t in targets for i, c in enumerate(t.claims) if i not in t.checked]
+    if nowhere and not unproved:
+        if all(not _free_inputs(t) for t in targets):
+            raise _Undefined("the rule's sides have no value at the point it names"
+                             + (f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""))
+        return ("undecided", "unproved",
+                f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
+                f"a proof over no point proves nothing; {evidence}", None, evidence)
     sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
     at = f" at sizes {sizes}" if sizes else ""
-    n = sum(len(t.claims) for t in targets)
+    evidence = (f"numeric: {n} entries agree at {checked_points} exact "
+                f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     if unproved:
         return ("undecided", "unproved",
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
+    # Ties are regions too; those where a derivative does not exist are left out, as a
+    # rule says nothing where its sides have no value.
+    boundaries = "boundaries excluded" if excluded else "ties included"
+    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
         if most_regions > 1 else ""
     notes["proof"] = (most_steps, most_regions, n, [t.compiled.sizes for t in targets if t.compiled.sizes])
     return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,

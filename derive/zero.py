@@ -10,18 +10,23 @@ sqrt, …) stays an opaque generator. If the numerator of the rational function 
 every polynomial identity. `simplify` is not used: it is heuristic and can hang.
 
 A piecewise difference is split into regions (`derive.regions`) and must vanish on
-every region that can occur, with the pieces fixed there; boundaries between regions
-(kinks, ties) are excluded, since a derivative need not exist there.
+every region that can occur, with the pieces fixed there, tie sets (g = 0) included: on
+a tie the difference is shown 0 identically, or after solving the tie for a variable it
+is linear in (or, for a tie in one variable, at each of its finitely many real points).
+A region where the difference does not exist (a derivative on a tie) is left out, as a
+point outside a rule's domain is; a difference with no region left is about nothing,
+and `NowhereDefined` says so: that is never a proof.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import sympy as sp
 
 from .functions import Cases, FunctionTable
-from .regions import CannotSplit, split
+from .regions import CannotSplit, Region, split
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
 
@@ -70,6 +75,10 @@ def rational_form(expr: sp.Expr, functions: FunctionTable) -> sp.Expr:
     return e.replace(lambda x: isinstance(x, sp.exp), replace_exp)
 
 
+class NowhereDefined(Exception):
+    """Every region of a difference is one where it does not exist: there is nothing to prove."""
+
+
 def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
     """True only when `expr` is shown to be 0 for every value of its symbols (on every
     region, for a piecewise expression).
@@ -80,12 +89,17 @@ def is_identically_zero(expr: sp.Expr, functions: FunctionTable) -> bool:
     >>> is_identically_zero(sp.tanh(t) - t, FunctionTable())
     False
     """
-    return zero_regions(expr, functions) is not None
+    try:
+        return zero_regions(expr, functions) is not None
+    except NowhereDefined:
+        return False
 
 
 def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
     """On how many regions `expr` was shown to be 0 (1 for an expression without pieces),
-    or None when it was not shown to be 0 on every one of them.
+    or None when it was not shown to be 0 on every one of them. Raises NowhereDefined
+    when no region is left where `expr` exists (NaN everywhere: a derivative taken on a
+    tie that holds everywhere).
 
     >>> x = sp.Symbol("x", real=True)
     >>> table = FunctionTable()
@@ -94,21 +108,91 @@ def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
     >>> zero_regions(table.apply("relu", [x]) - x * table.apply("relu", [x], 1), table)  # relu = x·relu'
     2
     """
+    shown = zero_regions_excluded(expr, functions)
+    return None if shown is None else shown[0]
+
+
+def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | None:
+    """(regions where `expr` was shown 0, regions left out because it does not exist
+    there), or None; raises NowhereDefined (see `zero_regions`)."""
     if expr == 0:
-        return 1
+        return 1, 0
+    if expr in (sp.nan, sp.zoo):
+        raise NowhereDefined("the difference does not exist anywhere")
     expanded = functions.expand_definitions(expr)
     if expanded.has(sp.Abs) and expanded.has(sp.Piecewise):  # |a| is piecewise too: split on a's sign
         expanded = expanded.replace(lambda e: isinstance(e, sp.Abs),
                                     lambda e: Cases((e.args[0], e.args[0] > 0), (-e.args[0], True)))
     if not expanded.has(sp.Piecewise):
-        return 1 if _smooth_zero(expanded, functions) else None
+        return (1, 0) if _smooth_zero(expanded, functions) else None
     try:
         regions = split(expanded)
     except CannotSplit:
         return None
-    if all(_smooth_zero(r.expr, functions) for r in regions):
-        return len(regions)
+    defined = [r for r in regions if r.defined]
+    if not defined:
+        raise NowhereDefined("the difference does not exist on any region")
+    if all(_region_zero(r, functions) for r in defined):
+        return len(defined), len(regions) - len(defined)
     return None
+
+
+def _region_zero(region: Region, functions: FunctionTable) -> bool:
+    """Is the region's expression 0 on the region? Identically, or on its ties."""
+    if _smooth_zero(region.expr, functions):
+        return True
+    ties = [g for g in region.ties if g.free_symbols]
+    if not ties:
+        return False
+    for substitution in _tie_substitutions(ties):
+        if substitution is None:
+            return False
+        reduced = region.expr.xreplace(substitution)
+        if reduced is sp.nan or not _smooth_zero(reduced, functions):
+            return False
+    return True
+
+
+def _tie_substitutions(ties: list):
+    """Substitutions covering the tie set {g = 0 for every g}: each tie solved for a variable
+    it is linear in (with a numeric coefficient); a tie in one variable, at each of its real
+    points. Yields None when some tie cannot be solved so (nothing is then shown)."""
+    substitution: dict = {}
+    pointwise: list = []
+    for g in ties:
+        g = sp.expand(g.xreplace(substitution))
+        if g == 0:
+            continue
+        for v in sorted(g.free_symbols, key=str):
+            if not (g.is_polynomial(v) and sp.degree(g, v) == 1):
+                continue
+            coefficient, rest = g.coeff(v, 1), g.coeff(v, 0)
+            # v = −rest/coefficient covers the whole tie when the coefficient is a nonzero
+            # number, or when it can vanish only where rest does not (x·y = 1 has y ≠ 0)
+            if (coefficient.is_number and coefficient != 0) or (rest.is_number and rest != 0):
+                root = sp.expand(-rest / coefficient)
+                substitution = {k: e.xreplace({v: root}) for k, e in substitution.items()}
+                substitution[v] = root
+                break
+        else:
+            if len(g.free_symbols) != 1:
+                yield None
+                return
+            (v,) = g.free_symbols
+            try:
+                solutions = sp.solveset(g, v, sp.S.Reals)
+            except (NotImplementedError, ValueError, TypeError):
+                solutions = None
+            if not isinstance(solutions, sp.FiniteSet) or len(solutions) > 16:
+                yield None
+                return
+            pointwise.append((v, list(solutions)))
+    if not pointwise:
+        yield substitution
+        return
+    for values in itertools.product(*(solutions for _, solutions in pointwise)):
+        point = {v: value for (v, _), value in zip(pointwise, values)}
+        yield {**{k: e.xreplace(point) for k, e in substitution.items()}, **point}
 
 
 def _smooth_zero(expr: sp.Expr, functions: FunctionTable) -> bool:

@@ -17,27 +17,30 @@ def _value(expr, point):
     return expr.xreplace({k: sp.Rational(v.numerator, v.denominator) for k, v in point})
 
 
-def test_relu_derivative_has_two_regions_and_each_witness_lies_inside():
+def test_relu_derivative_has_two_regions_and_a_tie_where_it_does_not_exist():
     regions = split(table.expand_definitions(table.apply("relu", [x], 1)))
-    assert sorted((r.expr for r in regions), key=str) == [0, 1]
+    assert [r.expr for r in regions] == [0, sp.nan, 1]
+    assert [r.defined for r in regions] == [True, False, True]
     for r in regions:
         for g, sign in r.signs:
-            assert sign * _value(g, r.witness) > 0
+            value = _value(g, r.witness)
+            assert (sign * value > 0) if sign else value == 0
 
 
 def test_impossible_combinations_are_dropped():
     # hardtanh has pieces x < −1, x < 1, else: the combination x + 1 > 0 and x − 1 < ... is fine,
     # but "x < −1 and x > 1" must never appear.
     regions = split(table.expand_definitions(table.apply("hardtanh", [x])))
-    assert len(regions) == 3
+    assert len(regions) == 5  # x < −1, x = −1, −1 < x < 1, x = 1, x > 1
+    assert sorted(r.ties for r in regions if r.ties) == [(x - 1,), (x + 1,)]
     assert feasible(((x + 1, -1), (x - 1, 1))) is False
     assert feasible(((x + 1, 1), (x - 1, -1))) is True
 
 
 def test_max_of_two_variables_splits_on_their_difference():
     regions = split(table.apply("max", [x, y]).diff(x))
-    assert len(regions) == 2
-    assert {r.expr for r in regions} == {0, 1}
+    assert len(regions) == 3
+    assert [r.expr for r in regions] == [0, sp.nan, 1]  # the tie x = y: no derivative there
     assert all(len(r.signs) == 1 and r.signs[0][0] in (x - y, y - x) for r in regions)
 
 
@@ -45,13 +48,38 @@ def test_nested_pieces_are_split_innermost_first():
     nested = table.expand_definitions(table.apply("relu", [table.apply("relu", [x]) - 1]))
     regions = split(nested)
     values = sorted(str(r.expr) for r in regions)
-    assert values == ["0", "0", "x - 1"]  # x < 0; 0 < x < 1; x > 1
+    assert values == ["0", "0", "0", "0", "x - 1"]  # x < 0; x = 0; 0 < x < 1; x = 1; x > 1
 
 
 def test_nonlinear_conditions_use_sampled_points():
     regions = split(Cases((1, x**2 - 2 > 0), (0, True)))
     assert {r.expr for r in regions} == {0, 1}
     assert all(r.witness for r in regions)
+    tie, = [r for r in regions if r.ties]
+    assert dict(tie.witness)[x] ** 2 == 2  # exactly on the tie: x = ±√2
+
+
+def test_a_tie_that_holds_everywhere_is_the_only_region():
+    a, b = (x + 1) ** 2, x**2 + 2 * x + 1  # equal, though not written alike
+    regions = split(table.apply("max", [a, b]))
+    assert len(regions) == 1 and regions[0].ties and regions[0].expr == b
+    assert regions[0].describe() == "a tie everywhere"
+    derivative = split(table.apply("max", [a, b]).diff(x))
+    assert len(derivative) == 1 and not derivative[0].defined
+
+
+def test_ties_are_feasible_only_where_they_can_hold():
+    assert feasible(((x - 2, 0), (x + 2, 0))) is False  # x = 2 and x = −2
+    assert feasible(((x - y, 0), (x + y - 1, 1), (y, -1))) is False  # x = y, x + y > 1, y < 0
+    point = dict(witness(((x - y, 0), (x + y - 1, 1))))
+    assert point[x] == point[y] and point[x] + point[y] > 1
+    assert feasible(((sp.Integer(0), 0),)) is True and feasible(((sp.Integer(3), 0),)) is False
+
+
+def test_ties_at_irrational_points_have_exact_witnesses():
+    assert dict(witness(((x - sp.pi, 0),)))[x] == sp.pi
+    assert dict(witness(((sp.exp(x) - 2, 0),)))[x] == sp.log(2)
+    assert dict(witness(((x - sp.sqrt(2), 0),)))[x] == sp.sqrt(2)
 
 
 def test_equations_as_conditions_are_not_split():

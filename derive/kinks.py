@@ -1,0 +1,175 @@
+"""Does a derivative exist at a point? One test for every kind of kink.
+
+SymPy's derivative of |x| is sign(x), which is 0 at x = 0, and the derivative of a
+piecewise function taken piece by piece says nothing about the boundary between pieces.
+Neither can decide whether f'(p) exists. Two things make the decision here:
+
+1. |e| is written as the piecewise `e if e ≥ 0 else −e` (`without_abs`) before anything
+   is differentiated, so every kink derive knows is a boundary between pieces, where a
+   `Cases` derivative is NaN (not a convention such as sign(0) = 0).
+2. At a numeric point p, `derivative_at` decides by one-sided limits instead of
+   substituting: f⁽ⁿ⁾(p) exists and equals L when f is continuous at p (f(p) is a finite
+   value equal to both one-sided limits of f) and, for k = 1 … n, the one-sided limits
+   of f⁽ᵏ⁾ at p exist, are finite and agree (then, by the mean value theorem, f⁽ᵏ⁾(p)
+   exists and is that limit). Otherwise the result is NaN: *undefined*, never a value.
+   So `t² if t > 0 else 0` has q'(0) = 0, while relu, |t|, sqrt(t²) and a step have no
+   derivative at 0, and sqrt'(0) (an infinite one-sided limit) has none either.
+   For a series coefficient (`extend=True`) f(p) itself may be undefined (a removable
+   singularity such as (eˣ − 1)/x at 0): f is then extended by its limit.
+
+A one-sided limit fixes every piece as it is just beside p (the sign of each compared
+expression g at p ± ε, from g(p) or, when g(p) = 0, from its first nonzero derivative at
+p), then substitutes p, or asks SymPy's `limit` when that gives no finite value. A
+comparison whose sign there cannot be decided (it names another free variable) raises
+`Undecided`: the caller then keeps the symbolic form, whose pieces `derive.regions`
+splits.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .functions import Cases
+from .regions import _fix, _innermost_comparison, _key
+
+MAX_ORDER = 8  # derivatives of g tried to find its sign beside a zero of g
+
+
+class Undecided(Exception):
+    """The point does not fix which piece applies beside it (another variable decides)."""
+
+
+def absolute(e: sp.Expr) -> sp.Expr:
+    """|e| as a piecewise expression: its kink at e = 0 is a boundary between pieces."""
+    if e.is_number:
+        return sp.Abs(e)
+    return Cases((e, e >= 0), (-e, True))
+
+
+def without_abs(expr: sp.Expr) -> sp.Expr:
+    """`expr` with every |e| (SymPy writes sqrt(x²) as |x|) and sign(e) made piecewise."""
+    if not expr.has(sp.Abs, sp.sign):
+        return expr
+    expr = expr.replace(lambda e: isinstance(e, sp.Abs) and not e.args[0].is_number,
+                        lambda e: absolute(e.args[0]))
+    return expr.replace(lambda e: isinstance(e, sp.sign) and not e.args[0].is_number,
+                        lambda e: Cases((1, e.args[0] > 0), (-1, e.args[0] < 0), (0, True)))
+
+
+def _finite(value) -> bool:
+    """A finite real value (possibly in other variables, such as a slope γ)?"""
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I):
+        return False
+    return not value.is_number or (value.is_finite is not False and value.is_extended_real is not False)
+
+
+def _sign_beside(g: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> int:
+    """The sign of g at p + side·ε for every small ε > 0."""
+    for k in range(MAX_ORDER + 1):
+        value = (g if k == 0 else sp.diff(g, u, k)).xreplace({u: p})
+        if value.free_symbols:
+            raise Undecided(f"the sign of {g} beside {u} = {p}")
+        if value.is_zero:
+            continue
+        if value.is_zero is None and not _finite(value):
+            raise Undecided(f"the sign of {g} beside {u} = {p}")
+        positive = value.is_positive
+        if positive is None:
+            raise Undecided(f"the sign of {g} beside {u} = {p}")
+        return (1 if positive else -1) * (side**k)
+    return 0  # g vanishes to high order: treat p's neighbourhood as the tie
+
+
+def _beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> sp.Expr:
+    """`e` with every piece fixed as it is on the `side` of p."""
+    for _ in range(256):
+        comparison = _innermost_comparison(e)
+        if comparison is None:
+            return e
+        g = _key(comparison)[0]
+        e = _fix(e, g, _sign_beside(g, u, p, side))
+    raise Undecided("too many nested pieces")
+
+
+def one_sided_limit(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int):
+    """lim e as u → p from the `side` (+1 right, −1 left): a finite number, or None."""
+    e = _beside(e, u, p, side)
+    if e.has(sp.Piecewise):
+        raise Undecided("a piece left unfixed")
+    if e.has(sp.nan):
+        return None
+    value = e.xreplace({u: p})
+    if not _finite(value):
+        try:
+            value = sp.limit(e, u, p, "+" if side > 0 else "-")
+        except (NotImplementedError, ValueError, TypeError, RecursionError):
+            return None
+        if not _finite(value):
+            return None
+    if not _real_beside(e, u, p, side):
+        return None
+    return value
+
+
+def _real_beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> bool:
+    """Is e real and finite just beside p (sqrt(u) has no left side at 0)?"""
+    import mpmath
+
+    from . import numeric
+
+    others = e.free_symbols - {u}
+    if others:
+        return True  # a value that depends on other variables: nothing to say here
+    with mpmath.workdps(60):
+        at = mpmath.mpf(sp.Float(p, 60)._mpf_) + side * mpmath.mpf("1e-40")
+    return numeric.value_at(e, {u: at}, 60) is not None
+
+
+def _same(a: sp.Expr, b: sp.Expr) -> bool:
+    difference = sp.expand(a - b)
+    if difference == 0:
+        return True
+    if difference.is_number:
+        return difference.is_zero is True
+    return False
+
+
+def derivative_at(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool = False) -> sp.Expr:
+    """f⁽ᵒʳᵈᵉʳ⁾ at u = p (a number), or NaN where it does not exist (see module doc).
+    `f` has its definitions unfolded. Raises Undecided when other variables decide the pieces.
+
+    >>> t = sp.Symbol("t", real=True)
+    >>> derivative_at(Cases((t**2, t > 0), (0, True)), t, sp.Integer(0), 1)
+    0
+    >>> derivative_at(without_abs(sp.Abs(t)), t, sp.Integer(0), 1), derivative_at(sp.sqrt(t), t, sp.Integer(0), 1)
+    (nan, nan)
+    >>> derivative_at((sp.exp(t) - 1) / t, t, sp.Integer(0), 0, extend=True)
+    1
+    """
+    f = without_abs(f)
+    value = f.xreplace({u: p})
+    limit = None
+    for k in range(order + 1):
+        fk = f if k == 0 else sp.diff(f, u, k)
+        left, right = one_sided_limit(fk, u, p, -1), one_sided_limit(fk, u, p, 1)
+        if left is None or right is None or not _same(left, right):
+            return sp.nan
+        if k == 0 and _finite(value) and not _same(value, left):
+            return sp.nan  # a jump, or a value apart from its neighbours: not continuous
+        if k == 0 and not _finite(value) and not extend:
+            return sp.nan  # f(p) itself does not exist
+        limit = left
+    return limit
+
+
+def value_of_derivative(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool = False) -> sp.Expr:
+    """f⁽ᵒʳᵈᵉʳ⁾(p): by substitution where f is smooth and that gives a finite value, by
+    `derivative_at` (one-sided limits) where f has pieces or the substitution fails and p
+    is a number; the substituted form when other variables decide the pieces."""
+    direct = (f if order == 0 else sp.diff(f, u, order)).xreplace({u: p})
+    if p.free_symbols or not (f.has(sp.Piecewise, sp.Abs, sp.sign) or not _finite(direct)):
+        return direct
+    try:
+        return derivative_at(f, u, p, order, extend)
+    except Undecided:
+        return direct
