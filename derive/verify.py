@@ -38,7 +38,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from . import numdiff, numeric
+from . import audit, numdiff, numeric
 from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
@@ -538,8 +538,23 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
     regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
         if most_regions > 1 else ""
-    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
-            evidence)
+    # Never "proved" without the independent audit (derive.audit) agreeing at its points.
+    checked = _audit(rule, targets, settings)
+    if checked.disagreement:
+        return ("error", "audit", f"the proof is contradicted by the independent audit, {checked.disagreement}",
+                None, evidence)
+    if checked.unaudited:
+        return ("undecided", "unaudited", f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
+    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}; "
+            f"audit: {checked.points} point{'s' if checked.points != 1 else ''} agree", None, evidence)
+
+
+def _audit(rule: Rule, targets: list, settings: dict) -> audit.Result:
+    """The audit of a rule about to be reported proved, at every size set it was proved at."""
+    sources = [getattr(t.compiled, "audit_source", None) for t in targets]
+    if any(source is None for source in sources):
+        return audit.Result(unaudited="the audit has no model for this rule (compiled outside CompiledDocument)")
+    return audit.audit_rule(rule, [target for target, _ in sources], sources[0][1], str(settings["seed"]))
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
@@ -606,6 +621,13 @@ class CompiledDocument:
             if net.also_sizes:
                 sets.append(compile_network(net, net.also_sizes, self.functions))
             self.networks[name] = sets
+        # What the audit reads instead of the compiled form: the model, at each size set.
+        self.scalar.audit_source = (audit.Target("scalar"), doc.functions)
+        for name, c in self.graphs.items():
+            c.audit_source = (audit.Target("graph", doc.graphs[name]), doc.functions)
+        for name, sets in self.networks.items():
+            for c in sets:
+                c.audit_source = (audit.Target("network", doc.networks[name], c.sizes), doc.functions)
 
     def targets_for(self, rule: Rule) -> list:
         if rule.context is None:
