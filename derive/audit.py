@@ -70,14 +70,14 @@ class Mat:
     def at(self, i: int, j: int):  # 0-based
         return self.data[i * self.cols + j]
 
-    def map(self, fn) -> "Mat":
+    def map(self, fn) -> Mat:
         return Mat(self.rows, self.cols, [fn(v) for v in self.data])
 
     @property
     def shape(self) -> tuple:
         return (self.rows, self.cols)
 
-    def T(self) -> "Mat":
+    def T(self) -> Mat:
         return Mat(self.cols, self.rows, [self.at(i, j) for j in range(self.cols) for i in range(self.rows)])
 
 
@@ -236,12 +236,12 @@ class Functions:
             if fn == "max":  # as written: the first of the largest
                 best = args[0]
                 for a in args[1:]:
-                    best = best if best > a else a
+                    best = max(a, best)
                 return best
             if fn == "min":
                 best = args[0]
                 for a in args[1:]:
-                    best = best if best < a else a
+                    best = min(a, best)
                 return best
             try:
                 return _real(BUILTINS[fn](*args))
@@ -556,6 +556,9 @@ class PointWorld:
 # ---------------------------------------------------------------- the interpreter
 
 
+_COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
 class Interpreter:
     """Syntax → mpmath numbers and `Mat`s in a world, with integer names `env` (quantifier
     values, L, sizes) and index values `idx`."""
@@ -714,7 +717,7 @@ class Interpreter:
         except ZeroDivisionError:
             raise Undefined("division by zero") from None
 
-    def _eval(self, expr, idx: dict):  # noqa: C901 - one branch per node type
+    def _eval(self, expr, idx: dict):
         if isinstance(expr, s.Num):
             return mpmath.mpf(expr.value.numerator) / expr.value.denominator
         if isinstance(expr, s.Name):
@@ -873,9 +876,6 @@ class Interpreter:
                                                                  expr.primes) for k in range(n)])
         return self.functions.apply(name, args, expr.primes)
 
-    _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
-                "<=": lambda a, b: a <= b}
-
     def _cases(self, expr: s.Cases, idx: dict):
         """As written: the first piece whose condition holds, else the last."""
         for piece in expr.pieces:
@@ -883,7 +883,7 @@ class Interpreter:
             left, right = self._eval(c.left, idx), self._eval(c.right, idx)
             if _is_mat(left) or _is_mat(right):
                 raise Unsupported("a comparison of matrices")
-            if self._COMPARE[c.op](left, right):
+            if _COMPARE[c.op](left, right):
                 value = self._eval(piece.value, idx)
                 break
         else:
@@ -1181,7 +1181,7 @@ def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
                     finally:
                         _scale[0] = 1.0
                     p2 = _pairs(l2, r2) or []
-                    again = dict((e, (a, b)) for e, a, b in p2).get(entry)
+                    again = {e: (a, b) for e, a, b in p2}.get(entry)
                     if again is None or _close(*again):
                         continue
                     at = ", ".join(x for x in (where, entry) if x)
@@ -1315,5 +1315,18 @@ class _ScalarModel:
         return {}
 
 
-__all__ = ["audit_rule", "Target", "Result", "Interpreter", "NetworkModel", "GraphModel", "PointWorld",
-           "ScalarWorld", "Functions", "derivative", "taylor", "Unsupported", "Undefined"]
+__all__ = [
+    "Functions",
+    "GraphModel",
+    "Interpreter",
+    "NetworkModel",
+    "PointWorld",
+    "Result",
+    "ScalarWorld",
+    "Target",
+    "Undefined",
+    "Unsupported",
+    "audit_rule",
+    "derivative",
+    "taylor",
+]

@@ -545,8 +545,9 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
                 None, evidence)
     if checked.unaudited:
         return ("undecided", "unaudited", f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
-    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}; "
-            f"audit: {checked.points} point{'s' if checked.points != 1 else ''} agree", None, evidence)
+    agree = f"audit: {checked.points} point{'s' if checked.points != 1 else ''} agree"
+    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}; {agree}",
+            None, evidence)
 
 
 def _audit(rule: Rule, targets: list, settings: dict) -> audit.Result:
