@@ -1083,19 +1083,22 @@ def _show(v) -> str:
     return mpmath.nstr(v, 15)
 
 
-def _label(key) -> str:
-    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], int) and key[0] in ("x", "y"):
-        return f"{key[0]}_{key[1]}"
-    if isinstance(key, tuple):
+def _label(key, model) -> str:
+    """How an input key is written: x_1, W^2_13, b, h^0_2, X_{1,2}."""
+    if model.kind == "network":
         name, *rest = key
-        if name in ("W", "b", "γ") and isinstance(rest[0], int):
-            return f"{name}^{rest[0]}_{''.join(map(str, rest[1:]))}"
-        if len(key) == 2:  # graph scalar (name, member)
-            return name if rest[0] is None else f"{name}^{rest[0]}"
-        member, i, j = rest
-        sup = "" if member is None else f"^{member}"
-        return f"{name}{sup}_{i}" + (f",{j}" if j != 1 else "")
-    return str(key)
+        if name in ("x", "y"):
+            return f"{name}_{rest[0]}"
+        layer, *entry = rest
+        return f"{name}^{layer}_" + "".join(map(str, entry)) if max(entry) < 10 else \
+            f"{name}^{layer}_{{{','.join(map(str, entry))}}}"
+    if len(key) == 2:  # a scalar (name, member)
+        name, member = key
+        return name if member is None else f"{name}^{member}"
+    name, member, i, j = key
+    sup = "" if member is None else f"^{member}"
+    shape = model.shapes.get((name, member))
+    return f"{name}{sup}_{i}" if shape is not None and shape[1] == 1 else f"{name}{sup}_{{{i},{j}}}"
 
 
 def _text(v) -> str:
@@ -1278,7 +1281,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
 
         def describe(p=point, v=values):
             shown = {k: (p[k] if v[k] == _mp_point({k: p[k]})[k] else v[k]) for k in v}
-            text = ", ".join(f"{_label(k)}={_text(x)}" for k, x in shown.items())
+            text = ", ".join(f"{_label(k, model)}={_text(x)}" for k, x in shown.items())
             return text + (f" (sizes {','.join(map(str, target.sizes))})" if target.sizes else "")
 
         def make_world(v=values, first=[base]):  # noqa: B006 - the first call reuses the base world
