@@ -556,6 +556,19 @@ class PointWorld:
 # ---------------------------------------------------------------- the interpreter
 
 
+_lost = [False]  # set when a sum cancelled all but a few of the working digits
+
+
+def _plus(a, b):
+    """a + b, noting a cancellation that leaves fewer than 30 good digits (then the value
+    is rounding noise, and a difference found with it proves nothing)."""
+    total = a + b
+    big = max(abs(a), abs(b))
+    if big and abs(total) < big * mpmath.mpf(10) ** (30 - mpmath.mp.dps):
+        _lost[0] = True
+    return total
+
+
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 
 
@@ -938,12 +951,12 @@ class Interpreter:
         if _is_mat(left) and _is_mat(right):
             if left.shape != right.shape:
                 raise Unsupported(f"a {_shape(left)} plus a {_shape(right)}")
-            return Mat(left.rows, left.cols, [a + b for a, b in zip(left.data, right.data)])
+            return Mat(left.rows, left.cols, [_plus(a, b) for a, b in zip(left.data, right.data)])
         if _is_mat(left):
-            return left.map(lambda e: e + right)
+            return left.map(lambda e: _plus(e, right))
         if _is_mat(right):
-            return right.map(lambda e: left + e)
-        return left + right
+            return right.map(lambda e: _plus(left, e))
+        return _plus(left, right)
 
     @staticmethod
     def _multiply(left, right):
@@ -1150,6 +1163,42 @@ def _scalar_names(rule: Rule, functions: Functions) -> list:
     return names
 
 
+RECHECK_SCALES = (1.7, 4, 12, 30, 60)  # × BASE_DPS digits (and × the steps' digits) on a re-check
+
+
+def _stable(a, b) -> bool:
+    return abs(a - b) <= mpmath.mpf("1e-20") * max(abs(a), abs(b)) + FLOOR * mpmath.mpf("1e-10")
+
+
+def _settle(rule: Rule, make_world, env: dict, index: dict, entry: str):
+    """Both sides' values of one entry, re-evaluated with more and more digits (and other
+    steps) until two successive precisions agree on each: (left, right), or None when no
+    precision up to ~3600 digits gives stable values (then nothing is concluded here)."""
+    previous = None
+    try:
+        for scale in RECHECK_SCALES:
+            _scale[0] = scale
+            _lost[0] = False
+            with mpmath.workdps(int(BASE_DPS * scale)):
+                world = make_world()
+                left = Interpreter(world, env).eval(rule.lhs, index)
+                right = Interpreter(world, env).eval(rule.rhs, index)
+                now = {e: (a, b) for e, a, b in (_pairs(left, right) or [])}.get(entry)
+            if now is None:
+                return None
+            if _lost[0]:  # digits cancelled away: try with more
+                previous = None
+                continue
+            if previous is not None and _stable(previous[0], now[0]) and _stable(previous[1], now[1]):
+                return now
+            previous = now
+    except Undefined:
+        return None
+    finally:
+        _scale[0] = 1.0
+    return None
+
+
 def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
     """(instances compared, disagreement text or "") of one rule at one point."""
     compared = 0
@@ -1171,26 +1220,19 @@ def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
             if pairs is None:
                 raise Unsupported(f"the audit reads the sides with other shapes ({_shape(left)} and {_shape(right)})"
                                   + (f" at {where}" if where else ""))
+            settled = True
             for entry, lv, rv in pairs:
                 if not _close(lv, rv):
-                    try:  # again with more digits and another step: a real difference stays
-                        _scale[0] = 1.7
-                        with mpmath.workdps(int(BASE_DPS * 1.7)):
-                            again_world = make_world()
-                            l2 = Interpreter(again_world, env).eval(rule.lhs, index)
-                            r2 = Interpreter(again_world, env).eval(rule.rhs, index)
-                    except Undefined:
+                    again = _settle(rule, make_world, env, index, entry)
+                    if again is None:  # no stable value here (rounding noise): nothing concluded
+                        settled = False
                         continue
-                    finally:
-                        _scale[0] = 1.0
-                    p2 = _pairs(l2, r2) or []
-                    again = {e: (a, b) for e, a, b in p2}.get(entry)
-                    if again is None or _close(*again):
+                    if _close(*again):
                         continue
                     at = ", ".join(x for x in (where, entry) if x)
                     return compared, (f"{'at ' + at + ': ' if at else ''}left = {_show(again[0])}, right = "
                                       f"{_show(again[1])}; inputs {describe()}")
-            compared += 1
+            compared += settled
     return compared, ""
 
 
@@ -1228,7 +1270,7 @@ def audit_rule(rule: Rule, targets: list, user_functions: dict, seed: str = "", 
                 if used == 0:
                     where = f" at sizes {','.join(map(str, target.sizes))}" if target.sizes else ""
                     result.unaudited = (f"the audit could evaluate the rule at none of its points{where} "
-                                        f"(undefined there: a kink, a tie, a division by 0…)")
+                                        f"(undefined there: a kink, a tie, a division by 0…; or its value lost in rounding)")
                     return result
                 result.points += used
     except Unsupported as e:
