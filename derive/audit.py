@@ -33,6 +33,7 @@ from fractions import Fraction
 import mpmath
 
 from . import syntax as s
+from .errors import DeriveError
 from .model import BUILTIN_FUNCTIONS, LAYERED, Rule, int_value
 
 BASE_DPS = 60  # digits for values; each level of nested differences works with 1.5× more
@@ -66,6 +67,7 @@ class Mat:
     rows: int
     cols: int
     data: list
+    matrix: bool = False  # a matrix quantity (Wˡ) even when one of its sizes is 1: w_jk has two indices
 
     def at(self, i: int, j: int):  # 0-based
         return self.data[i * self.cols + j]
@@ -267,6 +269,7 @@ class Ref:
     cols: int
     keys: tuple
     scalar: bool = False
+    matrix: bool = False  # as Mat.matrix
 
     def at(self, i: int, j: int):  # 1-based
         return self.keys[(i - 1) * self.cols + (j - 1)]
@@ -343,7 +346,7 @@ class NetworkModel:
             raise Unsupported(f"{kind}^{layer} does not exist")
         n, m = self.sizes[layer], self.sizes[layer - 1]
         if kind == "W":
-            return Ref(n, m, tuple(("W", layer, j, k) for j in range(1, n + 1) for k in range(1, m + 1)))
+            return Ref(n, m, tuple(("W", layer, j, k) for j in range(1, n + 1) for k in range(1, m + 1)), matrix=True)
         if kind == "γ" and not self.two_arg[layer - 1]:
             raise Unsupported(f"layer {layer} has no γ")
         return Ref(n, 1, tuple((kind, layer, j) for j in range(1, n + 1)))
@@ -569,6 +572,11 @@ def _plus(a, b):
     return total
 
 
+def _scripted_name(expr: s.Sub, value) -> str:
+    """The variable a subscripted name stands for in a scalar rule: x_1, x_{1,2}."""
+    return f"{expr.base.id}_" + ",".join(str(value(i)) for i in expr.items)
+
+
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 
 
@@ -615,7 +623,7 @@ class Interpreter:
     def _values(self, ref: Ref):
         if ref.scalar:
             return self.world.value(ref.keys[0])
-        return Mat(ref.rows, ref.cols, [self.world.value(k) for k in ref.keys])
+        return Mat(ref.rows, ref.cols, [self.world.value(k) for k in ref.keys], ref.matrix)
 
     # ------------------------------------------------------------ references
 
@@ -643,19 +651,19 @@ class Interpreter:
         if isinstance(expr, s.Sub) and self.kind != "scalar" and not self._kronecker(expr):
             base = self.refs(expr.base, idx, strict)
             if isinstance(base, Ref):
-                i, j = self._entry(expr, base.rows, base.cols, idx)
+                i, j = self._entry(expr, base.rows, base.cols, idx, base.matrix)
                 return Ref(1, 1, (base.at(i, j),))
         if strict:
             raise Unsupported("∂ of something that is not a named quantity")
         return None
 
-    def _split(self, expr: s.Sub, cols: int) -> tuple:
-        if expr.raw is not None and len(expr.raw) == 2 and cols > 1:
+    def _split(self, expr: s.Sub, cols: int, matrix: bool = False) -> tuple:
+        if expr.raw is not None and len(expr.raw) == 2 and (cols > 1 or matrix):
             return s.script_indices(expr)
         return expr.items
 
-    def _entry(self, expr: s.Sub, rows: int, cols: int, idx: dict) -> tuple:
-        values = [self._int(item, idx) for item in self._split(expr, cols)]
+    def _entry(self, expr: s.Sub, rows: int, cols: int, idx: dict, matrix: bool = False) -> tuple:
+        values = [self._int(item, idx) for item in self._split(expr, cols, matrix)]
         if len(values) == 1:
             if cols == 1:
                 i, j = values[0], 1
@@ -704,7 +712,7 @@ class Interpreter:
             if not _is_mat(base):
                 raise Unsupported("a scalar indexed")
         rows, cols = base.rows, base.cols
-        if len(self._split(sub, cols)) == 1:
+        if len(self._split(sub, cols, base.matrix)) == 1:
             if cols == 1:
                 return rows
             if rows == 1:
@@ -765,10 +773,13 @@ class Interpreter:
             if self._kronecker(expr):
                 i, j = (self._int(item, idx) for item in self._kronecker_items(expr))
                 return mpmath.mpf(1 if i == j else 0)
+            if self.kind == "scalar" and isinstance(expr.base, s.Name) and expr.base.id not in self.env \
+                    and expr.base.id not in idx:
+                return self.world.variable(_scripted_name(expr, lambda i: self._int(i, idx)))  # x_1: a variable
             base = self._eval(expr.base, idx)
             if not _is_mat(base):
                 raise Unsupported("a scalar indexed")
-            i, j = self._entry(expr, base.rows, base.cols, idx)
+            i, j = self._entry(expr, base.rows, base.cols, idx, base.matrix)
             return base.at(i - 1, j - 1)
         if isinstance(expr, s.Call):
             return self._call(expr, idx)
@@ -1045,26 +1056,24 @@ def _solve_assumptions(model, point: dict, equations: tuple, env: dict) -> dict:
 
 
 def _samples(model, rng: random.Random, count: int, special: bool) -> list:
-    """`count` random points (exact rationals; given values kept), and with `special`
-    two more at small whole numbers (0 first: boundaries of pieces sit there)."""
+    """[(point, random?)]: random points (exact rationals; given values kept), as many as
+    4 × `count` for rules undefined at some of them, and with `special` two more at small
+    whole numbers (0 first: boundaries of pieces often sit there)."""
     given = model.given()
     keys = model.input_keys()
-    out = []
-    for n in range(count + (2 if special else 0)):
+    out: list = []
+    for n in range(4 * count + (2 if special else 0)):
         point = {}
         for key in keys:
             if key in given:
                 point[key] = given[key]
-            elif n < count:
+            elif n < 4 * count:
                 point[key] = _random_value(rng, *model.sample_range(key))
             else:
-                point[key] = Fraction(0) if n == count else Fraction(rng.choice((-1, 0, 1, 2)))
-        out.append(point)
-    unique = []
-    for p in out:
-        if p not in unique:
-            unique.append(p)
-    return unique
+                point[key] = Fraction(0) if n == 4 * count else Fraction(rng.choice((-1, 0, 1, 2)))
+        if all(point != p for p, _ in out):
+            out.append((point, n < 4 * count))
+    return out
 
 
 def _mp_point(point: dict) -> dict:
@@ -1084,7 +1093,11 @@ def _pairs(left, right) -> list:
         left = left.data[0]
     if _is_mat(right) and right.shape == (1, 1) and not _is_mat(left):
         right = right.data[0]
-    if _is_mat(left) != _is_mat(right) or (_is_mat(left) and left.shape != right.shape):
+    if _is_mat(left) and not _is_mat(right):  # aᴸ − aᴸ = 0: every entry is 0
+        right = Mat(left.rows, left.cols, [right] * len(left.data))
+    if _is_mat(right) and not _is_mat(left):
+        left = Mat(right.rows, right.cols, [left] * len(right.data))
+    if _is_mat(left) and left.shape != right.shape:
         return None
     if not _is_mat(left):
         return [("", left, right)]
@@ -1147,6 +1160,11 @@ def _scalar_names(rule: Rule, functions: Functions) -> list:
     names: list = []
 
     def walk(e, bound):
+        if isinstance(e, s.Sub) and isinstance(e.base, s.Name) and all(isinstance(i, s.Num) for i in e.items):
+            name = _scripted_name(e, lambda i: i.value)
+            if name not in names:
+                names.append(name)
+            return
         if isinstance(e, s.Name) and e.id not in bound and e.id not in names and e.id not in ("π", "pi") \
                 and e.id not in functions.user and e.id not in BUILTIN_FUNCTIONS:
             names.append(e.id)
@@ -1273,7 +1291,7 @@ def audit_rule(rule: Rule, targets: list, user_functions: dict, seed: str = "", 
                                         f"(undefined there: a kink, a tie, a division by 0…; or its value lost in rounding)")
                     return result
                 result.points += used
-    except Unsupported as e:
+    except (Unsupported, DeriveError) as e:
         result.unaudited = f"the audit cannot evaluate this rule: {e}"
     except RecursionError:
         result.unaudited = "the audit cannot evaluate this rule: nested too deep"
@@ -1289,7 +1307,10 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     if target.kind == "scalar":
         names = _scalar_names(rule, functions)
         model = _ScalarModel(names)
-        for point in _samples(model, rng, count, special=True):
+        random_used = 0
+        for point, is_random in _samples(model, rng, count, special=True):
+            if is_random and random_used >= count:
+                continue
             values = _mp_point(point)
 
             def describe(p=point):
@@ -1306,6 +1327,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
                 result.disagreement = bad
                 return used
             used += n > 0
+            random_used += is_random and n > 0
         return used
     if target.kind == "network":
         model = NetworkModel(target.declaration, target.sizes, functions)
@@ -1313,7 +1335,10 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     else:
         model = GraphModel(target.declaration, functions)
         special = True
-    for point in _samples(model, rng, count, special):
+    random_used = 0
+    for point, is_random in _samples(model, rng, count, special):
+        if is_random and random_used >= count:
+            continue
         try:
             values = _solve_assumptions(model, _mp_point(point), target.declaration.assumptions,
                                         dict(model.layer_env))
@@ -1339,6 +1364,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
             result.disagreement = bad
             return used
         used += n > 0
+        random_used += is_random and n > 0
     return used
 
 

@@ -193,6 +193,66 @@ def test_a_derivative_at_a_kink_is_never_proved_by_a_broken_prover(broken_prover
 def test_audit_points_are_exact_rationals_off_the_prover_grid():
     import random
     model = audit._ScalarModel(["x", "y"])
-    points = audit._samples(model, random.Random(1), 3, special=True)
+    points = [p for p, _ in audit._samples(model, random.Random(1), 3, special=True)]
     assert len(points) >= 4 and all(isinstance(v, Fraction) for p in points for v in p.values())
     assert {"x": Fraction(0), "y": Fraction(0)} in points  # boundaries of pieces often sit at 0
+
+
+# ---------------------------------------------------------------- true rules the audit must read right
+
+
+def _audit_all(text: str) -> dict:
+    doc = load(text)
+    out = {}
+    for r in doc.all_rules():
+        if r.context is None:
+            targets = [audit.Target("scalar")]
+        elif r.context in doc.graphs:
+            targets = [audit.Target("graph", doc.graphs[r.context])]
+        else:
+            net = doc.networks[r.context]
+            targets = [audit.Target("network", net, net.sizes)]
+        out[r.name] = audit.audit_rule(r, targets, doc.functions)
+    return out
+
+
+AUDIT_READS = """network w1 {
+    layers 2, 1, 1
+    activation σ
+    loss C = ½‖y − aᴸ‖²
+    rule "BP4c, width 1": for l in 1..L: ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ
+    rule "vector = 0": aᴸ − aᴸ = 0
+}
+network ce {
+    layers 2, 3, 2
+    activation σ
+    loss C = −Σ(y ⊙ log(aᴸ))
+    rule "entrywise y / a": ∂C/∂aᴸ = −(y / aᴸ)
+}
+graph g {
+    size T = 3
+    input W[2,2]
+    J = Σ W
+    rule "an empty inner sum": Σ_{t=1}^{T} Σ_{k=1}^{t-1} W = 3W
+}
+function q(t) = t^2 if t > 0 else 0
+function hp(x) = x if x > π else 0
+function hq(x) = 0 if x <= π else x
+rule "x_1 + x_2": x_1 + x_2 = x_2 + x_1
+rule "q'(0) = 0": q'(0) = 0
+rule "log sqrt": log(sqrt(x)) = log(x)/2
+rule "π in a condition": hp(x + 3) = hq(x + 3)
+rule "removable singularity": (exp(x) − 1)/x ≈ 1 + x/2 at x = 0 order 2
+rule "ill-conditioned": (exp(exp(exp(t^2 + 2))) + 1)^2 − exp(exp(exp(t^2 + 2)))^2 = 2exp(exp(exp(t^2 + 2))) + 1
+"""
+
+
+def test_audit_reads_true_rules_as_true():
+    for name, result in _audit_all(AUDIT_READS).items():
+        assert not result.disagreement and not result.unaudited and result.points > 0, (name, result)
+
+
+def test_audit_finds_a_wrong_series_coefficient_and_a_wrong_scripted_variable():
+    results = _audit_all("rule a: (exp(x) − 1)/x ≈ 1 + x at x = 0 order 2\nrule b: x_1 + x_2 = x_2 + 2 x_1")
+    assert "coefficient of x^1" in results["a"].disagreement
+    assert "x_1=" in results["b"].disagreement
