@@ -38,7 +38,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from . import kinks, numdiff, numeric
+from . import audit, kinks, numdiff, numeric
 from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
@@ -648,23 +648,59 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
         return ("undecided", "unproved",
                 f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
                 f"a proof over no point proves nothing; {evidence}", None, evidence)
-    sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
-    at = f" at sizes {sizes}" if sizes else ""
     evidence = (f"numeric: {n} entries agree at {checked_points} exact "
                 f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     if unproved:
         return ("undecided", "unproved",
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
-    steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    # Ties are regions too; those where a derivative does not exist are left out, as a
-    # rule says nothing where its sides have no value.
-    boundaries = "boundaries excluded" if excluded else "ties included"
-    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
-        if most_regions > 1 else ""
-    notes["proof"] = (most_steps, most_regions, n, [t.compiled.sizes for t in targets if t.compiled.sizes])
-    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
-            evidence)
+    # Never "proved" without the independent audit (derive.audit) agreeing at its points.
+    checked = _audit(rule, targets, settings)
+    if checked.disagreement:
+        return ("error", "audit", f"the proof is contradicted by the independent audit, {checked.disagreement}",
+                None, evidence)
+    if checked.unaudited:
+        return ("undecided", "unaudited", f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
+    proof = _Proof(most_steps, most_regions, n, bool(excluded), checked.points,
+                   [t.compiled.sizes for t in targets if t.compiled.sizes])
+    notes["proof"] = proof
+    return ("proved", "symbolic", proof.detail(), None, evidence)
+
+
+@dataclass
+class _Proof:
+    """What a proof took, to be told in the verdict (and summed over size sets)."""
+
+    steps: int  # chain-rule steps, at most
+    regions: int  # regions of a piecewise claim, at most
+    entries: int
+    excluded: bool  # regions where a derivative does not exist were left out
+    audited: int  # points where the independent audit agreed
+    sizes: list
+
+    def merged(self, other: "_Proof") -> "_Proof":
+        return _Proof(max(self.steps, other.steps), max(self.regions, other.regions), self.entries + other.entries,
+                      self.excluded or other.excluded, self.audited + other.audited, self.sizes + other.sizes)
+
+    def detail(self) -> str:
+        n = self.entries
+        at = " at sizes " + " and ".join(",".join(map(str, z)) for z in self.sizes) if self.sizes else ""
+        steps = f" after {self.steps} chain-rule step{'s' if self.steps > 1 else ''}" if self.steps else ""
+        # Ties are regions too; those where a derivative does not exist are left out, as a
+        # rule says nothing where its sides have no value.
+        boundaries = "boundaries excluded" if self.excluded else "ties included"
+        regions = f" on each region ({self.regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
+            if self.regions > 1 else ""
+        agree = f"audit: {self.audited} point{'s' if self.audited != 1 else ''} agree"
+        return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}; {agree}"
+
+
+def _audit(rule: Rule, targets: list, settings: dict) -> audit.Result:
+    """The audit of a rule about to be reported proved, at every size set it was proved at."""
+    sources = [getattr(t.compiled, "audit_source", None) for t in targets]
+    if any(source is None for source in sources):
+        return audit.Result(unaudited="the audit has no model for this rule (compiled outside CompiledDocument)")
+    return audit.audit_rule(rule, [target for target, _ in sources], sources[0][1], str(settings["seed"]))
 
 
 def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> tuple:
@@ -678,7 +714,6 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     if len(compiled) == 1 or first[0] != "proved":
         return first
     proof = notes.pop("proof", None)
-    steps, regions, n = proof[:3] if proof is not None else (0, 1, 0)
     failures = []
     quiet = dict(settings, numeric=False)  # finite differences (--numeric) are at the declared sizes
     for other in compiled[1:]:
@@ -692,25 +727,15 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
             verdict, how, detail = "undefined", "kink", str(u)
         except DeriveError as e:
             verdict, how, detail = "error", "bad input", f"{e.message} (line {e.pos})" if e.pos else e.message
-        if verdict == "proved" and "proof" in other_notes:
-            o_steps, o_regions, o_n, _ = other_notes["proof"]
-            steps, regions, n = max(steps, o_steps), max(regions, o_regions), n + o_n
+        if verdict == "proved" and proof is not None and "proof" in other_notes:
+            proof = proof.merged(other_notes["proof"])
         else:
             failures.append(f"not at sizes {sizes}: {verdict} ({how}), {detail}")
     if not failures and proof is not None:
-        return ("proved", "symbolic", _proved_detail(steps, regions, n, [c.sizes for c in compiled if c.sizes]),
-                None, first[4])
+        return ("proved", "symbolic", proof.detail(), None, first[4])
     declared = ",".join(map(str, compiled[0].sizes or ()))
     return ("proved", "symbolic", f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
             None, first[4])
-
-
-def _proved_detail(most_steps: int, most_regions: int, n: int, sizes: list) -> str:
-    at = " at sizes " + " and ".join(",".join(map(str, z)) for z in sizes) if sizes else ""
-    steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
-        if most_regions > 1 else ""
-    return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}"
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
@@ -784,6 +809,13 @@ class CompiledDocument:
                     if net.also_sizes != default_also_sizes(net.sizes):
                         raise
             self.networks[name] = sets
+        # What the audit reads instead of the compiled form: the model, at each size set.
+        self.scalar.audit_source = (audit.Target("scalar"), doc.functions)
+        for name, c in self.graphs.items():
+            c.audit_source = (audit.Target("graph", doc.graphs[name]), doc.functions)
+        for name, sets in self.networks.items():
+            for c in sets:
+                c.audit_source = (audit.Target("network", doc.networks[name], c.sizes), doc.functions)
 
     def targets_for(self, rule: Rule) -> list:
         if rule.context is None:

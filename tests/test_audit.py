@@ -1,0 +1,258 @@
+"""The independent audit (derive.audit): its interpreter agrees with known values, true
+rules stay proved with it, and with the prover broken on purpose a false rule of every
+kind comes out an error (how: audit), never proved."""
+
+import math
+from fractions import Fraction
+
+import mpmath
+import pytest
+
+import derive
+from derive import audit, verify
+from derive.model import load
+
+
+# ---------------------------------------------------------------- the interpreter itself
+
+
+def _graph_world(text: str, name: str) -> audit.PointWorld:
+    doc = load(text)
+    model = audit.GraphModel(doc.graphs[name], audit.Functions(doc.functions))
+    point = {k: mpmath.mpf(v.numerator) / v.denominator for k, v in model.given().items()}
+    return audit.PointWorld(model, point)
+
+
+J_GRAPH = """graph J {
+    input a = 5, b = 3, c = 2
+    u = b c
+    v = a + u
+    J = 3 v
+}"""
+
+
+def test_interpreter_computation_graph_values_and_derivatives():
+    with mpmath.workdps(audit.BASE_DPS):
+        world = _graph_world(J_GRAPH, "J")
+        assert world.value(("J", None)) == 33
+        for source, expected in (("a", 3), ("b", 6), ("c", 9), ("u", 3), ("v", 3)):
+            assert abs(world.derivative(("J", None), (source, None)) - expected) < 1e-30
+
+
+def test_interpreter_functions():
+    fns = audit.Functions({})
+    with mpmath.workdps(audit.BASE_DPS):
+        assert abs(fns.apply("σ", [mpmath.mpf(0)], 1) - mpmath.mpf(1) / 4) < 1e-30
+        assert abs(fns.apply("sigma", [mpmath.mpf(0)], 2)) < 1e-25  # σ''(0) = 0
+        assert abs(fns.apply("tanh", [mpmath.mpf(0)], 1) - 1) < 1e-30
+        assert fns.apply("relu", [mpmath.mpf(-1)]) == 0 and fns.apply("relu", [mpmath.mpf(2)]) == 2
+        assert fns.apply("lrelu", [mpmath.mpf(-2), mpmath.mpf(1) / 10]) == mpmath.mpf(-2) / 10
+        assert fns.apply("max", [mpmath.mpf(1), mpmath.mpf(3), mpmath.mpf(2)]) == 3
+        # GELU's tanh form (Hendrycks & Gimpel): ½x(1 + tanh(√(2/π)(x + 0.044715x³))), and Φ(1) = 0.8413447…
+        assert float(fns.apply("gelutanh", [mpmath.mpf(1)])) == pytest.approx(
+            0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * 1.044715)), rel=1e-15)
+        assert abs(fns.apply("gelu", [mpmath.mpf(1)]) - mpmath.mpf("0.841344746068542948585232545632")) < 1e-25
+        assert abs(fns.apply("hardσ", [mpmath.mpf(1)]) - mpmath.mpf(3) / 4) < 1e-30
+        with pytest.raises(audit.Undefined):  # a kink: no derivative, never a guess
+            fns.apply("relu", [mpmath.mpf(0)], 1)
+        with pytest.raises(audit.Undefined):
+            fns.apply("log", [mpmath.mpf(-1)])
+        coefficients = audit.taylor(lambda t: fns.apply("σ", [t]), mpmath.mpf(0), 3)
+        assert [float(c) for c in coefficients] == pytest.approx([0.5, 0.25, 0.0], abs=1e-15)
+
+
+def test_interpreter_network_forward_pass():
+    doc = load("network n {\n layers 1, 1\n activation σ\n loss C = ½‖y − aᴸ‖²\n}")
+    with mpmath.workdps(audit.BASE_DPS):
+        model = audit.NetworkModel(doc.networks["n"], (1, 1), audit.Functions({}))
+        point = {("x", 1): mpmath.mpf(2), ("W", 1, 1, 1): mpmath.mpf(3), ("b", 1, 1): mpmath.mpf(-1),
+                 ("y", 1): mpmath.mpf(1) / 2}
+        world = audit.PointWorld(model, point)
+        a = 1 / (1 + mpmath.exp(-5))
+        assert abs(world.value(("a", 1, 1)) - a) < 1e-40
+        assert abs(world.value(("C",)) - (a - mpmath.mpf(1) / 2) ** 2 / 2) < 1e-40
+        # ∂C/∂W = (a − y) σ'(z) x
+        expected = (a - mpmath.mpf(1) / 2) * a * (1 - a) * 2
+        assert abs(world.derivative(("C",), ("W", 1, 1, 1)) - expected) < 1e-30
+
+
+# ---------------------------------------------------------------- true rules stay proved
+
+
+TRUE_RULES = """network mlp {
+    layers 2, 3, 2
+    activation σ
+    loss C = ½‖y − aᴸ‖²
+    rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)
+    rule BP2: for l in 1..L-1: δˡ = ((W^{l+1})ᵀ δ^{l+1}) ⊙ σ'(zˡ)
+    rule BP4c: for l in 1..L: ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ
+}
+network soft {
+    layers 2, 3
+    activation softmax
+    loss C = −Σ(y ⊙ log(aᴸ))
+    assume Σ y = 1
+    rule "p − y": δᴸ = aᴸ − y
+}
+graph J {
+    input a = 5, b = 3, c = 2
+    u = b c
+    v = a + u
+    J = 3 v
+    rule "dJ/db = 6": dJ/db = 6
+}
+function step(x) = 1 if x > 0 else 0
+rule dsigma: σ'(t) = σ(t)(1 − σ(t))
+rule "relu' = step": relu'(x) = step(x)
+rule taylor: tanh(x) ≈ x − x³/3 at x = 0 order 5
+"""
+
+
+def test_true_rules_are_proved_and_say_the_audit_ran():
+    report = derive.check_source(TRUE_RULES)
+    for v in report:
+        assert v.verdict == "proved", (v.rule, v.verdict, v.how, v.detail)
+        assert "audit:" in v.detail and "agree" in v.detail, v.detail
+
+
+# ---------------------------------------------------------------- a broken prover is caught
+
+
+@pytest.fixture
+def broken_prover(monkeypatch):
+    """The screen finds nothing and every claim is 'proved': only the audit stands between
+    a false rule and the verdict proved."""
+    monkeypatch.setattr(verify, "_screen", lambda target, points, settings: (len(points), mpmath.mpf(0)))
+    monkeypatch.setattr(verify, "_prove", lambda target, claim: (0, 1))
+    monkeypatch.setattr(verify, "_cross_check", lambda target, point, rng: None)
+
+
+FALSE_RULES = {
+    "network BP2 without the transpose": """network n {
+        layers 2, 2, 2
+        activation σ
+        loss C = ½‖y − aᴸ‖²
+        rule r: for l in 1..L-1: δˡ = (W^{l+1} δ^{l+1}) ⊙ σ'(zˡ)
+    }""",
+    "graph derivative off by a factor": """graph J {
+        input a, b, c
+        u = b c
+        v = a + u
+        J = 3 v
+        rule r: dJ/db = 2c
+    }""",
+    "scalar identity off by a constant": "rule r: tanh(t) = 2σ(2t)",
+    "scalar derivative off by a constant": "rule r: σ'(t) = σ(t)(1 − σ(t)) + 1/1000",
+    "piecewise rule wrong on one region": "rule r: relu(x) = x",
+    "piecewise rule wrong on a boundary only": "function f(x) = 1 if x >= 0 else 0\nfunction g(x) = 1 if x > 0 else 0\nrule r: f(x) = g(x)",
+    "series coefficient wrong": "rule r: σ(x) ≈ x/2 + 1/2 at x = 0 order 2",
+    "a tie that holds everywhere": "rule r: max((x + 1)^2, x^2 + 2 x + 1) = 0",
+    "wrong only at the second size set": """network n {
+        layers 1, 1
+        also layers 2, 2
+        activation σ
+        loss C = ½‖y − aᴸ‖²
+        rule r: Σ(x ⊙ x) = (Σ x)²
+    }""",
+    "tensor graph, d-notation": """graph g {
+        input w[2], x[2], b
+        z = wᵀ x + b
+        L = 3 z
+        rule r: dL/db = 0
+    }""",
+    "a declared δ is not Kronecker's": """graph g {
+        input delta[2,2]
+        J = delta_{1,2} + delta_{2,1}
+        rule r: J = 0
+    }""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(FALSE_RULES))
+def test_broken_prover_false_rule_is_an_audit_error(broken_prover, case):
+    v = derive.check_source(FALSE_RULES[case])["r"]
+    assert v.verdict == "error" and v.how == "audit", (v.verdict, v.how, v.detail)
+    assert "left =" in v.detail and "right =" in v.detail
+
+
+def test_audit_error_names_the_second_size_set(broken_prover):
+    v = derive.check_source(FALSE_RULES["wrong only at the second size set"])["r"]
+    assert "sizes 2,2" in v.detail, v.detail
+
+
+def test_broken_prover_true_rules_still_proved(broken_prover):
+    report = derive.check_source(TRUE_RULES)
+    assert all(v.verdict == "proved" for v in report), [(v.rule, v.verdict, v.detail) for v in report]
+
+
+def test_a_derivative_at_a_kink_is_never_proved_by_a_broken_prover(broken_prover):
+    v = derive.check_source("graph g {\n input a = 0\n J = sqrt(a^2)\n rule r: dJ/da = 0\n}")["r"]
+    assert v.verdict == "undecided" and v.how == "unaudited", (v.verdict, v.how, v.detail)
+
+
+def test_audit_points_are_exact_rationals_off_the_prover_grid():
+    import random
+    model = audit._ScalarModel(["x", "y"])
+    points = [p for p, _ in audit._samples(model, random.Random(1), 3, special=True)]
+    assert len(points) >= 4 and all(isinstance(v, Fraction) for p in points for v in p.values())
+    assert {"x": Fraction(0), "y": Fraction(0)} in points  # boundaries of pieces often sit at 0
+
+
+# ---------------------------------------------------------------- true rules the audit must read right
+
+
+def _audit_all(text: str) -> dict:
+    doc = load(text)
+    out = {}
+    for r in doc.all_rules():
+        if r.context is None:
+            targets = [audit.Target("scalar")]
+        elif r.context in doc.graphs:
+            targets = [audit.Target("graph", doc.graphs[r.context])]
+        else:
+            net = doc.networks[r.context]
+            targets = [audit.Target("network", net, net.sizes)]
+        out[r.name] = audit.audit_rule(r, targets, doc.functions)
+    return out
+
+
+AUDIT_READS = """network w1 {
+    layers 2, 1, 1
+    activation σ
+    loss C = ½‖y − aᴸ‖²
+    rule "BP4c, width 1": for l in 1..L: ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ
+    rule "vector = 0": aᴸ − aᴸ = 0
+}
+network ce {
+    layers 2, 3, 2
+    activation σ
+    loss C = −Σ(y ⊙ log(aᴸ))
+    rule "entrywise y / a": ∂C/∂aᴸ = −(y / aᴸ)
+}
+graph g {
+    size T = 3
+    input W[2,2]
+    J = Σ W
+    rule "an empty inner sum": Σ_{t=1}^{T} Σ_{k=1}^{t-1} W = 3W
+}
+function q(t) = t^2 if t > 0 else 0
+function hp(x) = x if x > π else 0
+function hq(x) = 0 if x <= π else x
+rule "x_1 + x_2": x_1 + x_2 = x_2 + x_1
+rule "q'(0) = 0": q'(0) = 0
+rule "log sqrt": log(sqrt(x)) = log(x)/2
+rule "π in a condition": hp(x + 3) = hq(x + 3)
+rule "removable singularity": (exp(x) − 1)/x ≈ 1 + x/2 at x = 0 order 2
+rule "ill-conditioned": (exp(exp(exp(t^2 + 2))) + 1)^2 − exp(exp(exp(t^2 + 2)))^2 = 2exp(exp(exp(t^2 + 2))) + 1
+"""
+
+
+def test_audit_reads_true_rules_as_true():
+    for name, result in _audit_all(AUDIT_READS).items():
+        assert not result.disagreement and not result.unaudited and result.points > 0, (name, result)
+
+
+def test_audit_finds_a_wrong_series_coefficient_and_a_wrong_scripted_variable():
+    results = _audit_all("rule a: (exp(x) − 1)/x ≈ 1 + x at x = 0 order 2\nrule b: x_1 + x_2 = x_2 + 2 x_1")
+    assert "coefficient of x^1" in results["a"].disagreement
+    assert "x_1=" in results["b"].disagreement
