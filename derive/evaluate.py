@@ -104,12 +104,29 @@ class Evaluator:
         """Component index variables a rule leaves free, with their ranges:
         [(name, high, pos)], in order of first use (the left side first)."""
         found: dict = {}
-        for side in (lhs, rhs):
-            for name, sub, position in self._index_uses(side, frozenset()):
-                if name in found:
-                    continue
-                found[name] = (self._range_at(sub, position, {k: 1 for k in found}), sub.pos)
+        uses = [use for side in (lhs, rhs) for use in self._index_uses(side, frozenset())]
+        for name, sub, position in uses:
+            if name in found:
+                continue
+            found[name] = (self._range_at(sub, position, {k: 1 for k in found}), sub.pos)
+            self._same_range(name, found[name][0], sub, uses, {k: 1 for k in found})
         return [(name, high, pos) for name, (high, pos) in found.items()]
+
+    def _same_range(self, name: str, high: int, first: s.Sub, uses: list, idx: dict) -> None:
+        """Every use of an index must give it one range: x_j = a¹_j with x of width 2 and a¹
+        of width 3 compares nothing sensible, whichever side is read first (a rule read by
+        its first use only would leave a¹_3 unchecked, or fail at j = 3 the other way round).
+        Uses whose range cannot be read on their own (it depends on another index) are skipped."""
+        for other_name, sub, position in uses:
+            if other_name != name or sub is first:
+                continue
+            try:
+                other = self._range_at(sub, position, idx)
+            except (ShapeMismatch, DeriveDeclarationError):
+                continue
+            if other != high:
+                raise ShapeMismatch(f"the index {name} runs over 1..{high} at {first.pos.line}:{first.pos.column} "
+                                    f"but over 1..{other} here", sub.pos)
 
     # ------------------------------------------------------------ index analysis
 
@@ -205,9 +222,12 @@ class Evaluator:
             raise DeriveDeclarationError(f"in a scalar rule a sum over '{expr.index.id}' needs its bounds, as in "
                                          f"Σ_{{{expr.index.id}=1}}^{{3}} (there is no tensor to take them from)",
                                          expr.pos)
-        for name, sub, axis in self._index_uses(expr.body, frozenset()):
+        uses = list(self._index_uses(expr.body, frozenset()))
+        for name, sub, axis in uses:
             if name == expr.index.id:
-                return self._range_at(sub, axis, dict(idx, **{name: 1}))
+                high = self._range_at(sub, axis, dict(idx, **{name: 1}))
+                self._same_range(name, high, sub, uses, dict(idx, **{name: 1}))
+                return high
         raise DeriveDeclarationError(f"the summation index '{expr.index.id}' is not used as a subscript",
                                      expr.index.pos)
 
