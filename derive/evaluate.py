@@ -143,8 +143,10 @@ class Evaluator:
     def _scalar_variable(self, expr) -> bool:
         """In a scalar rule, `x_1`, `x_i`, `x_{i+1}` are variables of their own (x_1 and x_2
         distinct), not entries of a tensor: there are no tensors to index."""
-        return self.ctx.kind == "scalar" and isinstance(expr, s.Sub) and isinstance(expr.base, s.Name) \
-            and expr.base.id not in CONSTANTS and expr.base.id not in self.layer_env
+        if self.ctx.kind != "scalar" or not isinstance(expr, s.Sub):
+            return False
+        base = expr.base.base if isinstance(expr.base, s.Sup) else expr.base  # x²₁ is (x₁)², as (x²)₁ is
+        return isinstance(base, s.Name) and base.id not in CONSTANTS and base.id not in self.layer_env
 
     def _subscripted_variable(self, expr: s.Sub, idx: dict):
         """The variable a subscripted name stands for in a scalar rule, its index read as an
@@ -361,6 +363,10 @@ class Evaluator:
                 i, j = (self._index_value(item, idx) for item in self._kronecker_items(expr))
                 return sp.Integer(1 if i == j else 0)
             if self._scalar_variable(expr):
+                if isinstance(expr.base, s.Sup):  # x²₁: entry 1 of x², as for a tensor: (x₁)²
+                    inner = s.Sub(expr.base.base, expr.items, expr.raw, expr.pos)
+                    return self._power(self._subscripted_variable(inner, idx), self._eval(expr.base.arg, idx),
+                                       expr.pos)
                 return self._subscripted_variable(expr, idx)
             base = self._eval(expr.base, idx)
             if not _is_matrix(base):

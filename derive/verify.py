@@ -557,6 +557,8 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     names the size set where it fails and how. (A rule about a network holds for the
     network declared; `Σ_{k=1}^{2} x_k = Σ x` is true at width 2 and false at width 3.)"""
     first = _check(rule, compiled[:1], settings, report, notes)
+    if first[0] == "undecided" and compiled[0].sizes:  # say which sizes it was tried at
+        first = (first[0], first[1], f"{first[2]} (at sizes {','.join(map(str, compiled[0].sizes))})", *first[3:])
     if len(compiled) == 1 or first[0] != "proved":
         return first
     proof = notes.pop("proof", None)

@@ -377,3 +377,13 @@ def test_a_wrong_rule_on_a_width_one_matrix_is_refuted():
 def test_an_index_used_with_two_ranges_is_a_shape_error(rule):
     v = verdict(mlp(rule))
     assert (v.verdict, v.how) == ("refuted", "shape") and "the index" in v.detail and "runs over" in v.detail
+
+
+@pytest.mark.parametrize("rule", ["rule r: x^2_1 = x_1^2", "rule r: x²₁ = x₁ x₁", "rule r: x^{n}_1 = x_1^n"])
+def test_a_power_of_a_subscripted_scalar_variable(rule):
+    # (x²)₁ is (x₁)² for a vector x, entrywise; a scalar rule reads x²₁ the same way.
+    assert proved(rule)
+
+
+def test_a_wrong_power_of_a_subscripted_variable_is_refuted():
+    assert verdict("wrong rule r: x^2_1 = x_1^3").how == "counterexample"
