@@ -534,19 +534,14 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
                 unproved.append(claim.instance or "the rule")
             else:
                 most_steps, most_regions = max(most_steps, proof[0]), max(most_regions, proof[1])
-    sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
-    at = f" at sizes {sizes}" if sizes else ""
     n = sum(len(t.claims) for t in targets)
     if unproved:
         return ("undecided", "unproved",
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
-    steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
-    regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
-        if most_regions > 1 else ""
-    notes["proof"] = (most_steps, most_regions, n, [t.compiled.sizes for t in targets if t.compiled.sizes])
-    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
-            evidence)
+    sizes = [t.compiled.sizes for t in targets if t.compiled.sizes]
+    notes["proof"] = (most_steps, most_regions, n, sizes)  # for _check_sizes to cover more size sets
+    return ("proved", "symbolic", _proved_detail(most_steps, most_regions, n, sizes), None, evidence)
 
 
 def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> tuple:
@@ -576,16 +571,21 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
             verdict, how, detail = "undefined", "kink", str(u)
         except DeriveError as e:
             verdict, how, detail = "error", "bad input", f"{e.message} (line {e.pos})" if e.pos else e.message
-        if verdict == "proved" and "proof" in other_notes:
-            o_steps, o_regions, o_n, _ = other_notes["proof"]
-            steps, regions, n = max(steps, o_steps), max(regions, o_regions), n + o_n
+        if verdict == "proved":
+            if "proof" in other_notes and proof is not None:
+                o_steps, o_regions, o_n, _ = other_notes["proof"]
+                steps, regions, n = max(steps, o_steps), max(regions, o_regions), n + o_n
+            else:
+                proof = None
         else:
             failures.append(f"not at sizes {sizes}: {verdict} ({how}), {detail}")
-    if not failures and proof is not None:
-        return ("proved", "symbolic", _proved_detail(steps, regions, n, [c.sizes for c in compiled if c.sizes]),
+    if not failures:
+        if proof is None:  # proved everywhere, but without the numbers to merge: the declared detail
+            return first
+        return ("proved", first[1], _proved_detail(steps, regions, n, [c.sizes for c in compiled if c.sizes]),
                 None, first[4])
     declared = ",".join(map(str, compiled[0].sizes or ()))
-    return ("proved", "symbolic", f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
+    return ("proved", first[1], f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
             None, first[4])
 
 
