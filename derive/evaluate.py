@@ -104,12 +104,29 @@ class Evaluator:
         """Component index variables a rule leaves free, with their ranges:
         [(name, high, pos)], in order of first use (the left side first)."""
         found: dict = {}
-        for side in (lhs, rhs):
-            for name, sub, position in self._index_uses(side, frozenset()):
-                if name in found:
-                    continue
-                found[name] = (self._range_at(sub, position, {k: 1 for k in found}), sub.pos)
+        uses = [use for side in (lhs, rhs) for use in self._index_uses(side, frozenset())]
+        for name, sub, position in uses:
+            if name in found:
+                continue
+            found[name] = (self._range_at(sub, position, {k: 1 for k in found}), sub.pos)
+            self._same_range(name, found[name][0], sub, uses, {k: 1 for k in found})
         return [(name, high, pos) for name, (high, pos) in found.items()]
+
+    def _same_range(self, name: str, high: int, first: s.Sub, uses: list, idx: dict) -> None:
+        """Every use of an index must give it one range: x_j = a¹_j with x of width 2 and a¹
+        of width 3 compares nothing sensible, whichever side is read first (a rule read by
+        its first use only would leave a¹_3 unchecked, or fail at j = 3 the other way round).
+        Uses whose range cannot be read on their own (it depends on another index) are skipped."""
+        for other_name, sub, position in uses:
+            if other_name != name or sub is first:
+                continue
+            try:
+                other = self._range_at(sub, position, idx)
+            except (ShapeMismatch, DeriveDeclarationError):
+                continue
+            if other != high:
+                raise ShapeMismatch(f"the index {name} runs over 1..{high} at {first.pos.line}:{first.pos.column} "
+                                    f"but over 1..{other} here", sub.pos)
 
     # ------------------------------------------------------------ index analysis
 
@@ -126,8 +143,10 @@ class Evaluator:
     def _scalar_variable(self, expr) -> bool:
         """In a scalar rule, `x_1`, `x_i`, `x_{i+1}` are variables of their own (x_1 and x_2
         distinct), not entries of a tensor: there are no tensors to index."""
-        return self.ctx.kind == "scalar" and isinstance(expr, s.Sub) and isinstance(expr.base, s.Name) \
-            and expr.base.id not in CONSTANTS and expr.base.id not in self.layer_env
+        if self.ctx.kind != "scalar" or not isinstance(expr, s.Sub):
+            return False
+        base = expr.base.base if isinstance(expr.base, s.Sup) else expr.base  # x²₁ is (x₁)², as (x²)₁ is
+        return isinstance(base, s.Name) and base.id not in CONSTANTS and base.id not in self.layer_env
 
     def _subscripted_variable(self, expr: s.Sub, idx: dict):
         """The variable a subscripted name stands for in a scalar rule, its index read as an
@@ -193,9 +212,12 @@ class Evaluator:
             raise DeriveDeclarationError(f"in a scalar rule a sum over '{expr.index.id}' needs its bounds, as in "
                                          f"Σ_{{{expr.index.id}=1}}^{{3}} (there is no tensor to take them from)",
                                          expr.pos)
-        for name, sub, axis in self._index_uses(expr.body, frozenset()):
+        uses = list(self._index_uses(expr.body, frozenset()))
+        for name, sub, axis in uses:
             if name == expr.index.id:
-                return self._range_at(sub, axis, dict(idx, **{name: 1}))
+                high = self._range_at(sub, axis, dict(idx, **{name: 1}))
+                self._same_range(name, high, sub, uses, dict(idx, **{name: 1}))
+                return high
         raise DeriveDeclarationError(f"the summation index '{expr.index.id}' is not used as a subscript",
                                      expr.index.pos)
 
@@ -326,6 +348,10 @@ class Evaluator:
             return self._power(base, self._eval(expr.arg, idx), expr.pos)
         if isinstance(expr, s.Sub):
             if self._scalar_variable(expr):
+                if isinstance(expr.base, s.Sup):  # x²₁: entry 1 of x², as for a tensor: (x₁)²
+                    inner = s.Sub(expr.base.base, expr.items, expr.raw, expr.pos)
+                    return self._power(self._subscripted_variable(inner, idx), self._eval(expr.base.arg, idx),
+                                       expr.pos)
                 return self._subscripted_variable(expr, idx)
             base = self._eval(expr.base, idx)
             if not _is_matrix(base):

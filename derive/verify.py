@@ -711,6 +711,8 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     names the size set where it fails and how. (A rule about a network holds for the
     network declared; `Σ_{k=1}^{2} x_k = Σ x` is true at width 2 and false at width 3.)"""
     first = _check(rule, compiled[:1], settings, report, notes)
+    if first[0] == "undecided" and compiled[0].sizes:  # say which sizes it was tried at
+        first = (first[0], first[1], f"{first[2]} (at sizes {','.join(map(str, compiled[0].sizes))})", *first[3:])
     if len(compiled) == 1 or first[0] != "proved":
         return first
     proof = notes.pop("proof", None)
@@ -727,6 +729,10 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
             verdict, how, detail = "undefined", "kink", str(u)
         except DeriveError as e:
             verdict, how, detail = "error", "bad input", f"{e.message} (line {e.pos})" if e.pos else e.message
+        if verdict == "error" and how in ("audit", "internal"):
+            # derive itself failed at the other sizes (the prover contradicted by the audit, or a
+            # bug): its proof at the declared sizes cannot be trusted either.
+            return (verdict, how, f"at sizes {sizes}: {detail}", None, first[4])
         if verdict == "proved" and proof is not None and "proof" in other_notes:
             proof = proof.merged(other_notes["proof"])
         else:
@@ -734,7 +740,7 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     if not failures and proof is not None:
         return ("proved", "symbolic", proof.detail(), None, first[4])
     declared = ",".join(map(str, compiled[0].sizes or ()))
-    return ("proved", "symbolic", f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
+    return ("proved", first[1], f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
             None, first[4])
 
 

@@ -364,3 +364,26 @@ def test_a_declared_width_one_matrix_keeps_two_indices(rule):
 def test_a_wrong_rule_on_a_width_one_matrix_is_refuted():
     v = verdict(WIDTH_ONE_GRAPH.format(rule="wrong rule q: z_2 = W_11 x_1"), "q")
     assert (v.verdict, v.how) == ("refuted", "counterexample")
+
+
+# ---------------------------------------------------------------- one range per index
+
+
+@pytest.mark.parametrize("rule", [
+    "wrong rule r: Σ_k x_k a^1_k = Σ_k x_k a^1_k",  # k over 2 in x, 3 in a¹: whichever comes first
+    "wrong rule r: Σ_k a^1_k x_k = Σ_k a^1_k x_k",
+    "wrong rule r: x_j = x_j + 0 a^1_j",  # a free index, too
+])
+def test_an_index_used_with_two_ranges_is_a_shape_error(rule):
+    v = verdict(mlp(rule))
+    assert (v.verdict, v.how) == ("refuted", "shape") and "the index" in v.detail and "runs over" in v.detail
+
+
+@pytest.mark.parametrize("rule", ["rule r: x^2_1 = x_1^2", "rule r: x²₁ = x₁ x₁", "rule r: x^{n}_1 = x_1^n"])
+def test_a_power_of_a_subscripted_scalar_variable(rule):
+    # (x²)₁ is (x₁)² for a vector x, entrywise; a scalar rule reads x²₁ the same way.
+    assert proved(rule)
+
+
+def test_a_wrong_power_of_a_subscripted_variable_is_refuted():
+    assert verdict("wrong rule r: x^2_1 = x_1^3").how == "counterexample"
