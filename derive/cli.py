@@ -17,9 +17,11 @@ from . import __version__
 from .api import check_source, read_rule_file
 from .cost import document_costs, render_costs
 from .errors import DeriveError
+from .limits import seconds, time_box
 from .model import load
 from .render import render_json, render_text
 from .verify import DEFAULTS
+from .vocabulary import How
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_PROGRAM = 0, 1, 2, 3
 
@@ -33,6 +35,14 @@ def rule_files(paths: list) -> list:
         else:
             found.append(p)
     return found
+
+
+def timeout_option(text: str) -> float | None:
+    """--timeout S: a positive finite number of seconds, or none (argparse: a bad value is exit 2)."""
+    try:
+        return seconds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                                        "verdict is the expected one, 1 otherwise, 2 on bad input.")
     check.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders holding *.deriv files")
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
-    check.add_argument("--timeout", type=float, default=DEFAULTS["timeout"], metavar="S",
-                       help=f"time limit per rule in seconds (default {DEFAULTS['timeout']:g}; 0: none)")
+    check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
+                       help=f"time limit in seconds per rule, and for reading and compiling each file "
+                            f"(default {DEFAULTS['timeout']:g}; none: no limit)")
     check.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     check.add_argument("-v", "--verbose", action="store_true", help="full details, and debug logging")
     check.add_argument("--numeric", action="store_true",
@@ -78,8 +89,9 @@ def _cost(args) -> int:
         return EXIT_BAD_INPUT
     for path in files:
         try:
-            doc = load(read_rule_file(path), str(path))
-            print(render_costs(document_costs(doc), str(path)))
+            with time_box(DEFAULTS["timeout"], str(path)):
+                doc = load(read_rule_file(path), str(path))
+                print(render_costs(document_costs(doc), str(path)))
         except DeriveError as e:
             print(e, file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -123,7 +135,7 @@ def _main(argv: list | None) -> int:
         print(render_text(verdicts, errors, verbose=args.verbose))
         for e in errors:
             print(e, file=sys.stderr)
-    if errors or any(v.how == "bad input" for v in verdicts):
+    if errors or any(How(v.how) is How.BAD_INPUT for v in verdicts):
         return EXIT_BAD_INPUT
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED
 

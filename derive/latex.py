@@ -26,6 +26,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from . import syntax as s
+from .render import marked
 from .steps import Derivation, PartialOf, Script
 
 # ---------------------------------------------------------------- names and text
@@ -454,7 +455,7 @@ def _verdict_words(d: Derivation) -> str:
     v = d.verdict
     if v is None:
         return "not checked"
-    expected = "" if v.expected == "proved" else " (marked wrong)"
+    expected = marked(v.expected)
     mark = "as expected" if v.ok else "NOT as expected"
     return f"{v.verdict}{expected} by {v.how}, {mark}"
 

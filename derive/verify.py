@@ -45,6 +45,7 @@ from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import run_limited
 from .model import Document, Rule
+from .vocabulary import Expected, How, Outcome
 from .regions import CannotSplit, split
 from .zero import zero_regions
 
@@ -91,14 +92,17 @@ class Verdict:
     line: int
     column: int
     context: str | None
-    expected: str  # "proved", "refuted" (a rule marked `wrong`) or "undefined" (marked `undefined`)
-    verdict: str  # "proved" | "refuted" | "undecided" | "undefined" | "error"
-    how: str  # "symbolic" | "counterexample" | "shape" | "kink" | "time limit" | "unproved" | "bad input" | "internal"
+    expected: Expected  # proved; refuted (a rule marked `wrong`); undefined (marked `undefined`)
+    verdict: Outcome  # proved | refuted | undecided | undefined | error
+    how: How  # see derive.vocabulary
     detail: str
     seconds: float = 0.0
     counterexample: Counterexample | None = None
     evidence: str = ""
     numeric: str = ""  # with --numeric: derived gradients against central differences (evidence only)
+
+    def __post_init__(self) -> None:  # plain text is accepted; anything outside the vocabularies is an error
+        self.expected, self.verdict, self.how = Expected(self.expected), Outcome(self.verdict), How(self.how)
 
     @property
     def ok(self) -> bool:
@@ -532,13 +536,13 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     at = f" at sizes {sizes}" if sizes else ""
     n = sum(len(t.claims) for t in targets)
     if unproved:
-        return ("undecided", "unproved",
+        return (Outcome.UNDECIDED, How.UNPROVED,
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
     steps = f" after {most_steps} chain-rule step{'s' if most_steps > 1 else ''}" if most_steps else ""
     regions = f" on each region ({most_regions}{' at most' if n > 1 else ''}, pieces fixed; boundaries excluded)" \
         if most_regions > 1 else ""
-    return ("proved", "symbolic", f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
+    return (Outcome.PROVED, How.SYMBOLIC, f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}", None,
             evidence)
 
 
@@ -554,14 +558,20 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
         try:
             verdict, how, detail, cx, evidence = _check(rule, compiled, settings, report, notes)
         except _Refuted as r:
-            verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
+            verdict, how, detail, cx, evidence = Outcome.REFUTED, r.how, r.detail, r.counterexample, ""
         except _Undefined as u:
-            verdict, how, detail, cx, evidence = "undefined", "kink", str(u), None, ""
+            verdict, how, detail, cx, evidence = Outcome.UNDEFINED, How.KINK, str(u), None, ""
         except DeriveError as e:
-            verdict, how, detail, cx, evidence = "error", "bad input", str(e.located(filename, source)), None, ""
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT, str(e.located(filename, source)),
+                                                  None, "")
+        except MemoryError:  # the child's memory cap (limits.LIMITS["memory_mb"]) was hit
+            verdict, how, detail, cx, evidence = Outcome.UNDECIDED, How.MEMORY_LIMIT, _MEMORY, None, ""
+        except RecursionError:
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT, "too deeply nested to check "
+                                                  "(Python's recursion limit)", None, "")
         except Exception as e:  # a bug in derive must never look like a verdict
             log.debug("internal error", exc_info=True)
-            verdict, how, detail, cx, evidence = ("error", "internal", f"{type(e).__name__}: {e}", None,
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.INTERNAL, f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, verdict,
                        how, detail, time.perf_counter() - started, cx, evidence, notes.get("numeric", ""))
@@ -583,10 +593,18 @@ def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float)
     if outcome.timed_out:
         detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence else " before the numeric screen ended")
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
-                       "undecided", "time limit", detail, elapsed, None, evidence)
-    return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, "error",
-                   "internal", f"the checking process ended unexpectedly (exit code {outcome.exitcode})",
-                   elapsed, None, evidence)
+                       Outcome.UNDECIDED, How.TIME_LIMIT, detail, elapsed, None, evidence)
+    if outcome.error is not None and outcome.error.out_of_memory:
+        return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
+                       Outcome.UNDECIDED, How.MEMORY_LIMIT, _MEMORY + (f"; {evidence}" if evidence else ""),
+                       elapsed, None, evidence)
+    ended = f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None else \
+        f"exit code {outcome.exitcode}"
+    return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, Outcome.ERROR,
+                   How.INTERNAL, f"the checking process ended unexpectedly ({ended})", elapsed, None, evidence)
+
+
+_MEMORY = "memory limit hit (LIMITS['memory_mb'] in derive.limits, per rule)"
 
 
 # ---------------------------------------------------------------- documents

@@ -37,7 +37,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def run(capsys, *args: str) -> tuple:
     """(exit code, stdout, stderr) of `derive check ARGS` run in this process, no time limit."""
-    code = main(["check", "--timeout", "0", *map(str, args)])
+    code = main(["check", "--timeout", "none", *map(str, args)])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -131,23 +131,24 @@ def test_rules_sharing_a_name_in_two_blocks_get_the_block_in_their_ids(pytester)
     pytester.runpytest("rules.deriv::BP1[sq]").assert_outcomes(passed=1)
 
 
-# 122 entries at two size sets: some tenths of a second of work, against a limit of a millisecond
-LONG = mlp("rule BP4: for l in 1..L: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", sizes="6, 6, 6")
+# Parsed and compiled in milliseconds; checked in far more than a second (a 10-term multinomial to the 15th).
+SLOW = "rule slow: ((x+y+z+w)^2)^15 = (x^2+y^2+z^2+w^2+2x y+2x z+2x w+2y z+2y w+2z w)^15\n"
 
 
 def test_the_timeout_option_turns_a_long_check_into_a_time_limit_failure(pytester):
-    _deriv(pytester, LONG)
-    result = pytester.runpytest("--derive-timeout", "0.001")
+    _deriv(pytester, SLOW)
+    result = pytester.runpytest("--derive-timeout", "1")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*: rule BP4: undecided (time limit), expected proved",
-                                 "  detail:  time limit of 0.001 s hit*"])
+    result.stdout.fnmatch_lines(["*: rule slow: undecided (time limit), expected proved",
+                                 "  detail:  time limit of 1 s hit*"])
 
 
 def test_the_ini_setting_sets_the_timeout_and_the_option_overrides_it(pytester):
-    _deriv(pytester, mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
-    pytester.makeini("[pytest]\nderive_timeout = 0.001\n")
-    pytester.runpytest().stdout.fnmatch_lines(["*undecided (time limit)*", "*1 failed*"])
-    pytester.runpytest("--derive-timeout", "0").assert_outcomes(passed=1)  # 0: no limit
+    _deriv(pytester, SLOW + PROVED)
+    pytester.makeini("[pytest]\nderive_timeout = 1\n")
+    pytester.runpytest().stdout.fnmatch_lines(["*undecided (time limit)*", "*1 failed, 1 passed*"])
+    pytester.makeini("[pytest]\nderive_timeout = soon\n")  # not even read when the option is given
+    pytester.runpytest("--derive-timeout", "none", "-k", "not slow").assert_outcomes(passed=1, deselected=1)
 
 
 def test_a_bad_ini_timeout_is_a_usage_error(pytester):
