@@ -457,8 +457,11 @@ def _check_lines(target: _Target, lines: list, rng: random.Random, settings: dic
     else:
         outcome = run_limited(work, timeout)
         checks = dict(outcome.messages)
+        ended = (f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None
+                 else f"exit code {outcome.exitcode}")
         missing = (f"not checked: the time limit of {timeout:g} s ran out" if outcome.timed_out
-                   else f"not checked: the checking process ended unexpectedly (exit code {outcome.exitcode})")
+                   else "not checked: the memory limit was hit" if outcome.error is not None and
+                   outcome.error.out_of_memory else f"not checked: the checking process ended unexpectedly ({ended})")
     for i, (_, line) in enumerate(pairs):
         line.check = checks.get(i) or StepCheck("unverified", missing)
 

@@ -43,7 +43,7 @@ from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
-from .limits import run_limited
+from .limits import LIMITS, run_limited
 from .model import Document, Rule
 from .vocabulary import Expected, How, Outcome
 from .regions import CannotSplit, split
@@ -565,7 +565,7 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT, str(e.located(filename, source)),
                                                   None, "")
         except MemoryError:  # the child's memory cap (limits.LIMITS["memory_mb"]) was hit
-            verdict, how, detail, cx, evidence = Outcome.UNDECIDED, How.MEMORY_LIMIT, _MEMORY, None, ""
+            verdict, how, detail, cx, evidence = Outcome.UNDECIDED, How.MEMORY_LIMIT, _memory(), None, ""
         except RecursionError:
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT, "too deeply nested to check "
                                                   "(Python's recursion limit)", None, "")
@@ -596,7 +596,7 @@ def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float)
                        Outcome.UNDECIDED, How.TIME_LIMIT, detail, elapsed, None, evidence)
     if outcome.error is not None and outcome.error.out_of_memory:
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
-                       Outcome.UNDECIDED, How.MEMORY_LIMIT, _MEMORY + (f"; {evidence}" if evidence else ""),
+                       Outcome.UNDECIDED, How.MEMORY_LIMIT, _memory() + (f"; {evidence}" if evidence else ""),
                        elapsed, None, evidence)
     ended = f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None else \
         f"exit code {outcome.exitcode}"
@@ -604,7 +604,8 @@ def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float)
                    How.INTERNAL, f"the checking process ended unexpectedly ({ended})", elapsed, None, evidence)
 
 
-_MEMORY = "memory limit hit (LIMITS['memory_mb'] in derive.limits, per rule)"
+def _memory() -> str:
+    return f"memory limit of {LIMITS['memory_mb']:g} MB per rule hit (memory_mb in derive.limits.LIMITS)"
 
 
 # ---------------------------------------------------------------- documents
