@@ -11,9 +11,10 @@ from pathlib import Path
 from .errors import DeriveError
 from .limits import LIMITS, seconds, time_box
 from .model import load
-from .syntax import parser
 from .render import render_failure, summary
+from .syntax import parser
 from .verify import DEFAULTS, Verdict, check_document
+from .vocabulary import Expected
 
 
 class Report(list):
@@ -103,7 +104,7 @@ def time_limit(timeout) -> float | None:
     if timeout is None:
         return None
     if isinstance(timeout, str):
-        raise ValueError(f"a time limit is a number of seconds or None, not {timeout!r}")
+        raise TypeError(f"a time limit is a number of seconds or None, not {timeout!r}")
     return seconds(timeout)
 
 
@@ -191,6 +192,6 @@ def assert_proved(source, timeout: float | None = DEFAULTS["timeout"]) -> Report
     """
     __tracebackhide__ = True
     report = _checked(source, timeout)
-    _fail_unless_ok(Report([dataclasses.replace(v, expected="proved") for v in report], report.filename,
+    _fail_unless_ok(Report([dataclasses.replace(v, expected=Expected.PROVED) for v in report], report.filename,
                            report.source))
     return report

@@ -126,7 +126,7 @@ def _cap_memory(extra_mb: float | None) -> None:
     if held is None:
         return
     cap = held + int(extra_mb * 1024 * 1024)
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
     with contextlib.suppress(ValueError, OSError):
@@ -152,7 +152,7 @@ def run_limited(work, timeout: float, memory_mb: float | None = None) -> Limited
             _cap_memory(extra)
             work(sender.send)
             sender.send(done)
-        except BaseException as e:  # reported through the pipe: a child never prints a traceback
+        except BaseException as e:  # noqa: BLE001 - reported through the pipe: a child never prints a traceback
             with contextlib.suppress(BaseException):
                 text = "" if isinstance(e, MemoryError) else traceback.format_exc(limit=5)
                 sender.send(ChildError(type(e).__name__, str(e), text))

@@ -114,7 +114,7 @@ class DeriveFile(pytest.File):
             error = DeriveError("too deeply nested to check (Python's recursion limit)", filename=self.filename)
             yield BadInputItem.from_parent(self, name="bad input", error=error)
             return
-        except Exception as e:  # a bug in derive: this file's one failing item, never the whole session's end
+        except Exception as e:  # noqa: BLE001 - a bug in derive: this file's one failing item, never the whole session's end
             yield BadInputItem.from_parent(self, name="internal error", error=e)
             return
         rules = doc.all_rules()

@@ -15,6 +15,9 @@ from .errors import DeriveError
 from .vocabulary import Expected, How, Outcome, exhaustive, lookup
 
 _MARK = {True: "ok", False: "FAIL"}
+# How each verdict's detail is shown in the table: beside it (cut to the terminal's width), or below it.
+_DETAIL_BELOW = exhaustive(Outcome, {"proved": False, "refuted": True, "undecided": True, "undefined": True,
+                                     "error": True})
 # How each expectation shows beside the verdict in the table (every `Expected` is named).
 _MARKED = exhaustive(Expected, {"proved": "", "refuted": " (marked wrong)", "undefined": " (marked undefined)"})
 
@@ -47,7 +50,7 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, cols)) + "  "  # noqa: E731
         out.append((fmt(head) + "detail").rstrip())
         for v, r in zip(verdicts, rows):
-            if Outcome(v.verdict) is Outcome.PROVED:
+            if not lookup(Outcome, _DETAIL_BELOW, v.verdict):
                 out.append(fmt(r) + (v.detail if verbose or width is None else _short(v.detail, max(30, width - used))))
             elif How(v.how) is How.BAD_INPUT:  # a located message with its caret: keep its lines
                 out.append(fmt(r).rstrip())

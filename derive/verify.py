@@ -567,8 +567,8 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
         except MemoryError:  # the child's memory cap (limits.LIMITS["memory_mb"]) was hit
             verdict, how, detail, cx, evidence = Outcome.UNDECIDED, How.MEMORY_LIMIT, _memory(), None, ""
         except RecursionError:
-            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT, "too deeply nested to check "
-                                                  "(Python's recursion limit)", None, "")
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT,
+                                                  "too deeply nested to check (Python's recursion limit)", None, "")
         except Exception as e:  # a bug in derive must never look like a verdict
             log.debug("internal error", exc_info=True)
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.INTERNAL, f"{type(e).__name__}: {e}", None,

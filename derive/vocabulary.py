@@ -59,8 +59,9 @@ class Expected(_Text):
 
 def exhaustive(vocabulary: type, table: dict) -> dict:
     """`table`, checked to have exactly one entry per member of `vocabulary` (else TypeError)."""
-    keys = {vocabulary(k) for k in table}
-    missing, extra = set(vocabulary) - keys, set(table) - set(vocabulary)
+    known = {m.value: m for m in vocabulary}
+    keys = {known[k] for k in table if k in known}
+    missing, extra = set(vocabulary) - keys, [k for k in table if k not in known]
     if missing or extra or len(keys) != len(table):
         raise TypeError(f"a table over {vocabulary.__name__} must name each member once "
                         f"(missing: {sorted(missing)}, unknown: {sorted(map(str, extra))})")
@@ -77,4 +78,4 @@ def lookup(vocabulary: type, table: dict, value):
                          f"(known: {', '.join(m.value for m in vocabulary)})") from None
 
 
-__all__ = ["Outcome", "How", "Expected", "exhaustive", "lookup"]
+__all__ = ["Expected", "How", "Outcome", "exhaustive", "lookup"]
