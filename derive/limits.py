@@ -201,6 +201,7 @@ class TimeLimitExceeded(BaseException):
     `except Exception` in the work can swallow it."""
 
 
+_REPEAT = 0.1  # seconds between alarms once a time box has run out
 _boxes = [0]  # how many time boxes are active in this process (run_limited pauses them)
 
 
@@ -219,18 +220,25 @@ def time_box(timeout: float | None, filename: str = "<input>"):
         yield
         return
 
+    armed = [True]
+
     def alarm(signum, frame):
-        raise TimeLimitExceeded()
+        if armed[0]:
+            raise TimeLimitExceeded()
 
     previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    # Repeating: an exception raised where Python cannot raise it (a finalizer, a weakref
+    # callback) is dropped, so the alarm comes again until the work is stopped.
+    signal.setitimer(signal.ITIMER_REAL, timeout, _REPEAT)
     _boxes[0] += 1
     try:
         yield
     except TimeLimitExceeded:
+        armed[0] = False
         raise DeriveError(f"reading, validating and compiling this file took longer than the time limit "
                           f"of {timeout:g} s (--timeout)", filename=filename) from None
     finally:
+        armed[0] = False
         _boxes[0] -= 1
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -242,7 +250,7 @@ def _paused_time_box():
     if not _boxes[0] or not _usable():
         yield
         return
-    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
     if remaining <= 0:
         yield
         return
@@ -250,4 +258,4 @@ def _paused_time_box():
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, remaining)
+        signal.setitimer(signal.ITIMER_REAL, remaining, interval)
