@@ -37,6 +37,13 @@ def rule_files(paths: list) -> list:
     return found
 
 
+def path_argument(text: str) -> str:
+    """A PATH argument: not empty (an empty one would be read as the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return text
+
+
 def timeout_option(text: str) -> float | None:
     """--timeout S: a positive finite number of seconds, or none (argparse: a bad value is exit 2)."""
     try:
@@ -58,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "proved (symbolically), refuted (with a counterexample or a shape "
                                        "mismatch) or undecided (time limit, or not shown). Exit 0 when every "
                                        "verdict is the expected one, 1 otherwise, 2 on bad input.")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders holding *.deriv files")
+    check.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
     check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule, and for reading and compiling each file "
@@ -73,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                                       "finite differences need for the gradient (P + 1 one-sided, 2P central) "
                                       "against one forward and one backward pass for backprop, with SymPy "
                                       "operation counts of the derived forward and backward expressions.")
-    cost.add_argument("paths", nargs="+", metavar="FILE", help="rule files or folders holding *.deriv files")
+    cost.add_argument("paths", nargs="+", metavar="FILE", type=path_argument, help="rule files or folders holding *.deriv files")
     from . import publish  # the latex and graph commands live in their own module
 
     publish.add_commands(sub)

@@ -229,9 +229,9 @@ def time_box(timeout: float | None, filename: str = "<input>"):
     previous = signal.signal(signal.SIGALRM, alarm)
     # Repeating: an exception raised where Python cannot raise it (a finalizer, a weakref
     # callback) is dropped, so the alarm comes again until the work is stopped.
-    signal.setitimer(signal.ITIMER_REAL, timeout, _REPEAT)
     _boxes[0] += 1
     try:
+        signal.setitimer(signal.ITIMER_REAL, timeout, _REPEAT)
         yield
     except TimeLimitExceeded:
         armed[0] = False

@@ -38,6 +38,12 @@ def timeout_option(text: str):
     return option(text)
 
 
+def path_argument(text: str) -> str:
+    from .cli import path_argument as argument
+
+    return argument(text)
+
+
 def _output(out: str, suffixes, formats: str, given_format: bool = False) -> str | None:
     """Why OUT cannot be written to (a folder, an unknown suffix), or None."""
     path = Path(out)
@@ -61,7 +67,7 @@ def add_commands(sub) -> None:
                                        "derivation with every step checked, and the verdict (a refuted "
                                        "rule's counterexample as a table). Exit codes as for check; 3 when "
                                        "a needed program is missing.")
-    latex.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders holding *.deriv files")
+    latex.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
     latex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (out.tex, out.md)")
     latex.add_argument("--format", choices=("tex", "md"), default=None,
                        help="tex (default) or md: Markdown with $…$ math; default from OUT's suffix")
@@ -77,7 +83,7 @@ def add_commands(sub) -> None:
                            description="Draw the computation graph (inputs, operations, forward values and "
                                        "backward derivatives) or a network's layer graph with δ flowing "
                                        "back. The format follows OUT's suffix: .svg, .pdf, .png or .dot.")
-    graph.add_argument("path", metavar="FILE", help="a .deriv file")
+    graph.add_argument("path", metavar="FILE", type=path_argument, help="a .deriv file")
     which = graph.add_mutually_exclusive_group()
     which.add_argument("--graph", metavar="NAME", help="the graph or network to draw (default: the first)")
     which.add_argument("--rule", metavar="NAME", help="draw the graph or network this rule belongs to")

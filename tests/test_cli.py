@@ -451,3 +451,17 @@ def test_latex_leaves_no_child_traceback_on_stderr(tmp_path, capfd, monkeypatch)
     text = (tmp_path / "o.tex").read_text(encoding="utf-8")
     assert "RuntimeError: a bug in a step check" in text
     assert "(marked undefined)" in text and "(marked wrong)" not in text
+
+
+@pytest.mark.parametrize("command", [["check"], ["cost"], ["latex", "-o", "o.tex"], ["graph", "-o", "o.svg"]])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command[0], "", *command[1:]])
+    assert e.value.code == EXIT_BAD_INPUT and "an empty path" in capsys.readouterr().err
+
+
+def test_a_tiny_timeout_ends_cleanly(tmp_path, capsys):
+    path = write(tmp_path, "ok.deriv", network("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
+    code, out, err = _crash_free(capsys, "check", "--timeout=1e-9", path)
+    assert code in (EXIT_FAILED, EXIT_BAD_INPUT)
+    assert "time limit of 1e-09 s" in out + err
