@@ -113,6 +113,12 @@ def main(argv: list | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except RecursionError:  # a last net: parse refuses deep nesting first (limits.LIMITS["nesting"])
+        print("derive: error: the input is too deeply nested to check (Python's recursion limit)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print("derive: error: out of memory while reading or compiling the input", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _main(argv: list | None) -> int:

@@ -245,6 +245,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         for limit in (expr.low, expr.high):
             if limit is not None:
                 _validate_bound(limit, scope, bound)
+        _sum_within_limits(expr, scope)
         if expr.index is not None:
             v(expr.body, bound | {expr.index.id})
         else:
@@ -395,6 +396,17 @@ def _sizes(exprs: tuple, what: str) -> tuple:
             raise DeriveDeclarationError(f"{what}: a layer size must be at least 1, not {e.value}", e.pos)
         sizes.append(within(int(e.value), "size", f"{what}: a layer width of", e.pos))
     return tuple(sizes)
+
+
+def _sum_within_limits(expr: s.Summation, scope: Scope) -> None:
+    """Refuse a Σ with more terms than limits.LIMITS["instances"], where its range is known here."""
+    if expr.low is None or expr.high is None:
+        return
+    try:
+        terms = int_value(expr.high, scope.layer_env, "") - int_value(expr.low, scope.layer_env, "") + 1
+    except DeriveError:
+        return  # a bound that depends on an index bound further out: evaluated later, under the time limit
+    within(terms, "instances", "a sum Σ would have a number of terms of", expr.pos)
 
 
 def _network_within_limits(sizes: tuple, what: str, pos: Pos) -> None:

@@ -155,3 +155,15 @@ def test_the_limits_keep_the_shipped_sizes_and_the_benches():
     load(NET.format(sizes="4, 8, 8, 4", rest=""))  # bench_bp's largest
     load(NET.format(sizes="100, 100", rest=""))  # W¹ with exactly LIMITS["entries"] entries
     load("graph g {\n size N = 16\n input x[N], w[5]\n y = Σ_{k=1}^{5} w_k x_k\n rule r: y = y\n}\n")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("rule s: Σ_{k=1}^{1000000000} k x = x\n", "1:9"),
+    ("graph g {\n size T = 5000\n input x\n y = Σ_{t=1}^{3 T} x\n rule r: y = y\n}\n", "4:6"),
+])
+def test_a_sum_of_too_many_terms_is_refused_at_once(text, where):
+    from derive.api import check_source
+
+    with pytest.raises(DeriveError) as e:
+        check_source(text, "big.deriv", timeout=None)
+    assert str(e.value).startswith(f"big.deriv:{where}: error: too large to check: a sum")
