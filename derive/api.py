@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from pathlib import Path
 
 from .errors import DeriveError
+from .limits import LIMITS, seconds, time_box
 from .model import load
 from .render import render_failure, summary
+from .syntax import parser
 from .verify import DEFAULTS, Verdict, check_document
+from .vocabulary import Expected
 
 
 class Report(list):
@@ -79,31 +83,62 @@ def check_source(text: str, filename: str = "<input>", timeout: float | None = D
     >>> [v.verdict for v in check_source("rule r: tanh(t) = 2σ(2t) − 1", timeout=None)]
     ['proved']
     """
-    doc = load(text, filename)
-    try:
-        verdicts: list[Verdict] = check_document(doc, timeout=timeout, select=select,
-                                                 settings={"numeric": numeric} if numeric else None)
-    except DeriveError as e:  # raised while compiling declarations: point into the text
-        raise e.located(filename, text) from None
+    timeout = time_limit(timeout)
+    parser()  # built once per process: start-up, not a part of this file's time
+    # Parsing, validation and compiling run here, under the same time limit as each rule.
+    with time_box(timeout, filename):
+        doc = load(text, filename)
+        try:
+            verdicts: list[Verdict] = check_document(doc, timeout=timeout, select=select,
+                                                     settings={"numeric": numeric} if numeric else None)
+        except DeriveError as e:  # raised while compiling declarations: point into the text
+            raise e.located(filename, text) from None
+        except RecursionError:
+            raise DeriveError("too deeply nested to check (Python's recursion limit)", filename=filename) from None
     return Report(verdicts, filename=filename, source=text)
+
+
+def time_limit(timeout) -> float | None:
+    """A time limit given to the API: None (no limit) or a positive finite number of
+    seconds; anything else (0, a negative number, nan, inf) is a ValueError."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, str):
+        raise TypeError(f"a time limit is a number of seconds or None, not {timeout!r}")
+    return seconds(timeout)
 
 
 def read_rule_file(path, filename: str | None = None) -> str:
     """The text of a rule file (UTF-8, a byte-order mark allowed). A file that cannot be
-    read is bad input like any other: `DeriveError` naming it (`filename`, or the path)."""
+    read is bad input like any other: `DeriveError` naming it (`filename`, or the path):
+    a folder, a device or pipe (/dev/zero would never end), a file larger than
+    `LIMITS["file_bytes"]`, a binary file, text that is not UTF-8."""
     name = filename or str(path)
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DeriveError(f"not a UTF-8 text file ({e.reason})", filename=name) from None
-    except OSError as e:  # a folder given as a file, no permission, …
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise DeriveError("is a folder, not a rule file", filename=name)
+        if not stat.S_ISREG(info.st_mode):
+            raise DeriveError("not a regular file (a device, a pipe or a socket): not a rule file", filename=name)
+        with open(path, "rb") as f:
+            data = f.read(LIMITS["file_bytes"] + 1)
+    except OSError as e:  # no such file, no permission, …
         raise DeriveError(f"cannot read: {e.strerror or e}", filename=name) from None
+    if len(data) > LIMITS["file_bytes"]:
+        raise DeriveError(f"too large to check: more than {LIMITS['file_bytes']} bytes "
+                          f"(file_bytes in derive.limits.LIMITS)", filename=name)
+    if b"\0" in data:
+        raise DeriveError("a binary file (it holds NUL bytes), not a rule file", filename=name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DeriveError(f"not a UTF-8 text file ({e.reason} at byte {e.start})", filename=name) from None
 
 
 def check_file(path, timeout: float | None = DEFAULTS["timeout"], select=None, numeric: bool = False) -> Report:
     """Check every rule in the .deriv file at `path`."""
     path = Path(path)
-    return check_source(path.read_text(encoding="utf-8-sig"), str(path), timeout=timeout, select=select,
+    return check_source(read_rule_file(path), str(path), timeout=timeout, select=select,
                         numeric=numeric)
 
 
@@ -157,6 +192,6 @@ def assert_proved(source, timeout: float | None = DEFAULTS["timeout"]) -> Report
     """
     __tracebackhide__ = True
     report = _checked(source, timeout)
-    _fail_unless_ok(Report([dataclasses.replace(v, expected="proved") for v in report], report.filename,
+    _fail_unless_ok(Report([dataclasses.replace(v, expected=Expected.PROVED) for v in report], report.filename,
                            report.source))
     return report

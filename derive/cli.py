@@ -17,9 +17,11 @@ from . import __version__
 from .api import check_source, read_rule_file
 from .cost import document_costs, render_costs
 from .errors import DeriveError
+from .limits import seconds, time_box
 from .model import load
 from .render import render_json, render_text
 from .verify import DEFAULTS
+from .vocabulary import How
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_PROGRAM = 0, 1, 2, 3
 
@@ -35,6 +37,21 @@ def rule_files(paths: list) -> list:
     return found
 
 
+def path_argument(text: str) -> str:
+    """A PATH argument: not empty (an empty one would be read as the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return text
+
+
+def timeout_option(text: str) -> float | None:
+    """--timeout S: a positive finite number of seconds, or none (argparse: a bad value is exit 2)."""
+    try:
+        return seconds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="derive",
@@ -48,10 +65,11 @@ def _parser() -> argparse.ArgumentParser:
                                        "proved (symbolically), refuted (with a counterexample or a shape "
                                        "mismatch) or undecided (time limit, or not shown). Exit 0 when every "
                                        "verdict is the expected one, 1 otherwise, 2 on bad input.")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders holding *.deriv files")
+    check.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
-    check.add_argument("--timeout", type=float, default=DEFAULTS["timeout"], metavar="S",
-                       help=f"time limit per rule in seconds (default {DEFAULTS['timeout']:g}; 0: none)")
+    check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
+                       help=f"time limit in seconds per rule, and for reading and compiling each file "
+                            f"(default {DEFAULTS['timeout']:g}; none: no limit)")
     check.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     check.add_argument("-v", "--verbose", action="store_true", help="full details, and debug logging")
     check.add_argument("--numeric", action="store_true",
@@ -62,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                                       "finite differences need for the gradient (P + 1 one-sided, 2P central) "
                                       "against one forward and one backward pass for backprop, with SymPy "
                                       "operation counts of the derived forward and backward expressions.")
-    cost.add_argument("paths", nargs="+", metavar="FILE", help="rule files or folders holding *.deriv files")
+    cost.add_argument("paths", nargs="+", metavar="FILE", type=path_argument, help="rule files or folders holding *.deriv files")
     from . import publish  # the latex and graph commands live in their own module
 
     publish.add_commands(sub)
@@ -78,8 +96,9 @@ def _cost(args) -> int:
         return EXIT_BAD_INPUT
     for path in files:
         try:
-            doc = load(read_rule_file(path), str(path))
-            print(render_costs(document_costs(doc), str(path)))
+            with time_box(DEFAULTS["timeout"], str(path)):
+                doc = load(read_rule_file(path), str(path))
+                print(render_costs(document_costs(doc), str(path)))
         except DeriveError as e:
             print(e, file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -94,6 +113,12 @@ def main(argv: list | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except RecursionError:  # a last net: parse refuses deep nesting first (limits.LIMITS["nesting"])
+        print("derive: error: the input is too deeply nested to check (Python's recursion limit)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print("derive: error: out of memory while reading or compiling the input", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _main(argv: list | None) -> int:
@@ -123,7 +148,7 @@ def _main(argv: list | None) -> int:
         print(render_text(verdicts, errors, verbose=args.verbose))
         for e in errors:
             print(e, file=sys.stderr)
-    if errors or any(v.how == "bad input" for v in verdicts):
+    if errors or any(How(v.how) is How.BAD_INPUT for v in verdicts):
         return EXIT_BAD_INPUT
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED
 

@@ -26,7 +26,9 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from . import syntax as s
+from .render import marked
 from .steps import Derivation, PartialOf, Script
+from .vocabulary import Outcome
 
 # ---------------------------------------------------------------- names and text
 
@@ -454,7 +456,7 @@ def _verdict_words(d: Derivation) -> str:
     v = d.verdict
     if v is None:
         return "not checked"
-    expected = "" if v.expected == "proved" else " (marked wrong)"
+    expected = marked(v.expected)
     mark = "as expected" if v.ok else "NOT as expected"
     return f"{v.verdict}{expected} by {v.how}, {mark}"
 
@@ -538,7 +540,7 @@ def derivation_latex(d: Derivation, definitions_shown: bool = False) -> str:
     verdict = _verdict_words(d)
     out.append(f"\\textit{{Verdict.}} {'' if d.verdict is None or d.verdict.ok else chr(92) + 'flag'}"
                f"{{{text(verdict)}}}.")
-    if d.verdict is not None and d.verdict.verdict != "refuted":
+    if d.verdict is not None and d.verdict.verdict != Outcome.REFUTED:
         out.append(f"{text(d.verdict.detail)}")
     rows = _counterexample_rows(d)
     if rows:
@@ -597,7 +599,7 @@ def derivation_markdown(d: Derivation, definitions_shown: bool = False) -> str:
     elif d.note:
         out += [f"No derivation: {d.note}.", ""]
     out += [f"*Verdict.* **{_verdict_words(d)}**." + (f" {d.verdict.detail}" if d.verdict and
-                                                      d.verdict.verdict != "refuted" else ""), ""]
+                                                      d.verdict.verdict != Outcome.REFUTED else ""), ""]
     rows = _counterexample_rows(d)
     if rows:
         out += ["| input | value |", "|---|---|"] + [f"| ${label}$ | ${value}$ |" for label, value in rows] + [""]

@@ -27,6 +27,8 @@ from .resolve import (
     resolve,
     unbound_names,
 )
+from .limits import within
+from .vocabulary import Expected
 
 # Names with a layer superscript in a network, and the layers each exists at.
 # γˡ: the per-unit parameters of a two-argument activation (PReLU's slopes γˡⱼ), inputs like bˡ.
@@ -77,7 +79,7 @@ class Rule:
     quantifiers: tuple  # of Quantifier, with concrete integer bounds
     lhs: s.Expr
     rhs: s.Expr
-    expected: str  # "proved"; "refuted" for a rule marked `wrong`; "undefined" for one marked `undefined`
+    expected: Expected  # proved; refuted for a rule marked `wrong`; undefined for one marked `undefined`
     pos: Pos
     context: str | None  # name of the graph/network it belongs to, None for scalar rules
     series: tuple | None = None  # (variable, point expr, order) for a Taylor claim `lhs ≈ rhs at v = p order n`
@@ -264,6 +266,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         for limit in (expr.low, expr.high):
             if limit is not None:
                 _validate_bound(limit, scope, bound)
+        _sum_within_limits(expr, scope)
         if expr.index is not None:
             v(expr.body, bound | {expr.index.id})
         else:
@@ -370,6 +373,10 @@ def _quantifiers(decl: s.RuleDecl, env: dict) -> tuple:
         if low > high:
             raise DeriveDeclarationError(f"empty range {low}..{high} for {q.var}", q.pos)
         out.append(Quantifier(q.var, low, high, q.pos))
+        instances = 1
+        for each in out:
+            instances *= each.high - each.low + 1
+        within(instances, "instances", "the rule's quantifiers would take a number of values of", q.pos)
     return tuple(out)
 
 
@@ -386,7 +393,8 @@ def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, exp
     if expand is not None:
         sides = [expand(side) for side in sides]
     decl = replace(decl, equation=replace(eq, lhs=sides[0], rhs=sides[1]))
-    expected = "refuted" if decl.expect_refuted else "undefined" if decl.expect_undefined else "proved"
+    expected = Expected.REFUTED if decl.expect_refuted else Expected.UNDEFINED if decl.expect_undefined \
+        else Expected.PROVED
     series = None
     if isinstance(decl.equation, s.Series):
         eq = decl.equation
@@ -414,8 +422,29 @@ def _sizes(exprs: tuple, what: str) -> tuple:
             raise DeriveDeclarationError(f"{what}: a layer size must be a positive whole number", e.pos)
         if e.value < 1:
             raise DeriveDeclarationError(f"{what}: a layer size must be at least 1, not {e.value}", e.pos)
-        sizes.append(int(e.value))
+        sizes.append(within(int(e.value), "size", f"{what}: a layer width of", e.pos))
     return tuple(sizes)
+
+
+def _sum_within_limits(expr: s.Summation, scope: Scope) -> None:
+    """Refuse a Σ with more terms than limits.LIMITS["instances"], where its range is known here."""
+    if expr.low is None or expr.high is None:
+        return
+    try:
+        terms = int_value(expr.high, scope.layer_env, "") - int_value(expr.low, scope.layer_env, "") + 1
+    except DeriveError:
+        return  # a bound that depends on an index bound further out: evaluated later, under the time limit
+    within(terms, "instances", "a sum Σ would have a number of terms of", expr.pos)
+
+
+def _network_within_limits(sizes: tuple, what: str, pos: Pos) -> None:
+    """Refuse, before anything is compiled, a network too large to check (limits.LIMITS)."""
+    for layer in range(1, len(sizes)):
+        within(sizes[layer] * sizes[layer - 1], "entries", f"{what} {', '.join(map(str, sizes))}: W^{layer} would "
+               f"have {sizes[layer]}×{sizes[layer - 1]} entries, that is", pos)
+    scalars = sizes[0] + sizes[-1] + sum(sizes[i] * sizes[i - 1] + 4 * sizes[i] for i in range(1, len(sizes)))
+    within(scalars, "scalars", f"{what} {', '.join(map(str, sizes))}: the network's scalar quantities "
+           f"(x, y, W^l, b^l, z^l, a^l, δ^l) would number", pos)
 
 
 def default_also_sizes(sizes: tuple) -> tuple:
@@ -442,9 +471,12 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
             sizes = _sizes(item.sizes, "layers")
             if len(sizes) < 2:
                 raise DeriveDeclarationError("a network needs at least an input and an output layer", item.pos)
+            _network_within_limits(sizes, "layers", item.pos)
         elif isinstance(item, s.AlsoLayersDecl):
             also_given, also_pos = True, item.pos
             also = None if item.sizes is None else _sizes(item.sizes, "also layers")
+            if also is not None and len(also) > 1:
+                _network_within_limits(also, "also layers", item.pos)
         elif isinstance(item, s.LossDecl):
             loss = item
         elif isinstance(item, s.AliasDecl):
@@ -568,6 +600,8 @@ def _assignments(quantifiers: tuple, env: dict) -> list:
             high = int_value(q.high, inner, "a quantifier bound")
             if low > high:
                 raise DeriveDeclarationError(f"empty range {low}..{high} for {q.var}", q.pos)
+            within(len(grown) + high - low + 1, "instances", "the quantifiers would take a number of values of",
+                   q.pos)
             grown.extend(dict(a, **{q.var: v}) for v in range(low, high + 1))
         out = grown
     return out
@@ -672,7 +706,7 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
         value = int_value(size.expr, sizes, "a size")
         if value < 1:
             raise DeriveDeclarationError(f"a size must be at least 1, not {value}", size.pos)
-        sizes[size.name] = value
+        sizes[size.name] = within(value, "size", f"size {size.name} =", size.pos)
     names = _graph_names(decl, functions, sizes)
     size_names = frozenset(sizes)
     aliases: dict = {}
@@ -694,6 +728,7 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
         return None if target.member is None else int_value(target.member, env, "a member index")
 
     inputs: list = []
+    entries = 0  # of every input so far (limits.LIMITS["scalars"])
     seen: dict = {}  # (name, member) → {entry (None: whole) → "input" | "node"}
 
     def claim(name: str, member, entry, pos: Pos, kind: str) -> None:
@@ -731,6 +766,10 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                 if any(d < 1 for d in dims):
                     raise DeriveDeclarationError("a dimension must be at least 1", i.pos)
                 shape = (dims[0], dims[1] if len(dims) > 1 else 1)
+                within(shape[0] * shape[1], "entries", f"input {i.name} would have {shape[0]}×{shape[1]} entries, "
+                       f"that is", i.pos)
+                entries += shape[0] * shape[1]
+                within(entries, "scalars", f"graph {decl.name}: its inputs would have a number of entries of", i.pos)
                 if i.value is not None:
                     raise DeriveDeclarationError("only a scalar input can be given a value", i.pos)
             claim(i.name, member, None, i.pos, "input")

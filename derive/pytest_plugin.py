@@ -11,7 +11,7 @@ This follows pytest's pattern for non-Python tests (doc/en/example/nonpython):
 `pytest_collect_file` → a `pytest.File` whose `collect()` yields `pytest.Item`s.
 
 Options: `--derive-timeout S` and the ini setting `derive_timeout` (seconds per rule;
-0: no limit), else `verify.DEFAULTS["timeout"]`, as for `derive check`. Each rule is
+none: no limit), else `verify.DEFAULTS["timeout"]`, as for `derive check`. Each rule is
 checked in its own forked child, and a file's declarations are compiled once per process
 on collection, so items share no state across pytest-xdist workers.
 
@@ -32,11 +32,12 @@ SUFFIX = ".deriv"
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("derive", "derive rule files (*.deriv)")
-    group.addoption("--derive-timeout", type=float, default=None, metavar="S", dest="derive_timeout",
-                    help="time limit per rule in seconds (0: none; default: the ini setting derive_timeout, "
-                         "else derive's default, as for `derive check`)")
+    group.addoption("--derive-timeout", default=None, metavar="S", dest="derive_timeout",
+                    help="time limit in seconds per rule, and for reading and compiling each file (none: no "
+                         "limit; default: the ini setting derive_timeout, else derive's default, as for "
+                         "`derive check`)")
     # A string, parsed below: typed ini values need a newer pytest than derive requires.
-    parser.addini("derive_timeout", "time limit per rule in seconds for .deriv files (0: none)", default="")
+    parser.addini("derive_timeout", "time limit per rule in seconds for .deriv files (none: no limit)", default="")
 
 
 def pytest_collect_file(file_path, parent):
@@ -49,20 +50,24 @@ _TIMEOUT = pytest.StashKey()
 
 
 def pytest_configure(config) -> None:
-    # Read (and check) the time limit once, so a bad ini value stops the run before any test.
-    timeout = config.getoption("derive_timeout")
+    # Read (and check) the time limit once, so a bad value stops the run before any test.
+    from .limits import seconds
+
+    option = config.getoption("derive_timeout")
     text = config.getini("derive_timeout").strip()
-    if timeout is None and text:
+    where, value = ("--derive-timeout", option) if option is not None else ("derive_timeout", text)
+    timeout: float | None | str = "default"
+    if value:
         try:
-            timeout = float(text)
-        except ValueError:
-            raise pytest.UsageError(f"derive_timeout: not a number of seconds: {text!r}") from None
+            timeout = seconds(value)
+        except ValueError as e:
+            raise pytest.UsageError(f"{where}: {e}") from None
     config.stash[_TIMEOUT] = timeout
 
 
-def _timeout(config) -> float:
+def _timeout(config) -> float | None:
     """The per-rule time limit: the command line, else the ini setting, else derive's default."""
-    if config.stash[_TIMEOUT] is not None:
+    if config.stash[_TIMEOUT] != "default":
         return config.stash[_TIMEOUT]
     from .verify import DEFAULTS
 
@@ -85,20 +90,32 @@ class DeriveFile(pytest.File):
     def collect(self):
         from .api import read_rule_file
         from .errors import DeriveError
+        from .limits import time_box
         from .model import load
+        from .syntax import parser
         from .verify import CompiledDocument
 
         # The place in messages is the file's node id: the path pytest shows, relative to its rootdir.
         self.filename = self.nodeid
+        self.text = ""
+        parser()  # built once per process: start-up, not a part of this file's time
         try:
-            self.text = read_rule_file(self.path, self.filename)
-            doc = load(self.text, self.filename)
-            try:
-                self.compiled = CompiledDocument(doc)
-            except DeriveError as e:  # raised while compiling declarations: point into the text
-                raise e.located(self.filename, self.text) from None
+            with time_box(_timeout(self.config), self.filename):  # reading and compiling, as for `derive check`
+                self.text = read_rule_file(self.path, self.filename)
+                doc = load(self.text, self.filename)
+                try:
+                    self.compiled = CompiledDocument(doc)
+                except DeriveError as e:  # raised while compiling declarations: point into the text
+                    raise e.located(self.filename, self.text) from None
         except DeriveError as e:
             yield BadInputItem.from_parent(self, name="bad input", error=e)
+            return
+        except RecursionError:
+            error = DeriveError("too deeply nested to check (Python's recursion limit)", filename=self.filename)
+            yield BadInputItem.from_parent(self, name="bad input", error=error)
+            return
+        except Exception as e:  # noqa: BLE001 - a bug in derive: this file's one failing item, never the whole session's end
+            yield BadInputItem.from_parent(self, name="internal error", error=e)
             return
         rules = doc.all_rules()
         for rule, name in zip(rules, _item_names(rules)):
@@ -133,7 +150,7 @@ class RuleItem(pytest.Item):
                                     DeprecationWarning)
             verdict = check_rule(self.rule, file.compiled.targets_for(self.rule), file.filename,
                                  _timeout(self.config), source=file.text)
-        self.user_properties.extend([("verdict", verdict.verdict), ("how", verdict.how)])  # for --junitxml
+        self.user_properties.extend([("verdict", str(verdict.verdict)), ("how", str(verdict.how))])  # for --junitxml
         if not verdict.ok:
             raise RuleFailed(verdict)
 
@@ -159,10 +176,12 @@ class BadInputItem(pytest.Item):
         raise self.error
 
     def repr_failure(self, excinfo, style=None):
-        if excinfo.value is self.error:
+        from .errors import DeriveError
+
+        if excinfo.value is self.error and isinstance(self.error, DeriveError):
             return str(self.error)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo, style)  # a bug in derive keeps its traceback
 
     def reportinfo(self):
-        line = self.error.pos.line - 1 if self.error.pos else None
-        return self.path, line, "bad input"
+        pos = getattr(self.error, "pos", None)
+        return self.path, pos.line - 1 if pos else None, self.name

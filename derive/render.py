@@ -12,8 +12,19 @@ import sys
 import textwrap
 
 from .errors import DeriveError
+from .vocabulary import Expected, How, Outcome, exhaustive, lookup
 
 _MARK = {True: "ok", False: "FAIL"}
+# How each verdict's detail is shown in the table: beside it (cut to the terminal's width), or below it.
+_DETAIL_BELOW = exhaustive(Outcome, {"proved": False, "refuted": True, "undecided": True, "undefined": True,
+                                     "error": True})
+# How each expectation shows beside the verdict in the table (every `Expected` is named).
+_MARKED = exhaustive(Expected, {"proved": "", "refuted": " (marked wrong)", "undefined": " (marked undefined)"})
+
+
+def marked(expected) -> str:
+    """How an expectation shows beside a verdict: "" for proved, " (marked wrong)", " (marked undefined)"."""
+    return lookup(Expected, _MARKED, expected)
 
 
 def _short(text: str, width: int) -> str:
@@ -29,8 +40,7 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
     width = shutil.get_terminal_size((120, 20)).columns if sys.stdout.isatty() else None
     rows = []
     for v in verdicts:
-        marked = {"refuted": " (marked wrong)", "undefined": " (marked undefined)"}.get(v.expected, "")
-        verdict = v.verdict + marked
+        verdict = Outcome(v.verdict) + marked(v.expected)
         rows.append((f"{v.file}:{v.line}", v.rule, verdict, v.how, f"{v.seconds:.2f}s", _MARK[v.ok]))
     out = []
     if rows:
@@ -40,9 +50,9 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, cols)) + "  "  # noqa: E731
         out.append((fmt(head) + "detail").rstrip())
         for v, r in zip(verdicts, rows):
-            if v.verdict == "proved":
+            if not lookup(Outcome, _DETAIL_BELOW, v.verdict):
                 out.append(fmt(r) + (v.detail if verbose or width is None else _short(v.detail, max(30, width - used))))
-            elif v.how == "bad input":  # a located message with its caret: keep its lines
+            elif How(v.how) is How.BAD_INPUT:  # a located message with its caret: keep its lines
                 out.append(fmt(r).rstrip())
                 out.extend("    " + line for line in v.detail.splitlines())
             else:
@@ -84,8 +94,8 @@ def render_failure(verdict, source: str = "") -> str:
       detail:  difference ≡ 0; 1 entry
     """
     name = verdict.rule if verdict.rule.isidentifier() else f'"{verdict.rule}"'
-    if verdict.verdict == "proved" and verdict.expected == "refuted":
-        outcome = "unexpectedly proved (symbolic): it is marked wrong"
+    if Outcome(verdict.verdict) is Outcome.PROVED and Expected(verdict.expected) is not Expected.PROVED:
+        outcome = f"unexpectedly proved ({verdict.how}): it is {marked(verdict.expected).strip(' ()')}"
     else:
         outcome = f"{verdict.verdict} ({verdict.how}), expected {verdict.expected}"
     lines = [f"{verdict.file}:{verdict.line}: rule {name}: {outcome}"]
@@ -118,6 +128,6 @@ def render_json(verdicts: list, errors: list = ()) -> str:
     for e in errors:
         assert isinstance(e, DeriveError)
         items.append({"file": e.filename, "rule": None, "line": e.pos.line if e.pos else None,
-                      "column": e.pos.column if e.pos else None, "verdict": "error", "expected": None,
-                      "how": "bad input", "detail": str(e)})
+                      "column": e.pos.column if e.pos else None, "verdict": Outcome.ERROR, "expected": None,
+                      "how": How.BAD_INPUT, "detail": str(e)})
     return json.dumps(items, indent=2, ensure_ascii=False)

@@ -40,6 +40,7 @@ from .limits import run_limited
 from .model import Document, Rule, int_value, load
 from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
                      _clearly_nonzero, _Refuted, _screen, _Target, check_document)
+from .vocabulary import Outcome
 from .zero import is_identically_zero
 
 log = logging.getLogger(__name__)
@@ -427,7 +428,7 @@ def derive_rule(rule: Rule, compiled: list, verdict: Verdict | None = None, decl
     derivation.entries, derivation.instance = len(claims), claims[index].instance
     single = len(claims) == 1 and not claims[0].instance
     lines = [Line(lhs, "", None, rule.lhs if single else None)]
-    refuted = verdict is not None and verdict.verdict == "refuted"
+    refuted = verdict is not None and verdict.verdict == Outcome.REFUTED
     for expr, reason in _chain(target, lhs, rhs, first.kind, refuted):
         lines.append(Line(expr, reason))
     if len(lines) > 1 and lines[-1].expr == rhs:  # the chain ended on the right side as written
@@ -457,8 +458,11 @@ def _check_lines(target: _Target, lines: list, rng: random.Random, settings: dic
     else:
         outcome = run_limited(work, timeout)
         checks = dict(outcome.messages)
+        ended = (f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None
+                 else f"exit code {outcome.exitcode}")
         missing = (f"not checked: the time limit of {timeout:g} s ran out" if outcome.timed_out
-                   else f"not checked: the checking process ended unexpectedly (exit code {outcome.exitcode})")
+                   else "not checked: the memory limit was hit" if outcome.error is not None and
+                   outcome.error.out_of_memory else f"not checked: the checking process ended unexpectedly ({ended})")
     for i, (_, line) in enumerate(pairs):
         line.check = checks.get(i) or StepCheck("unverified", missing)
 

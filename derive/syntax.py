@@ -16,10 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Union
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from .errors import DeriveError, DeriveSyntaxError, Pos
+from .limits import LIMITS
 
 # ---------------------------------------------------------------- syntax nodes
 
@@ -772,6 +773,49 @@ def _describe(token: Token) -> str:
     return repr(str(token))
 
 
+def _pos_of(item) -> Pos | None:
+    """Where a Lark tree or token starts, if known."""
+    if isinstance(item, Token) and item.line is not None:
+        return Pos(item.line, item.column)
+    meta = getattr(item, "meta", None)
+    if meta is not None and not meta.empty:
+        return Pos(meta.line, meta.column)
+    for child in getattr(item, "children", ()):
+        pos = _pos_of(child)
+        if pos is not None:
+            return pos
+    return None
+
+
+def _reason(e: Exception) -> str:
+    if isinstance(e, ZeroDivisionError):
+        return "division by zero"
+    text = str(e)
+    if "integer string conversion" in text or "digits" in text:
+        return f"it has more than {LIMITS['digits']} digits (digits in derive.limits.LIMITS)"
+    return text
+
+
+def _check_depth(tree) -> None:
+    """Refuse, before the recursive steps that follow, a parse tree deeper than
+    LIMITS["nesting"] (deep parentheses, or a sum or product of very many terms) and a
+    number longer than LIMITS["digits"] digits, with the position."""
+    limit = LIMITS["nesting"]
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise DeriveSyntaxError(f"too large to check: an expression nested more than {limit} levels deep "
+                                    f"(a sum or product of that many terms, or that many parentheses; nesting "
+                                    f"in derive.limits.LIMITS)", _pos_of(node))
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, depth + 1))
+            elif isinstance(child, Token) and child.type in ("INT", "DECIMAL") and len(child) > LIMITS["digits"]:
+                raise DeriveSyntaxError(f"too large to check: a number of more than {LIMITS['digits']} digits "
+                                        f"(digits in derive.limits.LIMITS)", _pos_of(child))
+
+
 def parse(text: str, filename: str = "<input>") -> SourceFile:
     """Parse .deriv text into a `SourceFile`; raise `DeriveSyntaxError` with a position.
 
@@ -783,11 +827,17 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
         text += "\n"  # every statement ends with a newline, the last one too
     try:
         tree = parser().parse(text)
+        _check_depth(tree)
         return _ToSyntax().transform(tree)
     except VisitError as e:  # an error raised inside a Transformer method
         if isinstance(e.orig_exc, DeriveError):
             raise e.orig_exc.located(filename, text) from None
+        if isinstance(e.orig_exc, (ValueError, ArithmeticError)):  # 1/0 as a value, a number too long to read
+            raise DeriveSyntaxError(f"cannot read this number: {_reason(e.orig_exc)}",
+                                    _pos_of(e.obj)).located(filename, text) from None
         raise
+    except DeriveError as e:
+        raise e.located(filename, text) from None
     except UnexpectedCharacters as e:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
         raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None

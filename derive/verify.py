@@ -43,9 +43,10 @@ from . import syntax as s
 from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
-from .limits import run_limited
+from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
 from .regions import CannotSplit, fix, split
+from .vocabulary import Expected, How, Outcome
 from .zero import NowhereDefined, zero_regions_excluded
 
 log = logging.getLogger(__name__)
@@ -91,14 +92,17 @@ class Verdict:
     line: int
     column: int
     context: str | None
-    expected: str  # "proved", "refuted" (a rule marked `wrong`) or "undefined" (marked `undefined`)
-    verdict: str  # "proved" | "refuted" | "undecided" | "undefined" | "error"
-    how: str  # "symbolic" | "counterexample" | "shape" | "kink" | "time limit" | "unproved" | "bad input" | "internal"
+    expected: Expected  # proved; refuted (a rule marked `wrong`); undefined (marked `undefined`)
+    verdict: Outcome  # proved | refuted | undecided | undefined | error
+    how: How  # see derive.vocabulary
     detail: str
     seconds: float = 0.0
     counterexample: Counterexample | None = None
     evidence: str = ""
     numeric: str = ""  # with --numeric: derived gradients against central differences (evidence only)
+
+    def __post_init__(self) -> None:  # plain text is accepted; anything outside the vocabularies is an error
+        self.expected, self.verdict, self.how = Expected(self.expected), Outcome(self.verdict), How(self.how)
 
     @property
     def ok(self) -> bool:
@@ -611,7 +615,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
         notes["numeric"] = _finite_differences(targets, random.Random(f"{settings['seed']}:fd:{rule.name}"))
     n = sum(len(t.claims) for t in targets)
     if n == 0:  # a proof about no entry at all is not a proof
-        return ("undecided", "unproved", "nothing to check: the rule has no entries", None, "")
+        return (Outcome.UNDECIDED, How.UNPROVED, "nothing to check: the rule has no entries", None, "")
     checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
         points = _region_points(target, rng) + _points(target, rng, settings["screen_points"])
@@ -645,26 +649,26 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
         if all(not _free_inputs(t) for t in targets):
             raise _Undefined("the rule's sides have no value at the point it names"
                              + (f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""))
-        return ("undecided", "unproved",
+        return (Outcome.UNDECIDED, How.UNPROVED,
                 f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
                 f"a proof over no point proves nothing; {evidence}", None, evidence)
     evidence = (f"numeric: {n} entries agree at {checked_points} exact "
                 f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     if unproved:
-        return ("undecided", "unproved",
+        return (Outcome.UNDECIDED, How.UNPROVED,
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
                 None, evidence)
     # Never "proved" without the independent audit (derive.audit) agreeing at its points.
     checked = _audit(rule, targets, settings)
     if checked.disagreement:
-        return ("error", "audit", f"the proof is contradicted by the independent audit, {checked.disagreement}",
+        return (Outcome.ERROR, How.AUDIT, f"the proof is contradicted by the independent audit, {checked.disagreement}",
                 None, evidence)
     if checked.unaudited:
-        return ("undecided", "unaudited", f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
+        return (Outcome.UNDECIDED, How.UNAUDITED, f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
     proof = _Proof(most_steps, most_regions, n, bool(excluded), checked.points,
                    [t.compiled.sizes for t in targets if t.compiled.sizes])
     notes["proof"] = proof
-    return ("proved", "symbolic", proof.detail(), None, evidence)
+    return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, evidence)
 
 
 @dataclass
@@ -711,9 +715,9 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     names the size set where it fails and how. (A rule about a network holds for the
     network declared; `Σ_{k=1}^{2} x_k = Σ x` is true at width 2 and false at width 3.)"""
     first = _check(rule, compiled[:1], settings, report, notes)
-    if first[0] == "undecided" and compiled[0].sizes:  # say which sizes it was tried at
+    if first[0] == Outcome.UNDECIDED and compiled[0].sizes:  # say which sizes it was tried at
         first = (first[0], first[1], f"{first[2]} (at sizes {','.join(map(str, compiled[0].sizes))})", *first[3:])
-    if len(compiled) == 1 or first[0] != "proved":
+    if len(compiled) == 1 or first[0] != Outcome.PROVED:
         return first
     proof = notes.pop("proof", None)
     failures = []
@@ -724,21 +728,21 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
         try:
             verdict, how, detail, _, _ = _check(rule, [other], quiet, lambda evidence: None, other_notes)
         except _Refuted as r:
-            verdict, how, detail = "refuted", r.how, r.detail
+            verdict, how, detail = Outcome.REFUTED, r.how, r.detail
         except _Undefined as u:
-            verdict, how, detail = "undefined", "kink", str(u)
+            verdict, how, detail = Outcome.UNDEFINED, How.KINK, str(u)
         except DeriveError as e:
-            verdict, how, detail = "error", "bad input", f"{e.message} (line {e.pos})" if e.pos else e.message
-        if verdict == "error" and how in ("audit", "internal"):
+            verdict, how, detail = Outcome.ERROR, How.BAD_INPUT, f"{e.message} (line {e.pos})" if e.pos else e.message
+        if verdict == Outcome.ERROR and how in (How.AUDIT, How.INTERNAL):
             # derive itself failed at the other sizes (the prover contradicted by the audit, or a
             # bug): its proof at the declared sizes cannot be trusted either.
             return (verdict, how, f"at sizes {sizes}: {detail}", None, first[4])
-        if verdict == "proved" and proof is not None and "proof" in other_notes:
+        if verdict == Outcome.PROVED and proof is not None and "proof" in other_notes:
             proof = proof.merged(other_notes["proof"])
         else:
             failures.append(f"not at sizes {sizes}: {verdict} ({how}), {detail}")
     if not failures and proof is not None:
-        return ("proved", "symbolic", proof.detail(), None, first[4])
+        return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, first[4])
     declared = ",".join(map(str, compiled[0].sizes or ()))
     return ("proved", first[1], f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
             None, first[4])
@@ -756,14 +760,20 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
         try:
             verdict, how, detail, cx, evidence = _check_sizes(rule, compiled, settings, report, notes)
         except _Refuted as r:
-            verdict, how, detail, cx, evidence = "refuted", r.how, r.detail, r.counterexample, ""
+            verdict, how, detail, cx, evidence = Outcome.REFUTED, r.how, r.detail, r.counterexample, ""
         except _Undefined as u:
-            verdict, how, detail, cx, evidence = "undefined", "kink", str(u), None, ""
+            verdict, how, detail, cx, evidence = Outcome.UNDEFINED, How.KINK, str(u), None, ""
         except DeriveError as e:
-            verdict, how, detail, cx, evidence = "error", "bad input", str(e.located(filename, source)), None, ""
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT, str(e.located(filename, source)),
+                                                  None, "")
+        except MemoryError:  # the child's memory cap (limits.LIMITS["memory_mb"]) was hit
+            verdict, how, detail, cx, evidence = Outcome.UNDECIDED, How.MEMORY_LIMIT, _memory(), None, ""
+        except RecursionError:
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT,
+                                                  "too deeply nested to check (Python's recursion limit)", None, "")
         except Exception as e:  # a bug in derive must never look like a verdict
             log.debug("internal error", exc_info=True)
-            verdict, how, detail, cx, evidence = ("error", "internal", f"{type(e).__name__}: {e}", None,
+            verdict, how, detail, cx, evidence = (Outcome.ERROR, How.INTERNAL, f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, verdict,
                        how, detail, time.perf_counter() - started, cx, evidence, notes.get("numeric", ""))
@@ -785,10 +795,19 @@ def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float)
     if outcome.timed_out:
         detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence else " before the numeric screen ended")
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
-                       "undecided", "time limit", detail, elapsed, None, evidence)
-    return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, "error",
-                   "internal", f"the checking process ended unexpectedly (exit code {outcome.exitcode})",
-                   elapsed, None, evidence)
+                       Outcome.UNDECIDED, How.TIME_LIMIT, detail, elapsed, None, evidence)
+    if outcome.error is not None and outcome.error.out_of_memory:
+        return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
+                       Outcome.UNDECIDED, How.MEMORY_LIMIT, _memory() + (f"; {evidence}" if evidence else ""),
+                       elapsed, None, evidence)
+    ended = f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None else \
+        f"exit code {outcome.exitcode}"
+    return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, Outcome.ERROR,
+                   How.INTERNAL, f"the checking process ended unexpectedly ({ended})", elapsed, None, evidence)
+
+
+def _memory() -> str:
+    return f"memory limit of {LIMITS['memory_mb']:g} MB per rule hit (memory_mb in derive.limits.LIMITS)"
 
 
 # ---------------------------------------------------------------- documents

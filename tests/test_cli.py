@@ -37,7 +37,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def run(capsys, *args: str) -> tuple:
     """(exit code, stdout, stderr) of `derive check ARGS` run in this process, no time limit."""
-    code = main(["check", "--timeout", "0", *map(str, args)])
+    code = main(["check", "--timeout", "none", *map(str, args)])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -319,3 +319,149 @@ def test_cost_of_a_file_with_bad_input_exits_2(tmp_path, capsys):
     assert main(["cost", str(path)]) == EXIT_BAD_INPUT
     out, err = capsys.readouterr()
     assert "bad.deriv:2:" in err and "^" in err
+
+
+# ---------------------------------------------------------------- odd inputs and options (issue 9)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "abc", "", "-inf", "1e999"])
+@pytest.mark.parametrize("command", [["check"], ["latex", "-o", "out.tex"]])
+def test_a_bad_timeout_is_a_usage_error_exit_2(tmp_path, capsys, command, value):
+    path = write(tmp_path, "ok.deriv", "rule r: t = t\n")
+    with pytest.raises(SystemExit) as e:
+        main([command[0], f"--timeout={value}", str(path), *command[1:]])
+    assert e.value.code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "argument --timeout:" in err and "seconds" in err and "Traceback" not in err
+
+
+def test_timeout_none_means_no_limit(tmp_path, capsys):
+    path = write(tmp_path, "ok.deriv", "rule r: t = t\n")
+    assert main(["check", "--timeout", "none", str(path)]) == EXIT_OK
+
+
+def _crash_free(capsys, *args) -> tuple:
+    code = main([*map(str, args)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err + out and "Process ForkProcess" not in err
+    return code, out, err
+
+
+@pytest.mark.parametrize("text, where, what", [
+    ("rule r: " + " + ".join(["x"] * 500) + " = 500 x\n", "1:", "nested more than"),
+    ("rule r: " + " ".join(["x"] * 500) + " = x^500\n", "1:", "nested more than"),
+    ("rule r: " + " * ".join(["x"] * 400) + " = x^400\n", "1:", "nested more than"),
+    ("rule r: " + "σ(" * 200 + "x" + ")" * 200 + " = 1\n", "1:", "nested more than"),
+    ("rule r: " + "-" * 3000 + "x = x\n", "1:", "nested more than"),
+    ("rule r: " + "1" * 5000 + " x = x\n", "1:9", "more than 1000 digits"),
+    ("rule r: x^" + "9" * 4400 + " = x\n", "1:11", "more than 1000 digits"),
+    ("graph g {\n  input a = 1/0\n  y = 2 a\n  rule r: y = 2 a\n}\n", "2:13", "division by zero"),
+    ("graph g {\n  input a = " + "7" * 4400 + "\n  y = 2 a\n  rule r: y = 2 a\n}\n", "2:13", "more than 1000 digits"),
+])
+def test_inputs_that_crashed_are_located_bad_input(tmp_path, capsys, text, where, what):
+    path = write(tmp_path, "odd.deriv", text)
+    code, out, err = _crash_free(capsys, "check", "--timeout", "none", path)
+    assert code == EXIT_BAD_INPUT
+    assert f"odd.deriv:{where}" in err and what in err and CARET.search(err)
+
+
+def test_deep_parentheses_are_read(tmp_path, capsys):
+    path = write(tmp_path, "deep.deriv", "rule r: " + "(" * 3000 + "x" + ")" * 3000 + " = x\n")
+    assert _crash_free(capsys, "check", "--timeout", "none", path)[0] == EXIT_OK
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: Path("/dev/zero"), "not a regular file"),
+    (lambda d: Path("/dev/null"), "not a regular file"),
+    (lambda d: (d / "bin.deriv").write_bytes(b"rule r: t = t\n\0\1\2") and d / "bin.deriv", "binary file"),
+    (lambda d: (d / "big.deriv").write_bytes(b"# x\n" * 300_000) and d / "big.deriv", "more than 1000000 bytes"),
+    (lambda d: (d / "latin.deriv").write_bytes("rule r: t = t # é\n".encode("latin-1")) and d / "latin.deriv",
+     "not a UTF-8 text file"),
+])
+def test_files_that_are_not_rule_files_exit_2(tmp_path, capsys, make, message):
+    path = make(tmp_path)
+    code, out, err = _crash_free(capsys, "check", path)
+    assert code == EXIT_BAD_INPUT and f"{path}: error: " in err and message in err
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path, capsys):
+    fifo = tmp_path / "pipe.deriv"
+    os.mkfifo(fifo)
+    code, out, err = _crash_free(capsys, "check", fifo)
+    assert code == EXIT_BAD_INPUT and "not a regular file" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_exits_2(tmp_path, capsys):
+    path = write(tmp_path, "locked.deriv", "rule r: t = t\n")
+    path.chmod(0)
+    code, out, err = _crash_free(capsys, "check", path)
+    assert code == EXIT_BAD_INPUT and "cannot read" in err
+
+
+def test_an_empty_file_has_no_rules(tmp_path, capsys):
+    path = write(tmp_path, "empty.deriv", "")
+    code, out, err = _crash_free(capsys, "check", "--timeout", "none", path)
+    assert code == EXIT_OK and "0 rules" in out
+
+
+@pytest.mark.parametrize("text", ["", " ", "::", "[", "\\", "*", "σ", "r" * 5000, "\t"])
+def test_dash_k_with_odd_text_only_selects(tmp_path, capsys, text):
+    path = write(tmp_path, "ok.deriv", "rule r: t = t\n")
+    code, out, err = _crash_free(capsys, "check", "--timeout", "none", "-k", text, path)
+    assert code == EXIT_OK
+
+
+def test_sizes_too_large_exit_2_at_once_naming_the_limit(tmp_path, capsys):
+    path = write(tmp_path, "big.deriv", network(sizes="1000, 1000"))
+    code, out, err = _crash_free(capsys, "check", path)
+    assert code == EXIT_BAD_INPUT
+    assert "big.deriv:2:5: error: too large to check" in err and "entries in derive.limits.LIMITS" in err
+
+
+@pytest.mark.parametrize("output, message", [
+    ("somefolder/", "names a folder"), ("somefolder", "names a folder"),
+    ("out.unknownsuffix", "cannot tell the format"), ("out", "cannot tell the format"),
+])
+@pytest.mark.parametrize("command", ["latex", "graph"])
+def test_latex_and_graph_refuse_an_output_they_cannot_write(tmp_path, capsys, monkeypatch, command, output, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "somefolder").mkdir()
+    write(tmp_path, "g.deriv", "graph g {\n  input a\n  y = 2 a\n  rule r: y = 2 a\n}\n")
+    code, out, err = _crash_free(capsys, command, "g.deriv", "-o", output)
+    assert code == EXIT_BAD_INPUT and f"{output}: error: " in err and message in err
+
+
+def test_latex_to_an_unwritable_place_exits_2(tmp_path, capsys):
+    write(tmp_path, "f.deriv", "rule r: t = t\n")
+    blocker = write(tmp_path, "file", "")
+    code, out, err = _crash_free(capsys, "latex", tmp_path / "f.deriv", "-o", blocker / "out.tex", "--timeout", "none")
+    assert code == EXIT_BAD_INPUT and "cannot write" in err
+
+
+def test_latex_leaves_no_child_traceback_on_stderr(tmp_path, capfd, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a step check")
+
+    monkeypatch.setattr("derive.steps.check_step", broken)  # runs in the forked child that checks the steps
+    path = write(tmp_path, "f.deriv", "rule r: tanh(t) = 2σ(2t) − 1\nundefined rule u: relu'(0) = 0\n")
+    code = main(["latex", str(path), "-o", str(tmp_path / "o.tex"), "--timeout", "60"])
+    out, err = capfd.readouterr()
+    assert code == EXIT_OK and err == "", err
+    text = (tmp_path / "o.tex").read_text(encoding="utf-8")
+    assert "RuntimeError: a bug in a step check" in text
+    assert "(marked undefined)" in text and "(marked wrong)" not in text
+
+
+@pytest.mark.parametrize("command", [["check"], ["cost"], ["latex", "-o", "o.tex"], ["graph", "-o", "o.svg"]])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command[0], "", *command[1:]])
+    assert e.value.code == EXIT_BAD_INPUT and "an empty path" in capsys.readouterr().err
+
+
+def test_a_tiny_timeout_ends_cleanly(tmp_path, capsys):
+    path = write(tmp_path, "ok.deriv", network("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
+    code, out, err = _crash_free(capsys, "check", "--timeout=1e-9", path)
+    assert code in (EXIT_FAILED, EXIT_BAD_INPUT)
+    assert "time limit of 1e-09 s" in out + err

@@ -12,16 +12,16 @@ from tests.conftest import PROOFS, require_program
 def test_latex_writes_tex_and_md(tmp_path, capsys):
     src = tmp_path / "r.deriv"
     src.write_text("rule ok: tanh(t) = 2σ(2t) − 1\n", encoding="utf-8")
-    assert main(["latex", str(src), "-o", str(tmp_path / "out.tex"), "--timeout", "0"]) == EXIT_OK
+    assert main(["latex", str(src), "-o", str(tmp_path / "out.tex"), "--timeout", "none"]) == EXIT_OK
     assert r"\begin{align*}" in (tmp_path / "out.tex").read_text(encoding="utf-8")
-    assert main(["latex", str(src), "-o", str(tmp_path / "out.md"), "--timeout", "0"]) == EXIT_OK
+    assert main(["latex", str(src), "-o", str(tmp_path / "out.md"), "--timeout", "none"]) == EXIT_OK
     assert "\\begin{aligned}" in (tmp_path / "out.md").read_text(encoding="utf-8")
 
 
 def test_latex_exit_1_when_a_verdict_is_not_as_expected(tmp_path, capsys):
     src = tmp_path / "r.deriv"
     src.write_text("rule bad: tanh'(t) = 1 − tanh(t)\n", encoding="utf-8")
-    assert main(["latex", str(src), "-o", str(tmp_path / "out.tex"), "--timeout", "0"]) == EXIT_FAILED
+    assert main(["latex", str(src), "-o", str(tmp_path / "out.tex"), "--timeout", "none"]) == EXIT_FAILED
     assert r"\flag{wrong step}" in (tmp_path / "out.tex").read_text(encoding="utf-8")
 
 
@@ -56,7 +56,7 @@ def test_pdf_with_graphs(tmp_path, capsys):
     require_program("dot", "DERIVE_NO_GRAPHVIZ")
     out = tmp_path / "j.tex"
     code = main(["latex", str(PROOFS / "computation_graph.deriv"), "-o", str(out), "--pdf", "--with-graphs",
-                 "--timeout", "0"])
+                 "--timeout", "none"])
     assert code == EXIT_OK, capsys.readouterr()
     assert (tmp_path / "j.pdf").stat().st_size > 10_000
     assert (tmp_path / "j-1-J.pdf").exists() and r"\includegraphics" in out.read_text(encoding="utf-8")
@@ -74,6 +74,6 @@ def test_markdown_with_graphs_links_svg_pictures(tmp_path, capsys):
     require_program("dot", "DERIVE_NO_GRAPHVIZ")
     out = tmp_path / "j.md"
     assert main(["latex", str(PROOFS / "computation_graph.deriv"), "-o", str(out), "--with-graphs",
-                 "--timeout", "0"]) == EXIT_OK
+                 "--timeout", "none"]) == EXIT_OK
     assert "![graph J](j-1-J.svg)" in out.read_text(encoding="utf-8")
     assert "∂J/∂b = 6" in (tmp_path / "j-1-J.svg").read_text(encoding="utf-8")

@@ -131,23 +131,24 @@ def test_rules_sharing_a_name_in_two_blocks_get_the_block_in_their_ids(pytester)
     pytester.runpytest("rules.deriv::BP1[sq]").assert_outcomes(passed=1)
 
 
-# 122 entries at two size sets: some tenths of a second of work, against a limit of a millisecond
-LONG = mlp("rule BP4: for l in 1..L: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", sizes="6, 6, 6")
+# Parsed and compiled in milliseconds; checked in far more than a second (a 10-term multinomial to the 15th).
+SLOW = "rule slow: ((x+y+z+w)^2)^15 = (x^2+y^2+z^2+w^2+2x y+2x z+2x w+2y z+2y w+2z w)^15\n"
 
 
 def test_the_timeout_option_turns_a_long_check_into_a_time_limit_failure(pytester):
-    _deriv(pytester, LONG)
-    result = pytester.runpytest("--derive-timeout", "0.001")
+    _deriv(pytester, SLOW)
+    result = pytester.runpytest("--derive-timeout", "1")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*: rule BP4: undecided (time limit), expected proved",
-                                 "  detail:  time limit of 0.001 s hit*"])
+    result.stdout.fnmatch_lines(["*: rule slow: undecided (time limit), expected proved",
+                                 "  detail:  time limit of 1 s hit*"])
 
 
 def test_the_ini_setting_sets_the_timeout_and_the_option_overrides_it(pytester):
-    _deriv(pytester, mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)"))
-    pytester.makeini("[pytest]\nderive_timeout = 0.001\n")
-    pytester.runpytest().stdout.fnmatch_lines(["*undecided (time limit)*", "*1 failed*"])
-    pytester.runpytest("--derive-timeout", "0").assert_outcomes(passed=1)  # 0: no limit
+    _deriv(pytester, SLOW + PROVED)
+    pytester.makeini("[pytest]\nderive_timeout = 1\n")
+    pytester.runpytest().stdout.fnmatch_lines(["*undecided (time limit)*", "*1 failed, 1 passed*"])
+    pytester.makeini("[pytest]\nderive_timeout = soon\n")  # not even read when the option is given
+    pytester.runpytest("--derive-timeout", "none", "-k", "not slow").assert_outcomes(passed=1, deselected=1)
 
 
 def test_a_bad_ini_timeout_is_a_usage_error(pytester):
@@ -198,3 +199,59 @@ def test_the_course_example_runs_as_its_ci_would(pytester):
                                  "rules/week3.deriv::BP1 without σ' (exercise 2) PASSED*"])
     workflow = (pytester.path / ".github" / "workflows" / "check-rules.yml").read_text(encoding="utf-8")
     assert "run: pytest\n" in workflow
+
+
+# ---------------------------------------------------------------- crashes at collection (issue 9)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rule r: " + " + ".join(["x"] * 500) + " = 500 x\n", "nested more than"),
+    ("rule r: " + "1" * 5000 + " x = x\n", "more than 1000 digits"),
+    ("graph g {\n  input a = 1/0\n  y = 2 a\n  rule r: y = 2 a\n}\n", "division by zero"),
+    (mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)", sizes="1000, 1000"), "too large to check"),
+])
+def test_a_file_that_crashed_collection_is_one_failing_item_with_its_located_message(pytester, text, message):
+    _deriv(pytester, text, name="odd")
+    _deriv(pytester, PROVED, name="fine")
+    result = pytester.runpytest("--derive-timeout", "60")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"odd.deriv:*error: *{message}*", "*^"])
+    assert "Traceback" not in result.stdout.str() and "INTERNALERROR" not in result.stdout.str()
+
+
+def test_a_binary_file_is_one_failing_item(pytester):
+    (pytester.path / "odd.deriv").write_bytes(b"rule r: t = t\n\0\0")
+    _deriv(pytester, PROVED, name="fine")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["odd.deriv: error: a binary file*"])
+
+
+def test_a_bug_at_collection_is_one_failing_item_not_the_end_of_the_session(pytester, monkeypatch):
+    def broken(doc):
+        raise RuntimeError("a bug while compiling")
+
+    monkeypatch.setattr("derive.verify.CompiledDocument", broken)
+    _deriv(pytester, PROVED)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*RuntimeError: a bug while compiling*"])
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "abc"])
+def test_a_bad_timeout_option_is_a_usage_error(pytester, value):
+    _deriv(pytester, PROVED)
+    result = pytester.runpytest(f"--derive-timeout={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--derive-timeout: *seconds*"])
+
+
+def test_the_time_limit_covers_compiling_at_collection(pytester, monkeypatch):
+    from derive.limits import LIMITS
+
+    monkeypatch.setitem(LIMITS, "entries", 100_000)
+    monkeypatch.setitem(LIMITS, "scalars", 100_000)
+    _deriv(pytester, mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)", sizes="150, 150"))
+    result = pytester.runpytest("--derive-timeout", "0.2")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*rules.deriv: error: *longer than the time limit of 0.2 s*"])

@@ -70,7 +70,8 @@ def test_numeric_agreement_alone_is_undecided_never_proved():
 
 
 def test_time_limit_is_reported():
-    text = mlp("rule BP4: for l in 1..L: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", sizes="30, 30, 30")
+    # parsed and compiled in milliseconds (the limit covers that too), checked in far more than 0.5 s
+    text = "rule slow: ((x+y+z+w)^2)^15 = (x^2+y^2+z^2+w^2+2x y+2x z+2x w+2y z+2y w+2z w)^15"
     v = check_source(text, "slow.deriv", timeout=0.5)[0]
     assert (v.verdict, v.how) == ("undecided", "time limit")
     assert "time limit of 0.5 s" in v.detail
