@@ -744,7 +744,7 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     if not failures and proof is not None:
         return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, first[4])
     declared = ",".join(map(str, compiled[0].sizes or ()))
-    return ("proved", first[1], f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
+    return (Outcome.PROVED, first[1], f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
             None, first[4])
 
 
