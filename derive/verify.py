@@ -575,7 +575,7 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
         stage = stage.xreplace(fixed) if fixed else stage
         if g.expanded(stage) in (sp.nan, sp.zoo):
-            raise _Undefined(kink)
+            return _prove_at_kink(target, claim, kink)
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # not yet: the exact test would fail here; expand further
         try:
@@ -583,9 +583,58 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
         except NowhereDefined:
             if stage.free_symbols & set(g.opaque):
                 continue  # a ∂ symbol still opaque may yet make it defined
-            raise _Undefined(kink) from None
+            return _prove_at_kink(target, claim, kink)
         if shown is not None:
             return steps, shown
+    return None
+
+
+def _prove_at_kink(target: _Target, claim: _Claim, kink: str) -> tuple | None:
+    """A graph's claim at its given point, where the chain rule meets a kink (NaN): each
+    ∂T/∂n with n a given input is decided as a derivative of one variable by one-sided
+    limits (`kinks`): T continuous in n at the point, and the chain-rule expression for
+    ∂T/∂n having equal finite limits from both sides. Then the claim is proved, or refuted
+    at the point; any other ∂ (by an inner node, by a free input), or limits that do not
+    agree, leave it undefined (raises _Undefined)."""
+    compiled = target.compiled
+    g = compiled.graph
+    fixed = compiled.fixed()
+    difference = claim.lhs - claim.rhs
+    values = {}
+    for sym in sorted(difference.free_symbols & set(g.opaque), key=str):
+        node, source = g.opaque[sym]
+        u = g.nodes[source].symbol
+        if g.nodes[source].definition is not None or u not in fixed or u in compiled.assumptions:
+            raise _Undefined(kink)
+        others = {k: v for k, v in fixed.items() if k != u}
+        *_, chain = g.derive_partials(sym)
+        along = g.expanded(chain).xreplace(others)
+        value = g.expanded(g.nodes[node].base).xreplace(others)
+        try:
+            continuous = kinks.derivative_at(value, u, fixed[u], 0)
+            left = kinks.one_sided_limit(along, u, fixed[u], -1)
+            right = kinks.one_sided_limit(along, u, fixed[u], 1)
+        except kinks.Undecided:
+            raise _Undefined(kink) from None
+        if continuous is sp.nan or left is None or right is None or sp.expand(left - right) != 0:
+            raise _Undefined(kink)
+        values[sym] = left
+    sides = [g.expanded(side.xreplace(values).xreplace(fixed)) for side in (claim.lhs, claim.rhs)]
+    if any(side.has(sp.nan, sp.zoo) or side.free_symbols for side in sides):
+        raise _Undefined(kink)
+    target.checked.add(next(i for i, c in enumerate(target.claims) if c is claim))
+    if zero_regions_excluded(sides[0] - sides[1], g.functions) is not None:
+        return 0, (1, 0)
+    try:
+        left, right = (numeric.value_at(side, {}, DEFAULTS["confirm_dps"], numeric.IV) for side in sides)
+    except numeric.Unsupported:
+        return None
+    if left is not None and right is not None and numeric.disjoint(left, right):
+        cx = Counterexample(", ".join(x for x in (claim.instance, "one-sided limits agree") if x), compiled.sizes,
+                            tuple((_label(g, k), str(v)) for k, v in sorted(fixed.items(), key=lambda kv: str(kv[0]))),
+                            numeric.show(numeric.midpoint(left)), numeric.show(numeric.midpoint(right)),
+                            f"interval arithmetic at {DEFAULTS['confirm_dps']} digits")
+        raise _Refuted("counterexample", str(cx), cx)
     return None
 
 

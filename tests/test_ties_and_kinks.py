@@ -150,6 +150,20 @@ graph hard {
     h = hardtanh(t + 1)
     rule dh: dh/dt = 1
 }
+graph join {
+    input a = 0, c = 2
+    q = a^2 if a > 0 else 0
+    J = c q + a
+    rule dq: dq/da = 0
+    rule dJ: dJ/da = 1
+    wrong rule dJ0: dJ/da = 0
+    wrong rule dq1: dq/da = 1
+}
+graph corner {
+    input a = 0
+    k = 2 a if a > 0 else -a
+    rule dk: dk/da = 2
+}
 """
 
 GRAPH_VERDICTS = {
@@ -159,6 +173,8 @@ GRAPH_VERDICTS = {
     ("step0", "value"): "proved", ("step0", "value0"): "refuted", ("step0", "ds"): "undefined",
     ("steep", "dJ"): "proved", ("steep", "dJ15"): "refuted",
     ("hard", "dh"): "undefined",
+    ("join", "dq"): "proved", ("join", "dJ"): "proved", ("join", "dJ0"): "refuted", ("join", "dq1"): "refuted",
+    ("corner", "dk"): "undefined",
 }
 
 
