@@ -162,12 +162,18 @@ def derivative_at(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool
     return limit
 
 
+def needs_limits(f: sp.Expr, value: sp.Expr) -> bool:
+    """Must a derivative of f at a point, `value` by substitution, be decided by limits
+    (f has pieces or |·|, or the substitution gives no finite value)?"""
+    return f.has(sp.Piecewise, sp.Abs, sp.sign) or not _finite(value)
+
+
 def value_of_derivative(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool = False) -> sp.Expr:
     """f⁽ᵒʳᵈᵉʳ⁾(p): by substitution where f is smooth and that gives a finite value, by
     `derivative_at` (one-sided limits) where f has pieces or the substitution fails and p
     is a number; the substituted form when other variables decide the pieces."""
     direct = (f if order == 0 else sp.diff(f, u, order)).xreplace({u: p})
-    if p.free_symbols or not (f.has(sp.Piecewise, sp.Abs, sp.sign) or not _finite(direct)):
+    if p.free_symbols or not needs_limits(f, direct):
         return direct
     try:
         return derivative_at(f, u, p, order, extend)

@@ -630,7 +630,8 @@ def _prove_at_kink(target: _Target, claim: _Claim, kink: str) -> tuple | None:
     except numeric.Unsupported:
         return None
     if left is not None and right is not None and numeric.disjoint(left, right):
-        cx = Counterexample(", ".join(x for x in (claim.instance, "one-sided limits agree") if x), compiled.sizes,
+        cx = Counterexample(", ".join(x for x in (claim.instance, "the kink (derivatives as one-sided limits)") if x),
+                            compiled.sizes,
                             tuple((_label(g, k), str(v)) for k, v in sorted(fixed.items(), key=lambda kv: str(kv[0]))),
                             numeric.show(numeric.midpoint(left)), numeric.show(numeric.midpoint(right)),
                             f"interval arithmetic at {DEFAULTS['confirm_dps']} digits")
