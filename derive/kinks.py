@@ -121,7 +121,7 @@ def _real_beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> bool:
     if others:
         return True  # a value that depends on other variables: nothing to say here
     with mpmath.workdps(60):
-        at = mpmath.mpf(sp.Float(p, 60)._mpf_) + side * mpmath.mpf("1e-40")
+        at = mpmath.mpf(sp.Float(sp.N(p, 60), 60)._mpf_) + side * mpmath.mpf("1e-40")
     return numeric.value_at(e, {u: at}, 60) is not None
 
 

@@ -24,6 +24,10 @@ function jump(t) = t if t > 0 else t + 1
 function lone(t) = 0 if t < 0 else 1 if t <= 0 else 0
 function p32(t) = sqrt(t^2)^3
 function p12(t) = sqrt(sqrt(t^2))
+function same(x) = x if x > 0 else x
+function rsq(t) = relu(t)^2
+function ipi(x) = x - π if x > π else 0
+function sq2(x) = (x - sqrt(2))^2 if x > sqrt(2) else 0
 """
 
 SCALAR = {  # rule: (verdict, how)
@@ -62,6 +66,12 @@ SCALAR = {  # rule: (verdict, how)
     "q'(0) = 0": ("proved", "symbolic"),
     "q''(0) = 0": ("undefined", "kink"),
     "c3''(0) = 0": ("proved", "symbolic"),
+    "same'(0) = 1": ("proved", "symbolic"),  # equal pieces: no kink
+    "rsq'(0) = 0": ("proved", "symbolic"),
+    "rsq''(0) = 0": ("undefined", "kink"),
+    "relu'(0) * 0 = 0": ("undefined", "kink"),
+    "ipi'(π) = 0": ("undefined", "kink"),  # a kink at an irrational point
+    "sq2'(sqrt(2)) = 0": ("proved", "symbolic"),
     # series at a removable singularity and at kinks
     "(exp(x) - 1)/x ≈ 1 at x = 0 order 1": ("proved", "symbolic"),
     "(exp(x) - 1)/x ≈ 1 + x/2 at x = 0 order 2": ("proved", "symbolic"),
@@ -69,6 +79,8 @@ SCALAR = {  # rule: (verdict, how)
     "q(x) ≈ 0 at x = 0 order 2": ("proved", "symbolic"),
     "ab(x) ≈ 0 at x = 0 order 2": ("undefined", "kink"),
     "sgt(x) ≈ 1 at x = 0 order 1": ("undefined", "kink"),
+    "ipi(x) ≈ 0 at x = π order 2": ("undefined", "kink"),
+    "relu(x) ≈ x at x = 1 order 3": ("proved", "symbolic"),
     # internal errors before
     "log(sqrt(x)) = log(x)/2": ("proved", "symbolic"),
     "hpi(x) = x": ("refuted", "counterexample"),
