@@ -25,7 +25,8 @@ import math
 
 import sympy as sp
 
-from .functions import Cases, FunctionTable
+from .functions import FunctionTable
+from .kinks import without_abs
 from .regions import CannotSplit, Region, split
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
@@ -120,9 +121,8 @@ def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | No
     if expr in (sp.nan, sp.zoo):
         raise NowhereDefined("the difference does not exist anywhere")
     expanded = functions.expand_definitions(expr)
-    if expanded.has(sp.Abs) and expanded.has(sp.Piecewise):  # |a| is piecewise too: split on a's sign
-        expanded = expanded.replace(lambda e: isinstance(e, sp.Abs),
-                                    lambda e: Cases((e.args[0], e.args[0] > 0), (-e.args[0], True)))
+    if expanded.has(sp.sign) or (expanded.has(sp.Abs) and expanded.has(sp.Piecewise)):
+        expanded = without_abs(expanded)  # |a| and sign(a) are piecewise too: split on a's sign
     if not expanded.has(sp.Piecewise):
         return (1, 0) if _smooth_zero(expanded, functions) else None
     try:
