@@ -361,6 +361,25 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
     return checked
 
 
+def _side_nowhere_defined(target: _Target, claim: _Claim) -> bool:
+    """Is a side of the claim NaN on every region of its pieces (a derivative on a tie that
+    holds everywhere)? Scalar rules and graphs only."""
+    if target.compiled.kind == "network":
+        return False
+    for side in (claim.lhs, claim.rhs):
+        full = _full(target, side)
+        if full in (sp.nan, sp.zoo):
+            return True
+        if full.has(sp.Piecewise):
+            try:
+                regions = split(full)
+            except CannotSplit:
+                continue
+            if regions and not any(r.defined for r in regions):
+                return True
+    return False
+
+
 def _label(g, sym) -> str:
     key = g.key_of(sym)
     return str(sym) if key is None else g.nodes[key].label
@@ -686,9 +705,12 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
             largest = max(largest, diff)
     nowhere = [c.instance or "the rule" for t in targets for i, c in enumerate(t.claims) if i not in t.checked]
     if nowhere and not unproved:
+        at = f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""
         if all(not _free_inputs(t) for t in targets):
-            raise _Undefined("the rule's sides have no value at the point it names"
-                             + (f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""))
+            raise _Undefined(f"the rule's sides have no value at the point it names{at}")
+        if all(_side_nowhere_defined(t, c) for t in targets for i, c in enumerate(t.claims) if i not in t.checked):
+            raise _Undefined(f"a side of this rule has no value anywhere{at}: a derivative at a kink or tie "
+                             f"that holds at every point")
         return ("undecided", "unproved",
                 f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
                 f"a proof over no point proves nothing; {evidence}", None, evidence)

@@ -37,6 +37,7 @@ SCALAR = {  # rule: (verdict, how)
     "min((x + 1)^2, x^2 + 2 x + 1) = 5": ("refuted", "counterexample"),
     "max((x + 1)^2, x^2 + 2 x + 1) = (x + 1)^2": ("proved", "symbolic"),
     "relu'((x+1)^2 - x^2 - 2x - 1) = 0": ("undefined", "kink"),
+    "relu'((x+1)^2 - x^2 - 2x - 1) = relu'((x+1)^2 - x^2 - 2x - 1)": ("undefined", "kink"),
     "hardtanh'((x+1)^2 - x^2 - 2x) = 0": ("undefined", "kink"),
     # 8. functions that differ on a boundary only, rational and irrational
     "sge(x) = sgt(x)": ("refuted", "counterexample"),
@@ -228,3 +229,11 @@ def test_rule_files_of_boundaries_and_kinks_get_their_expected_verdicts(path):
     assert len(verdicts) >= 8
     wrong = [f"{v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in verdicts if not v.ok]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_rule_with_no_entries_is_never_proved(monkeypatch):
+    from derive import verify
+
+    monkeypatch.setattr(verify, "_claims", lambda *args, **kwargs: [])
+    v = verdicts_of("rule r: x = x")["r"]
+    assert v.verdict == "undecided" and "no entries" in v.detail
