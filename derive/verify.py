@@ -712,8 +712,8 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
             raise _Undefined(f"a side of this rule has no value anywhere{at}: a derivative at a kink or tie "
                              f"that holds at every point")
         return ("undecided", "unproved",
-                f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
-                f"a proof over no point proves nothing; {evidence}", None, evidence)
+                (f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
+                 f"a proof over no point proves nothing; {evidence}"), None, evidence)
     sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
     at = f" at sizes {sizes}" if sizes else ""
     evidence = (f"numeric: {n} entries agree at {checked_points} exact "
