@@ -50,6 +50,8 @@ SCALAR = {  # rule: (verdict, how)
     # true value rules with ties: proved on the ties too
     "max(x, y) = (x + y + sqrt((x - y)^2))/2": ("proved", "symbolic"),
     "max(x y, 1) = max(1, x y)": ("proved", "symbolic"),
+    "max(x^2 + y^2, 1) = max(1, x^2 + y^2)": ("proved", "symbolic"),  # a circle of ties, both branches
+    "max(x^2 + y^2, 1) = max(1, x^2 + y^2) + sge(x^2 + y^2 - 1) - sgt(x^2 + y^2 - 1)": ("refuted", "counterexample"),
     "relu(relu(x)) = relu(x)": ("proved", "symbolic"),
     "hardtanh(x) = min(1, max(-1, x))": ("proved", "symbolic"),
     # 7. kinks not recognised, and derivatives that do exist
