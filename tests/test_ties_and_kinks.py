@@ -117,7 +117,8 @@ def test_a_rule_defined_nowhere_proves_nothing():
     assert verdicts_of("rule r: log(x - 5) = log(x - 5)")["r"].verdict == "proved"  # found outside [-2, 2]
 
 
-GRAPHS = """graph tie {
+GRAPHS = """function lk(x) = x if x > 0 else 0.01 x
+graph tie {
     input a, b
     u = (a+b)^2
     v = a^2 + 2 a b + b^2
@@ -176,6 +177,12 @@ graph join {
     wrong rule dJ0: dJ/da = 0
     wrong rule dq1: dq/da = 1
 }
+graph leaky {
+    input a = 0, b = 1
+    J = lk(a) + lk(b)
+    rule dJa: dJ/da = 1
+    rule dJb: dJ/db = 1
+}
 graph corner {
     input a = 0
     k = 2 a if a > 0 else -a
@@ -191,7 +198,7 @@ GRAPH_VERDICTS = {
     ("steep", "dJ"): "proved", ("steep", "dJ15"): "refuted",
     ("hard", "dh"): "undefined",
     ("join", "dq"): "proved", ("join", "dJ"): "proved", ("join", "dJ0"): "refuted", ("join", "dq1"): "refuted",
-    ("corner", "dk"): "undefined",
+    ("corner", "dk"): "undefined", ("leaky", "dJa"): "undefined", ("leaky", "dJb"): "proved",
 }
 
 
