@@ -30,7 +30,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .functions import Cases
-from .regions import _fix, _innermost_comparison, _key
+from .regions import CannotSplit, _fix, _innermost_comparison, _key
 
 MAX_ORDER = 8  # derivatives of g tried to find its sign beside a zero of g
 
@@ -83,7 +83,10 @@ def _sign_beside(g: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> int:
 def _beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> sp.Expr:
     """`e` with every piece fixed as it is on the `side` of p."""
     for _ in range(256):
-        comparison = _innermost_comparison(e)
+        try:
+            comparison = _innermost_comparison(e)
+        except CannotSplit:
+            raise Undecided("a condition that is not a comparison") from None
         if comparison is None:
             return e
         g = _key(comparison)[0]
