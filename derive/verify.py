@@ -16,10 +16,15 @@ entry). Then:
    past its time limit is undecided too, and says so.
 
 Piecewise rules (ReLU, max, hard-tanh, …) are proved region by region, with the piece
-fixed (`derive.regions`), and screened at a point inside every region as well as at
-random points, so a claim wrong on one region only is refuted there. A claim about a
-point where a derivative does not exist (relu'(0)) is **undefined** (how: "kink"):
-neither proved nor refuted; a file expects that with `undefined rule`.
+fixed (`derive.regions`), tie sets (a comparison exactly 0) included, and screened at a
+point inside every region as well as at random points, so a claim wrong on one region
+only is refuted there; on a tie the point is exact (x = 0, x = π) and the pieces are
+fixed as they are there. A claim about a point where a derivative does not exist
+(relu'(0), |t|'(0), sqrt'(0), a jump; decided by one-sided limits, `derive.kinks`) is
+**undefined** (how: "kink"): neither proved nor refuted; a file expects that with
+`undefined rule`. Nothing checked is never a proof: a rule with no entries, or whose
+entries were defined at no point screened, is not proved (undefined when a side exists
+nowhere, undecided when no point was found).
 
 A rule whose sides do not fit together (shapes, an index outside its range) is refuted
 with both shapes named. Before any verdict on a network or graph, the chain-rule
