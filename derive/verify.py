@@ -708,6 +708,8 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
             used, diff = _screen(target, more, settings)
             checked_points += used
             largest = max(largest, diff)
+    evidence = (f"numeric: {n} entries agree at {checked_points} exact "
+                f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     nowhere = [c.instance or "the rule" for t in targets for i, c in enumerate(t.claims) if i not in t.checked]
     if nowhere and not unproved:
         at = f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""
@@ -721,8 +723,6 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
                  f"a proof over no point proves nothing; {evidence}"), None, evidence)
     sizes = " and ".join(",".join(map(str, t.compiled.sizes)) for t in targets if t.compiled.sizes)
     at = f" at sizes {sizes}" if sizes else ""
-    evidence = (f"numeric: {n} entries agree at {checked_points} exact "
-                f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
     if unproved:
         return ("undecided", "unproved",
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",
