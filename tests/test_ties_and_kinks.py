@@ -28,6 +28,10 @@ function same(x) = x if x > 0 else x
 function rsq(t) = relu(t)^2
 function ipi(x) = x - π if x > π else 0
 function sq2(x) = (x - sqrt(2))^2 if x > sqrt(2) else 0
+function odd(t) = t^2 if t > 0 else -t^2
+function pole(t) = 1/t if t > 0 else 0
+function cont1(t) = t^2 if t >= 1 else 2t - 1
+function jump1(t) = t^2 if t >= 1 else 2t
 """
 
 SCALAR = {  # rule: (verdict, how)
@@ -77,6 +81,13 @@ SCALAR = {  # rule: (verdict, how)
     "relu'(0) * 0 = 0": ("undefined", "kink"),
     "ipi'(π) = 0": ("undefined", "kink"),  # a kink at an irrational point
     "sq2'(sqrt(2)) = 0": ("proved", "symbolic"),
+    "odd'(0) = 0": ("proved", "symbolic"),
+    "odd''(0) = 0": ("undefined", "kink"),
+    "pole'(0) = 0": ("undefined", "kink"),
+    "cont1'(1) = 2": ("proved", "symbolic"),
+    "jump1'(1) = 2": ("undefined", "kink"),  # equal slopes, but a jump
+    "x/(exp(x) - 1) ≈ 1 - x/2 at x = 0 order 2": ("proved", "symbolic"),
+    "x/(exp(x) - 1) ≈ 1 + x/2 at x = 0 order 2": ("refuted", "counterexample"),
     # series at a removable singularity and at kinks
     "(exp(x) - 1)/x ≈ 1 at x = 0 order 1": ("proved", "symbolic"),
     "(exp(x) - 1)/x ≈ 1 + x/2 at x = 0 order 2": ("proved", "symbolic"),
@@ -183,6 +194,14 @@ graph leaky {
     rule dJa: dJ/da = 1
     rule dJb: dJ/db = 1
 }
+graph smoothmax {
+    input a = 0, b = 0
+    J = max(a, b)^2
+    P = a relu(a)
+    rule dJ: dJ/da = 0
+    rule dP: dP/da = 0
+    wrong rule dP1: dP/da = 1
+}
 graph corner {
     input a = 0
     k = 2 a if a > 0 else -a
@@ -198,7 +217,8 @@ GRAPH_VERDICTS = {
     ("steep", "dJ"): "proved", ("steep", "dJ15"): "refuted",
     ("hard", "dh"): "undefined",
     ("join", "dq"): "proved", ("join", "dJ"): "proved", ("join", "dJ0"): "refuted", ("join", "dq1"): "refuted",
-    ("corner", "dk"): "undefined", ("leaky", "dJa"): "undefined", ("leaky", "dJb"): "proved",
+    ("corner", "dk"): "undefined", ("smoothmax", "dJ"): "proved", ("smoothmax", "dP"): "proved",
+    ("smoothmax", "dP1"): "refuted", ("leaky", "dJa"): "undefined", ("leaky", "dJb"): "proved",
 }
 
 
