@@ -20,6 +20,7 @@ import sympy as sp
 from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
 from .functions import Cases
+from .kinks import without_abs
 from .model import LAYERED, int_value
 
 
@@ -477,7 +478,7 @@ class Evaluator:
             if not isinstance(variable, sp.Symbol):
                 raise DeriveDeclarationError("∂…/∂v in a scalar rule needs a variable name below the bar", den.pos)
             f = self._eval(num, idx)
-            derivative = f.diff(variable)
+            derivative = without_abs(f).diff(variable)  # |e|' is NaN at e = 0, not sign(0) = 0
             if self.derivatives is not None:
                 self.derivatives.append((derivative, f, variable, 1, variable))
             return derivative

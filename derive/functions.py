@@ -158,9 +158,11 @@ class FunctionTable:
         at = derivative.xreplace({u: args[0]})
         if getattr(args[0], "is_number", False) and not any(getattr(a, "free_symbols", None) for a in args[1:]):
             # At a number: does the derivative exist there? (a kink, a tie, sqrt at 0 …)
-            from .kinks import value_of_derivative
+            from .kinks import needs_limits, value_of_derivative
 
-            return value_of_derivative(self.expand_definitions(fn(u, *args[1:])), u, sp.sympify(args[0]), primes)
+            body = self.expand_definitions(fn(u, *args[1:]))
+            if needs_limits(body, self.expand_definitions(at)):
+                return value_of_derivative(body, u, sp.sympify(args[0]), primes)
         return at
 
     def expand_definitions(self, expr: sp.Expr) -> sp.Expr:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .functions import Cases
-from .regions import _fix, _innermost_comparison, _key
+from .regions import CannotSplit, _fix, _innermost_comparison, _key
 
 MAX_ORDER = 8  # derivatives of g tried to find its sign beside a zero of g
 
@@ -83,7 +83,10 @@ def _sign_beside(g: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> int:
 def _beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> sp.Expr:
     """`e` with every piece fixed as it is on the `side` of p."""
     for _ in range(256):
-        comparison = _innermost_comparison(e)
+        try:
+            comparison = _innermost_comparison(e)
+        except CannotSplit:
+            raise Undecided("a condition that is not a comparison") from None
         if comparison is None:
             return e
         g = _key(comparison)[0]
@@ -121,7 +124,7 @@ def _real_beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> bool:
     if others:
         return True  # a value that depends on other variables: nothing to say here
     with mpmath.workdps(60):
-        at = mpmath.mpf(sp.Float(p, 60)._mpf_) + side * mpmath.mpf("1e-40")
+        at = mpmath.mpf(sp.Float(sp.N(p, 60), 60)._mpf_) + side * mpmath.mpf("1e-40")
     return numeric.value_at(e, {u: at}, 60) is not None
 
 
@@ -162,12 +165,18 @@ def derivative_at(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool
     return limit
 
 
+def needs_limits(f: sp.Expr, value: sp.Expr) -> bool:
+    """Must a derivative of f at a point, `value` by substitution, be decided by limits
+    (f has pieces or |·|, or the substitution gives no finite value)?"""
+    return f.has(sp.Piecewise, sp.Abs, sp.sign) or not _finite(value)
+
+
 def value_of_derivative(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool = False) -> sp.Expr:
     """f⁽ᵒʳᵈᵉʳ⁾(p): by substitution where f is smooth and that gives a finite value, by
     `derivative_at` (one-sided limits) where f has pieces or the substitution fails and p
     is a number; the substituted form when other variables decide the pieces."""
     direct = (f if order == 0 else sp.diff(f, u, order)).xreplace({u: p})
-    if p.free_symbols or not (f.has(sp.Piecewise, sp.Abs, sp.sign) or not _finite(direct)):
+    if p.free_symbols or not needs_limits(f, direct):
         return direct
     try:
         return derivative_at(f, u, p, order, extend)

@@ -16,10 +16,15 @@ entry). Then:
    past its time limit is undecided too, and says so.
 
 Piecewise rules (ReLU, max, hard-tanh, …) are proved region by region, with the piece
-fixed (`derive.regions`), and screened at a point inside every region as well as at
-random points, so a claim wrong on one region only is refuted there. A claim about a
-point where a derivative does not exist (relu'(0)) is **undefined** (how: "kink"):
-neither proved nor refuted; a file expects that with `undefined rule`.
+fixed (`derive.regions`), tie sets (a comparison exactly 0) included, and screened at a
+point inside every region as well as at random points, so a claim wrong on one region
+only is refuted there; on a tie the point is exact (x = 0, x = π) and the pieces are
+fixed as they are there. A claim about a point where a derivative does not exist
+(relu'(0), |t|'(0), sqrt'(0), a jump; decided by one-sided limits, `derive.kinks`) is
+**undefined** (how: "kink"): neither proved nor refuted; a file expects that with
+`undefined rule`. Nothing checked is never a proof: a rule with no entries, or whose
+entries were defined at no point screened, is not proved (undefined when a side exists
+nowhere, undecided when no point was found).
 
 A rule whose sides do not fit together (shapes, an index outside its range) is refuted
 with both shapes named. Before any verdict on a network or graph, the chain-rule
@@ -371,6 +376,25 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
     return checked
 
 
+def _side_nowhere_defined(target: _Target, claim: _Claim) -> bool:
+    """Is a side of the claim NaN on every region of its pieces (a derivative on a tie that
+    holds everywhere)? Scalar rules and graphs only."""
+    if target.compiled.kind == "network":
+        return False
+    for side in (claim.lhs, claim.rhs):
+        full = _full(target, side)
+        if full in (sp.nan, sp.zoo):
+            return True
+        if full.has(sp.Piecewise):
+            try:
+                regions = split(full)
+            except CannotSplit:
+                continue
+            if regions and not any(r.defined for r in regions):
+                return True
+    return False
+
+
 def _label(g, sym) -> str:
     key = g.key_of(sym)
     return str(sym) if key is None else g.nodes[key].label
@@ -585,7 +609,7 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
         stage = stage.xreplace(fixed) if fixed else stage
         if g.expanded(stage) in (sp.nan, sp.zoo):
-            raise _Undefined(kink)
+            return _prove_at_kink(target, claim, kink)
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # not yet: the exact test would fail here; expand further
         try:
@@ -593,9 +617,59 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
         except NowhereDefined:
             if stage.free_symbols & set(g.opaque):
                 continue  # a ∂ symbol still opaque may yet make it defined
-            raise _Undefined(kink) from None
+            return _prove_at_kink(target, claim, kink)
         if shown is not None:
             return steps, shown
+    return None
+
+
+def _prove_at_kink(target: _Target, claim: _Claim, kink: str) -> tuple | None:
+    """A graph's claim at its given point, where the chain rule meets a kink (NaN): each
+    ∂T/∂n with n a given input is decided as a derivative of one variable by one-sided
+    limits (`kinks`): T continuous in n at the point, and the chain-rule expression for
+    ∂T/∂n having equal finite limits from both sides. Then the claim is proved, or refuted
+    at the point; any other ∂ (by an inner node, by a free input), or limits that do not
+    agree, leave it undefined (raises _Undefined)."""
+    compiled = target.compiled
+    g = compiled.graph
+    fixed = compiled.fixed()
+    difference = claim.lhs - claim.rhs
+    values = {}
+    for sym in sorted(difference.free_symbols & set(g.opaque), key=str):
+        node, source = g.opaque[sym]
+        u = g.nodes[source].symbol
+        if g.nodes[source].definition is not None or u not in fixed or u in compiled.assumptions:
+            raise _Undefined(kink)
+        others = {k: v for k, v in fixed.items() if k != u}
+        *_, chain = g.derive_partials(sym)
+        along = g.expanded(chain).xreplace(others)
+        value = g.expanded(g.nodes[node].base).xreplace(others)
+        try:
+            continuous = kinks.derivative_at(value, u, fixed[u], 0)
+            left = kinks.one_sided_limit(along, u, fixed[u], -1)
+            right = kinks.one_sided_limit(along, u, fixed[u], 1)
+        except kinks.Undecided:
+            raise _Undefined(kink) from None
+        if continuous is sp.nan or left is None or right is None or sp.expand(left - right) != 0:
+            raise _Undefined(kink)
+        values[sym] = left
+    sides = [g.expanded(side.xreplace(values).xreplace(fixed)) for side in (claim.lhs, claim.rhs)]
+    if any(side.has(sp.nan, sp.zoo) or side.free_symbols for side in sides):
+        raise _Undefined(kink)
+    target.checked.add(next(i for i, c in enumerate(target.claims) if c is claim))
+    if zero_regions_excluded(sides[0] - sides[1], g.functions) is not None:
+        return 0, (1, 0)
+    try:
+        left, right = (numeric.value_at(side, {}, DEFAULTS["confirm_dps"], numeric.IV) for side in sides)
+    except numeric.Unsupported:
+        return None
+    if left is not None and right is not None and numeric.disjoint(left, right):
+        cx = Counterexample(", ".join(x for x in (claim.instance, "the kink (derivatives as one-sided limits)") if x),
+                            compiled.sizes,
+                            tuple((_label(g, k), str(v)) for k, v in sorted(fixed.items(), key=lambda kv: str(kv[0]))),
+                            numeric.show(numeric.midpoint(left)), numeric.show(numeric.midpoint(right)),
+                            f"interval arithmetic at {DEFAULTS['confirm_dps']} digits")
+        raise _Refuted("counterexample", str(cx), cx)
     return None
 
 
@@ -644,16 +718,19 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
             used, diff = _screen(target, more, settings)
             checked_points += used
             largest = max(largest, diff)
-    nowhere = [c.instance or "the rule" for t in targets for i, c in enumerate(t.claims) if i not in t.checked]
-    if nowhere and not unproved:
-        if all(not _free_inputs(t) for t in targets):
-            raise _Undefined("the rule's sides have no value at the point it names"
-                             + (f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""))
-        return (Outcome.UNDECIDED, How.UNPROVED,
-                f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
-                f"a proof over no point proves nothing; {evidence}", None, evidence)
     evidence = (f"numeric: {n} entries agree at {checked_points} exact "
                 f"random point(s), largest relative difference {mpmath.nstr(largest, 3)}")
+    nowhere = [c.instance or "the rule" for t in targets for i, c in enumerate(t.claims) if i not in t.checked]
+    if nowhere and not unproved:
+        at = f" ({nowhere[0]})" if nowhere[0] != "the rule" else ""
+        if all(not _free_inputs(t) for t in targets):
+            raise _Undefined(f"the rule's sides have no value at the point it names{at}")
+        if all(_side_nowhere_defined(t, c) for t in targets for i, c in enumerate(t.claims) if i not in t.checked):
+            raise _Undefined(f"a side of this rule has no value anywhere{at}: a derivative at a kink or tie "
+                             f"that holds at every point")
+        return (Outcome.UNDECIDED, How.UNPROVED,
+                (f"no point was found where {len(nowhere)} of {n} entries are defined (first: {nowhere[0]}): "
+                 f"a proof over no point proves nothing; {evidence}"), None, evidence)
     if unproved:
         return (Outcome.UNDECIDED, How.UNPROVED,
                 f"not shown symbolically for {len(unproved)} of {n} entries (first: {unproved[0]}); {evidence}",

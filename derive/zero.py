@@ -20,12 +20,12 @@ and `NowhereDefined` says so: that is never a proof.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import sympy as sp
 
-from .functions import Cases, FunctionTable
+from .functions import FunctionTable
+from .kinks import without_abs
 from .regions import CannotSplit, Region, split
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
@@ -120,9 +120,8 @@ def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | No
     if expr in (sp.nan, sp.zoo):
         raise NowhereDefined("the difference does not exist anywhere")
     expanded = functions.expand_definitions(expr)
-    if expanded.has(sp.Abs) and expanded.has(sp.Piecewise):  # |a| is piecewise too: split on a's sign
-        expanded = expanded.replace(lambda e: isinstance(e, sp.Abs),
-                                    lambda e: Cases((e.args[0], e.args[0] > 0), (-e.args[0], True)))
+    if expanded.has(sp.sign) or (expanded.has(sp.Abs) and expanded.has(sp.Piecewise)):
+        expanded = without_abs(expanded)  # |a| and sign(a) are piecewise too: split on a's sign
     if not expanded.has(sp.Piecewise):
         return (1, 0) if _smooth_zero(expanded, functions) else None
     try:
@@ -153,46 +152,59 @@ def _region_zero(region: Region, functions: FunctionTable) -> bool:
     return True
 
 
-def _tie_substitutions(ties: list):
-    """Substitutions covering the tie set {g = 0 for every g}: each tie solved for a variable
-    it is linear in (with a numeric coefficient); a tie in one variable, at each of its real
-    points. Yields None when some tie cannot be solved so (nothing is then shown)."""
-    substitution: dict = {}
-    pointwise: list = []
-    for g in ties:
-        g = sp.expand(g.xreplace(substitution))
-        if g == 0:
-            continue
-        for v in sorted(g.free_symbols, key=str):
-            if not (g.is_polynomial(v) and sp.degree(g, v) == 1):
-                continue
-            coefficient, rest = g.coeff(v, 1), g.coeff(v, 0)
-            # v = −rest/coefficient covers the whole tie when the coefficient is a nonzero
-            # number, or when it can vanish only where rest does not (x·y = 1 has y ≠ 0)
-            if (coefficient.is_number and coefficient != 0) or (rest.is_number and rest != 0):
-                root = sp.expand(-rest / coefficient)
-                substitution = {k: e.xreplace({v: root}) for k, e in substitution.items()}
-                substitution[v] = root
-                break
-        else:
-            if len(g.free_symbols) != 1:
-                yield None
-                return
-            (v,) = g.free_symbols
-            try:
-                solutions = sp.solveset(g, v, sp.S.Reals)
-            except (NotImplementedError, ValueError, TypeError):
-                solutions = None
-            if not isinstance(solutions, sp.FiniteSet) or len(solutions) > 16:
-                yield None
-                return
-            pointwise.append((v, list(solutions)))
-    if not pointwise:
+def _tie_substitutions(ties: list, substitution: dict | None = None):
+    """Substitutions that together cover the tie set {g = 0 for every g}: each tie solved
+    for one variable (`_solve_tie`), one substitution per branch. Yields None when some tie
+    cannot be solved so (nothing is then shown)."""
+    substitution = substitution or {}
+    if not ties:
         yield substitution
         return
-    for values in itertools.product(*(solutions for _, solutions in pointwise)):
-        point = {v: value for (v, _), value in zip(pointwise, values)}
-        yield {**{k: e.xreplace(point) for k, e in substitution.items()}, **point}
+    g = sp.expand(ties[0].xreplace(substitution))
+    if g == 0:
+        yield from _tie_substitutions(ties[1:], substitution)
+        return
+    branches = _solve_tie(g)
+    if branches is None:
+        yield None
+        return
+    for v, root in branches:
+        extended = {k: e.xreplace({v: root}) for k, e in substitution.items()}
+        extended[v] = root
+        yield from _tie_substitutions(ties[1:], extended)
+
+
+def _solve_tie(g: sp.Expr) -> list | None:
+    """[(v, root), …] such that every real point of g = 0 has v equal to one of the roots
+    (in the other variables), or None. A variable g is linear in, with a coefficient that
+    cannot vanish on the tie; a quadratic with a numeric leading coefficient (both roots; a
+    root that is not real there belongs to no real point); a tie in one variable, at each
+    of its real points."""
+    for v in sorted(g.free_symbols, key=str):
+        if not (g.is_polynomial(v) and sp.degree(g, v) == 1):
+            continue
+        coefficient, rest = g.coeff(v, 1), g.coeff(v, 0)
+        # v = −rest/coefficient covers the whole tie when the coefficient is a nonzero
+        # number, or when it can vanish only where rest does not (x·y = 1 has y ≠ 0)
+        if (coefficient.is_number and coefficient != 0) or (rest.is_number and rest != 0):
+            return [(v, sp.expand(-rest / coefficient))]
+    for v in sorted(g.free_symbols, key=str):
+        if not (g.is_polynomial(v) and sp.degree(g, v) == 2):
+            continue
+        a, b, c = g.coeff(v, 2), g.coeff(v, 1), g.coeff(v, 0)
+        if a.is_number and a != 0:
+            root = sp.sqrt(sp.expand(b**2 - 4 * a * c))
+            return [(v, (-b + root) / (2 * a)), (v, (-b - root) / (2 * a))]
+    if len(g.free_symbols) != 1:
+        return None
+    (v,) = g.free_symbols
+    try:
+        solutions = sp.solveset(g, v, sp.S.Reals)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if not isinstance(solutions, sp.FiniteSet) or len(solutions) > 16:
+        return None
+    return [(v, value) for value in solutions]
 
 
 def _smooth_zero(expr: sp.Expr, functions: FunctionTable) -> bool:

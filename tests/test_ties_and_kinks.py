@@ -24,6 +24,14 @@ function jump(t) = t if t > 0 else t + 1
 function lone(t) = 0 if t < 0 else 1 if t <= 0 else 0
 function p32(t) = sqrt(t^2)^3
 function p12(t) = sqrt(sqrt(t^2))
+function same(x) = x if x > 0 else x
+function rsq(t) = relu(t)^2
+function ipi(x) = x - π if x > π else 0
+function sq2(x) = (x - sqrt(2))^2 if x > sqrt(2) else 0
+function odd(t) = t^2 if t > 0 else -t^2
+function pole(t) = 1/t if t > 0 else 0
+function cont1(t) = t^2 if t >= 1 else 2t - 1
+function jump1(t) = t^2 if t >= 1 else 2t
 """
 
 SCALAR = {  # rule: (verdict, how)
@@ -33,6 +41,7 @@ SCALAR = {  # rule: (verdict, how)
     "min((x + 1)^2, x^2 + 2 x + 1) = 5": ("refuted", "counterexample"),
     "max((x + 1)^2, x^2 + 2 x + 1) = (x + 1)^2": ("proved", "symbolic"),
     "relu'((x+1)^2 - x^2 - 2x - 1) = 0": ("undefined", "kink"),
+    "relu'((x+1)^2 - x^2 - 2x - 1) = relu'((x+1)^2 - x^2 - 2x - 1)": ("undefined", "kink"),
     "hardtanh'((x+1)^2 - x^2 - 2x) = 0": ("undefined", "kink"),
     # 8. functions that differ on a boundary only, rational and irrational
     "sge(x) = sgt(x)": ("refuted", "counterexample"),
@@ -45,6 +54,8 @@ SCALAR = {  # rule: (verdict, how)
     # true value rules with ties: proved on the ties too
     "max(x, y) = (x + y + sqrt((x - y)^2))/2": ("proved", "symbolic"),
     "max(x y, 1) = max(1, x y)": ("proved", "symbolic"),
+    "max(x^2 + y^2, 1) = max(1, x^2 + y^2)": ("proved", "symbolic"),  # a circle of ties, both branches
+    "max(x^2 + y^2, 1) = max(1, x^2 + y^2) + sge(x^2 + y^2 - 1) - sgt(x^2 + y^2 - 1)": ("refuted", "counterexample"),
     "relu(relu(x)) = relu(x)": ("proved", "symbolic"),
     "hardtanh(x) = min(1, max(-1, x))": ("proved", "symbolic"),
     # 7. kinks not recognised, and derivatives that do exist
@@ -62,6 +73,21 @@ SCALAR = {  # rule: (verdict, how)
     "q'(0) = 0": ("proved", "symbolic"),
     "q''(0) = 0": ("undefined", "kink"),
     "c3''(0) = 0": ("proved", "symbolic"),
+    "same'(0) = 1": ("proved", "symbolic"),  # equal pieces: no kink
+    "diff(sqrt(x^2), x) = x/sqrt(x^2)": ("proved", "symbolic"),
+    "diff(sqrt(x^2), x) = 1": ("refuted", "counterexample"),
+    "rsq'(0) = 0": ("proved", "symbolic"),
+    "rsq''(0) = 0": ("undefined", "kink"),
+    "relu'(0) * 0 = 0": ("undefined", "kink"),
+    "ipi'(π) = 0": ("undefined", "kink"),  # a kink at an irrational point
+    "sq2'(sqrt(2)) = 0": ("proved", "symbolic"),
+    "odd'(0) = 0": ("proved", "symbolic"),
+    "odd''(0) = 0": ("undefined", "kink"),
+    "pole'(0) = 0": ("undefined", "kink"),
+    "cont1'(1) = 2": ("proved", "symbolic"),
+    "jump1'(1) = 2": ("undefined", "kink"),  # equal slopes, but a jump
+    "x/(exp(x) - 1) ≈ 1 - x/2 at x = 0 order 2": ("proved", "symbolic"),
+    "x/(exp(x) - 1) ≈ 1 + x/2 at x = 0 order 2": ("refuted", "counterexample"),
     # series at a removable singularity and at kinks
     "(exp(x) - 1)/x ≈ 1 at x = 0 order 1": ("proved", "symbolic"),
     "(exp(x) - 1)/x ≈ 1 + x/2 at x = 0 order 2": ("proved", "symbolic"),
@@ -69,6 +95,8 @@ SCALAR = {  # rule: (verdict, how)
     "q(x) ≈ 0 at x = 0 order 2": ("proved", "symbolic"),
     "ab(x) ≈ 0 at x = 0 order 2": ("undefined", "kink"),
     "sgt(x) ≈ 1 at x = 0 order 1": ("undefined", "kink"),
+    "ipi(x) ≈ 0 at x = π order 2": ("undefined", "kink"),
+    "relu(x) ≈ x at x = 1 order 3": ("proved", "symbolic"),
     # internal errors before
     "log(sqrt(x)) = log(x)/2": ("proved", "symbolic"),
     "hpi(x) = x": ("refuted", "counterexample"),
@@ -100,7 +128,8 @@ def test_a_rule_defined_nowhere_proves_nothing():
     assert verdicts_of("rule r: log(x - 5) = log(x - 5)")["r"].verdict == "proved"  # found outside [-2, 2]
 
 
-GRAPHS = """graph tie {
+GRAPHS = """function lk(x) = x if x > 0 else 0.01 x
+graph tie {
     input a, b
     u = (a+b)^2
     v = a^2 + 2 a b + b^2
@@ -150,6 +179,34 @@ graph hard {
     h = hardtanh(t + 1)
     rule dh: dh/dt = 1
 }
+graph join {
+    input a = 0, c = 2
+    q = a^2 if a > 0 else 0
+    J = c q + a
+    rule dq: dq/da = 0
+    rule dJ: dJ/da = 1
+    wrong rule dJ0: dJ/da = 0
+    wrong rule dq1: dq/da = 1
+}
+graph leaky {
+    input a = 0, b = 1
+    J = lk(a) + lk(b)
+    rule dJa: dJ/da = 1
+    rule dJb: dJ/db = 1
+}
+graph smoothmax {
+    input a = 0, b = 0
+    J = max(a, b)^2
+    P = a relu(a)
+    rule dJ: dJ/da = 0
+    rule dP: dP/da = 0
+    wrong rule dP1: dP/da = 1
+}
+graph corner {
+    input a = 0
+    k = 2 a if a > 0 else -a
+    rule dk: dk/da = 2
+}
 """
 
 GRAPH_VERDICTS = {
@@ -159,6 +216,9 @@ GRAPH_VERDICTS = {
     ("step0", "value"): "proved", ("step0", "value0"): "refuted", ("step0", "ds"): "undefined",
     ("steep", "dJ"): "proved", ("steep", "dJ15"): "refuted",
     ("hard", "dh"): "undefined",
+    ("join", "dq"): "proved", ("join", "dJ"): "proved", ("join", "dJ0"): "refuted", ("join", "dq1"): "refuted",
+    ("corner", "dk"): "undefined", ("smoothmax", "dJ"): "proved", ("smoothmax", "dP"): "proved",
+    ("smoothmax", "dP1"): "refuted", ("leaky", "dJa"): "undefined", ("leaky", "dJb"): "proved",
 }
 
 
@@ -198,3 +258,11 @@ def test_rule_files_of_boundaries_and_kinks_get_their_expected_verdicts(path):
     assert len(verdicts) >= 8
     wrong = [f"{v.rule}: {v.verdict} ({v.how}) {v.detail}" for v in verdicts if not v.ok]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_rule_with_no_entries_is_never_proved(monkeypatch):
+    from derive import verify
+
+    monkeypatch.setattr(verify, "_claims", lambda *args, **kwargs: [])
+    v = verdicts_of("rule r: x = x")["r"]
+    assert v.verdict == "undecided" and "no entries" in v.detail

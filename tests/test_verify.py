@@ -176,11 +176,23 @@ def test_counterexamples_are_certified_by_interval_arithmetic():
     assert "interval arithmetic" in v.detail
 
 
-def test_without_an_interval_enclosure_the_fallback_says_so():
-    # d|t|/dt is sign(t): mpmath has no interval version, so the 60-digit check stands in.
-    v = verdicts_of("wrong rule s: diff(‖t‖, t) = 2")["s"]
+def test_without_an_interval_enclosure_the_fallback_says_so(monkeypatch):
+    # Where mpmath has no interval version of a function, the 60-digit check stands in.
+    # (d|t|/dt was such a case, sign(t); |t| is piecewise now, so one is made here.)
+    from derive import numeric
+
+    original = numeric._function
+
+    def no_interval_tanh(ctx, name):
+        if ctx is numeric.IV and name == "tanh":
+            raise numeric.Unsupported("tanh in the interval context")
+        return original(ctx, name)
+
+    monkeypatch.setattr(numeric, "_function", no_interval_tanh)
+    v = verdicts_of("wrong rule s: tanh(t) = 2")["s"]
     assert v.verdict == "refuted"
     assert v.counterexample.certified == "60-digit arithmetic (no interval enclosure)"
+    assert verdicts_of("wrong rule s: diff(‖t‖, t) = 2")["s"].verdict == "refuted"
 
 
 def test_float_noise_in_an_ill_conditioned_identity_never_refutes_it():

@@ -33,3 +33,27 @@ def test_non_identities_are_not_zero():
 def test_rational_form_has_no_exponentials_left():
     form = rational_form(sp.tanh(t) + sigma(3 * t), F)
     assert not form.has(sp.exp) and not form.has(sp.tanh)
+
+
+def test_a_difference_that_exists_on_no_region_is_not_zero():
+    import pytest
+
+    from derive.zero import NowhereDefined, zero_regions
+
+    tie = (t + 1) ** 2 - t**2 - 2 * t - 1  # 0 everywhere, not written so
+    derivative = F.apply("relu", [tie], primes=1)
+    with pytest.raises(NowhereDefined):
+        zero_regions(derivative, F)
+    assert not is_identically_zero(derivative, F)
+
+
+def test_ties_are_proved_by_solving_them():
+    from derive.zero import zero_regions_excluded
+
+    u2 = F.apply("max", [t, u]) - (t + u + sp.sqrt((t - u) ** 2)) / 2
+    assert zero_regions_excluded(u2, F) == (3, 0)  # t < u, t = u (u := t), t > u
+    step_ge = F.expand_definitions(sp.Piecewise((1, t >= 0), (0, True)))
+    step_gt = sp.Piecewise((1, t > 0), (0, True))
+    assert zero_regions_excluded(step_ge - step_gt, F) is None  # they differ at t = 0
+    relu_identity = F.apply("relu", [t]) - t * F.apply("relu", [t], primes=1)
+    assert zero_regions_excluded(relu_identity, F) == (2, 1)  # relu' does not exist at 0
