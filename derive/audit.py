@@ -156,10 +156,10 @@ def _level_digits(depth: int) -> tuple:
     return int(BASE_DPS * factor), int(STEP_DIGITS * factor)
 
 
-def derivative(f, x0, order: int = 1):
+def derivative(f, x0, order: int = 1, value=None):
     """The `order`-th derivative of the scalar function f at x0 by central differences,
     nested for order > 1. Raises Undefined where one-sided differences disagree (no
-    derivative there) or the function is undefined nearby."""
+    derivative there) or the function is undefined nearby. `value`: f(x0), if known."""
     if order > 1:
         return derivative(lambda t: derivative(f, t, order - 1), x0)
     if _depth[0] >= MAX_DEPTH:
@@ -170,7 +170,8 @@ def derivative(f, x0, order: int = 1):
         with mpmath.workdps(dps):
             h = mpmath.mpf(10) ** (-step)
             x0 = mpmath.mpf(x0)
-            fp, f0, fm = f(x0 + h), f(x0), f(x0 - h)
+            fp, fm = f(x0 + h), f(x0 - h)
+            f0 = f(x0) if value is None else value
             if _is_mat(fp) or _is_mat(f0) or _is_mat(fm):
                 raise Unsupported("a derivative of a matrix-valued expression by a scalar")
             central = (fp - fm) / (2 * h)
@@ -351,11 +352,20 @@ class NetworkModel:
             raise Unsupported(f"layer {layer} has no γ")
         return Ref(n, 1, tuple((kind, layer, j) for j in range(1, n + 1)))
 
-    def forward(self, inputs: dict, override: dict) -> dict:
+    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
+        """Every value at `inputs`, with the keys in `override` set to other values; given
+        `base` (the values without the override), only the layers from the first one the
+        override touches are recomputed."""
         fw = _Forward(self, inputs, override)
         v = fw.values
-        a = [v[("x", k)] for k in range(1, self.sizes[0] + 1)]
-        for l in range(1, self.depth + 1):
+        start = 1
+        if base is not None:
+            v.update(base)
+            v.update(override)
+            start = min((self._layer_of(k) for k in override), default=self.depth + 1)
+        a = [v[("a", start - 1, k)] if start > 1 else v[("x", k)] for k in range(1, self.sizes[start - 1] + 1)] \
+            if start <= self.depth else []
+        for l in range(start, self.depth + 1):
             n = self.sizes[l]
             z = []
             for j in range(1, n + 1):
@@ -375,6 +385,8 @@ class NetworkModel:
             for j in range(1, n + 1):
                 fw.put(("a", l, j), out[j - 1])
             a = [v[("a", l, j)] for j in range(1, n + 1)]
+        if base is not None and set(override) <= {("C",)}:
+            return v
         interp = Interpreter(_ForwardView(self, v), dict(self.layer_env))
         loss = interp.eval(self.net.loss)
         if _is_mat(loss):
@@ -383,6 +395,20 @@ class NetworkModel:
             loss = loss.data[0]
         fw.put(("C",), loss)
         return v
+
+
+    def _layer_of(self, key) -> int:
+        """The first layer whose values depend on `key` (depth + 1: only the loss)."""
+        name = key[0]
+        if name == "x":
+            return 1
+        if name in ("W", "b", "γ"):
+            return key[1]
+        if name == "z":
+            return key[1]  # put() keeps the overridden zˡⱼ; aˡ is recomputed from it
+        if name == "a":
+            return key[1] + 1
+        return self.depth + 1  # y, C: only the loss
 
 
 class GraphModel:
@@ -546,13 +572,11 @@ class PointWorld:
             if source not in self.values:
                 raise Unsupported(f"no quantity {source}")
             model, inputs, base = self.model, self.inputs, self.values
-            if model.kind == "graph":
-                def at(t):
-                    return model.forward(inputs, {source: t}, base)[target]
-            else:
-                def at(t):
-                    return model.forward(inputs, {source: t})[target]
-            self._derivatives[(target, source)] = derivative(at, self.values[source])
+
+            def at(t):
+                return model.forward(inputs, {source: t}, base)[target]
+
+            self._derivatives[(target, source)] = derivative(at, self.values[source], value=self.values[target])
         return self._derivatives[(target, source)]
 
 
@@ -562,13 +586,20 @@ class PointWorld:
 _lost = [False]  # set when a sum cancelled all but a few of the working digits
 
 
+_KEPT: dict = {}  # working digits → 10^(30 − digits)
+
+
 def _plus(a, b):
     """a + b, noting a cancellation that leaves fewer than 30 good digits (then the value
     is rounding noise, and a difference found with it proves nothing)."""
     total = a + b
-    big = max(abs(a), abs(b))
-    if big and abs(total) < big * mpmath.mpf(10) ** (30 - mpmath.mp.dps):
-        _lost[0] = True
+    if not total or abs(total) < max(abs(a), abs(b)) * 1e-20:
+        dps = mpmath.mp.dps
+        if dps not in _KEPT:
+            _KEPT[dps] = mpmath.mpf(10) ** (30 - dps)
+        big = max(abs(a), abs(b))
+        if big and abs(total) < big * _KEPT[dps]:
+            _lost[0] = True
     return total
 
 
