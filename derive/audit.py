@@ -586,19 +586,13 @@ class PointWorld:
 _lost = [False]  # set when a sum cancelled all but a few of the working digits
 
 
-_KEPT: dict = {}  # working digits → 10^(30 − digits)
-
-
 def _plus(a, b):
-    """a + b, noting a cancellation that leaves fewer than 30 good digits (then the value
+    """a + b, noting a cancellation that leaves fewer than ~30 good digits (then the value
     is rounding noise, and a difference found with it proves nothing)."""
     total = a + b
-    if not total or abs(total) < max(abs(a), abs(b)) * 1e-20:
-        dps = mpmath.mp.dps
-        if dps not in _KEPT:
-            _KEPT[dps] = mpmath.mpf(10) ** (30 - dps)
-        big = max(abs(a), abs(b))
-        if big and abs(total) < big * _KEPT[dps]:
+    if a and b and (a < 0) != (b < 0):
+        kept = mpmath.mp.prec - (max(mpmath.mag(a), mpmath.mag(b)) - mpmath.mag(total)) if total else 0
+        if kept < 100:
             _lost[0] = True
     return total
 
@@ -1086,14 +1080,14 @@ def _solve_assumptions(model, point: dict, equations: tuple, env: dict) -> dict:
     return point
 
 
-def _samples(model, rng: random.Random, count: int, special: bool) -> list:
+def _samples(model, rng: random.Random, count: int, special: int) -> list:
     """[(point, random?)]: random points (exact rationals; given values kept), as many as
-    4 × `count` for rules undefined at some of them, and with `special` two more at small
-    whole numbers (0 first: boundaries of pieces often sit there)."""
+    4 × `count` for rules undefined at some of them, then `special` more at small whole
+    numbers (0 first: boundaries of pieces often sit there)."""
     given = model.given()
     keys = model.input_keys()
     out: list = []
-    for n in range(4 * count + (2 if special else 0)):
+    for n in range(4 * count + special):
         point = {}
         for key in keys:
             if key in given:
@@ -1339,7 +1333,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
         names = _scalar_names(rule, functions)
         model = _ScalarModel(names)
         random_used = 0
-        for point, is_random in _samples(model, rng, count, special=True):
+        for point, is_random in _samples(model, rng, count, special=2):
             if is_random and random_used >= count:
                 continue
             values = _mp_point(point)
@@ -1362,10 +1356,10 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
         return used
     if target.kind == "network":
         model = NetworkModel(target.declaration, target.sizes, functions)
-        special = False
+        special = 0
     else:
         model = GraphModel(target.declaration, functions)
-        special = True
+        special = 1
     random_used = 0
     for point, is_random in _samples(model, rng, count, special):
         if is_random and random_used >= count:
