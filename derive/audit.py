@@ -1185,10 +1185,14 @@ def _scalar_names(rule: Rule, functions: Functions) -> list:
     names: list = []
 
     def walk(e, bound):
-        if isinstance(e, s.Sub) and isinstance(e.base, s.Name) and all(isinstance(i, s.Num) for i in e.items):
-            name = _scripted_name(e, lambda i: i.value)
-            if name not in names:
-                names.append(name)
+        if isinstance(e, s.Sub) and isinstance(e.base, s.Name) and e.base.id not in bound:
+            for env in rule.layer_assignments:  # x_1, or x_i for each value of a quantifier i
+                try:
+                    name = _scripted_name(e, lambda i, env=env: int_value(i, env, "an index"))
+                except DeriveError:
+                    continue
+                if name not in names:
+                    names.append(name)
             return
         if isinstance(e, s.Name) and e.id not in bound and e.id not in names and e.id not in ("π", "pi") \
                 and e.id not in functions.user and e.id not in BUILTIN_FUNCTIONS:
