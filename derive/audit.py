@@ -29,6 +29,7 @@ import itertools
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import mpmath
 
@@ -320,7 +321,7 @@ class NetworkModel:
         self.two_arg = [f not in ("softmax",) and functions.arity(f) == 2 for f in net.activations]
 
     def input_keys(self) -> list:
-        keys = [("x", i) for i in range(1, self.sizes[0] + 1)]
+        keys: list[tuple] = [("x", i) for i in range(1, self.sizes[0] + 1)]
         for l in range(1, self.depth + 1):
             keys += [("W", l, j, k) for j in range(1, self.sizes[l] + 1) for k in range(1, self.sizes[l - 1] + 1)]
             keys += [("b", l, j) for j in range(1, self.sizes[l] + 1)]
@@ -432,7 +433,7 @@ class GraphModel:
         self.order: list | None = None  # the nodes in an order where each needs only earlier ones
 
     def input_keys(self) -> list:
-        keys = []
+        keys: list[tuple] = []
         for i in self.graph.inputs:
             if i.shape is None:
                 keys.append((i.name, i.member))
@@ -599,7 +600,8 @@ def _plus(a, b):
 
 def _scripted_name(expr: s.Sub, value) -> str:
     """The variable a subscripted name stands for in a scalar rule: x_1, x_{1,2}."""
-    return f"{expr.base.id}_" + ",".join(str(value(i)) for i in expr.items)
+    base: Any = expr.base  # a Name (checked by the callers)
+    return f"{base.id}_" + ",".join(str(value(i)) for i in expr.items)
 
 
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -652,8 +654,8 @@ class Interpreter:
 
     # ------------------------------------------------------------ references
 
-    def refs(self, expr, idx: dict, strict: bool = True):
-        model = self._model() if self.kind != "scalar" else None
+    def refs(self, expr: Any, idx: dict, strict: bool = True):
+        model: Any = self._model() if self.kind != "scalar" else None
         if self._member(expr):
             return model.ref(expr.base.id, self._int(expr.arg, idx))
         if self._layered(expr):
@@ -834,7 +836,7 @@ class Interpreter:
             return self.world.variable(name)
         raise Unsupported(f"unknown name {name}")
 
-    def _quantity(self, expr: s.Sup, idx: dict):
+    def _quantity(self, expr: Any, idx: dict):
         kind = LAYERED[expr.base.id]
         layer = self._int(expr.arg, idx)
         model = self._model()
@@ -843,7 +845,7 @@ class Interpreter:
             return Mat(z.rows, 1, [self.world.derivative(("C",), k) for k in z.keys])
         return self._values(model.ref(kind, layer))
 
-    def _summation(self, expr: s.Summation, idx: dict):
+    def _summation(self, expr: Any, idx: dict):
         if expr.index is None:
             v = self._eval(expr.body, idx)
             return mpmath.fsum(v.data) if _is_mat(v) else v
@@ -852,12 +854,12 @@ class Interpreter:
             low = int_value(expr.low, env, "a bound")
             high = int_value(expr.high, env, "a bound")
         else:
-            low, high = 1, None
+            low, high = 1, -1
             for name, sub, axis in self._index_uses(expr.body, frozenset()):
                 if name == expr.index.id:
                     high = self._range(sub, axis, dict(idx, **{name: 1}))
                     break
-            if high is None:
+            if high < 0:
                 raise Unsupported("a summation index used in no subscript")
         total = _EMPTY
         for k in range(low, high + 1):
@@ -1112,7 +1114,7 @@ def _close(a, b) -> bool:
     return abs(a - b) <= TOLERANCE * max(abs(a), abs(b)) + FLOOR
 
 
-def _pairs(left, right) -> list:
+def _pairs(left, right) -> list | None:
     """[(entry label, left, right)]; None when the shapes differ."""
     if _is_mat(left) and left.shape == (1, 1) and not _is_mat(right):
         left = left.data[0]
@@ -1177,7 +1179,7 @@ class Target:
     """One declaration a rule is audited against: kind, the model object, sizes."""
 
     kind: str  # "scalar" | "graph" | "network"
-    declaration: object = None  # model.Graph or model.Network
+    declaration: Any = None  # model.Graph or model.Network
     sizes: tuple | None = None
 
 
@@ -1284,6 +1286,7 @@ def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
 
 
 def _series_at(rule: Rule, functions: Functions, variables: dict, describe) -> tuple:
+    assert rule.series is not None
     var, point_expr, order = rule.series
     point = Interpreter(ScalarWorld(functions, variables), {}).eval(point_expr)
     if _is_mat(point):
@@ -1335,14 +1338,13 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     used = 0
     if target.kind == "scalar":
         names = _scalar_names(rule, functions)
-        model = _ScalarModel(names)
         random_used = 0
-        for point, is_random in _samples(model, rng, count, special=2):
+        for point, is_random in _samples(_ScalarModel(names), rng, count, special=2):
             if is_random and random_used >= count:
                 continue
             values = _mp_point(point)
 
-            def describe(p=point):
+            def describe(p: dict = point) -> str:
                 return ", ".join(f"{k}={_text(v)}" for k, v in p.items())
 
             try:
@@ -1358,8 +1360,9 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
             used += n > 0
             random_used += is_random and n > 0
         return used
+    model: Any
     if target.kind == "network":
-        model = NetworkModel(target.declaration, target.sizes, functions)
+        model = NetworkModel(target.declaration, tuple(target.sizes or ()), functions)
         special = 0
     else:
         model = GraphModel(target.declaration, functions)
@@ -1375,7 +1378,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
         except Undefined:
             continue
 
-        def describe(p=point, v=values):
+        def describe_point(p: dict = point, v: dict = values) -> str:
             shown = {k: (p[k] if v[k] == _mp_point({k: p[k]})[k] else v[k]) for k in v}
             text = ", ".join(f"{_label(k, model)}={_text(x)}" for k, x in shown.items())
             return text + (f" (sizes {','.join(map(str, target.sizes))})" if target.sizes else "")
@@ -1386,7 +1389,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
             return PointWorld(model, v)
 
         try:
-            n, bad = _compare_at(rule, make_world, dict(model.layer_env), describe)
+            n, bad = _compare_at(rule, make_world, dict(model.layer_env), describe_point)
         except Undefined:
             continue
         if bad:
