@@ -584,17 +584,18 @@ class PointWorld:
 # ---------------------------------------------------------------- the interpreter
 
 
-_lost = [False]  # set when a sum cancelled all but a few of the working digits
+_noise = [mpmath.mpf(0)]  # the largest rounding error a cancelling sum has left in the value
 
 
 def _plus(a, b):
-    """a + b, noting a cancellation that leaves fewer than ~30 good digits (then the value
-    is rounding noise, and a difference found with it proves nothing)."""
+    """a + b, noting what rounding may have left when most digits cancel: (X + 1)² − X²
+    for a huge X is rounding noise until the digits suffice, and a difference found
+    in noise proves nothing."""
     total = a + b
     if a and b and (a < 0) != (b < 0):
-        kept = mpmath.mp.prec - (max(mpmath.mag(a), mpmath.mag(b)) - mpmath.mag(total)) if total else 0
-        if kept < 100:
-            _lost[0] = True
+        big = max(mpmath.mag(a), mpmath.mag(b))
+        if not total or big - mpmath.mag(total) > 20:
+            _noise[0] = max(_noise[0], mpmath.ldexp(1, big - mpmath.mp.prec + 2))
     return total
 
 
@@ -1221,25 +1222,24 @@ def _stable(a, b) -> bool:
 
 def _settle(rule: Rule, make_world, env: dict, index: dict, entry: str):
     """Both sides' values of one entry, re-evaluated with more and more digits (and other
-    steps) until two successive precisions agree on each: (left, right), or None when no
-    precision up to ~3600 digits gives stable values (then nothing is concluded here)."""
+    steps) until two successive precisions agree on each, and the two sides either agree
+    or differ by far more than any rounding noise a cancellation left: (left, right), or
+    None when no precision up to ~3600 digits decides (then nothing is concluded here)."""
     previous = None
     try:
         for scale in RECHECK_SCALES:
             _scale[0] = scale
-            _lost[0] = False
+            _noise[0] = mpmath.mpf(0)
             with mpmath.workdps(int(BASE_DPS * scale)):
                 world = make_world()
                 left = Interpreter(world, env).eval(rule.lhs, index)
                 right = Interpreter(world, env).eval(rule.rhs, index)
                 now = {e: (a, b) for e, a, b in (_pairs(left, right) or [])}.get(entry)
-            if now is None:
-                return None
-            if _lost[0]:  # digits cancelled away: try with more
-                previous = None
-                continue
-            if previous is not None and _stable(previous[0], now[0]) and _stable(previous[1], now[1]):
-                return now
+                if now is None:
+                    return None
+                if previous is not None and _stable(previous[0], now[0]) and _stable(previous[1], now[1]) \
+                        and (_close(*now) or abs(now[0] - now[1]) > 10**6 * _noise[0]):
+                    return now
             previous = now
     except Undefined:
         return None

@@ -147,6 +147,7 @@ FALSE_RULES = {
     "piecewise rule wrong on a boundary only": "function f(x) = 1 if x >= 0 else 0\nfunction g(x) = 1 if x > 0 else 0\nrule r: f(x) = g(x)",
     "series coefficient wrong": "rule r: σ(x) ≈ x/2 + 1/2 at x = 0 order 2",
     "a tie that holds everywhere": "rule r: max((x + 1)^2, x^2 + 2 x + 1) = 0",
+    "relu of a difference that cancels": "rule r: relu((x+1)^2 - x^2 - 2x - 1) = 42",
     "wrong only at the second size set": """network n {
         layers 1, 1
         also layers 2, 2
