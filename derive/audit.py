@@ -29,6 +29,7 @@ import itertools
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import mpmath
 
@@ -156,10 +157,10 @@ def _level_digits(depth: int) -> tuple:
     return int(BASE_DPS * factor), int(STEP_DIGITS * factor)
 
 
-def derivative(f, x0, order: int = 1):
+def derivative(f, x0, order: int = 1, value=None):
     """The `order`-th derivative of the scalar function f at x0 by central differences,
     nested for order > 1. Raises Undefined where one-sided differences disagree (no
-    derivative there) or the function is undefined nearby."""
+    derivative there) or the function is undefined nearby. `value`: f(x0), if known."""
     if order > 1:
         return derivative(lambda t: derivative(f, t, order - 1), x0)
     if _depth[0] >= MAX_DEPTH:
@@ -170,7 +171,8 @@ def derivative(f, x0, order: int = 1):
         with mpmath.workdps(dps):
             h = mpmath.mpf(10) ** (-step)
             x0 = mpmath.mpf(x0)
-            fp, f0, fm = f(x0 + h), f(x0), f(x0 - h)
+            fp, fm = f(x0 + h), f(x0 - h)
+            f0 = f(x0) if value is None else value
             if _is_mat(fp) or _is_mat(f0) or _is_mat(fm):
                 raise Unsupported("a derivative of a matrix-valued expression by a scalar")
             central = (fp - fm) / (2 * h)
@@ -319,7 +321,7 @@ class NetworkModel:
         self.two_arg = [f not in ("softmax",) and functions.arity(f) == 2 for f in net.activations]
 
     def input_keys(self) -> list:
-        keys = [("x", i) for i in range(1, self.sizes[0] + 1)]
+        keys: list[tuple] = [("x", i) for i in range(1, self.sizes[0] + 1)]
         for l in range(1, self.depth + 1):
             keys += [("W", l, j, k) for j in range(1, self.sizes[l] + 1) for k in range(1, self.sizes[l - 1] + 1)]
             keys += [("b", l, j) for j in range(1, self.sizes[l] + 1)]
@@ -351,11 +353,20 @@ class NetworkModel:
             raise Unsupported(f"layer {layer} has no γ")
         return Ref(n, 1, tuple((kind, layer, j) for j in range(1, n + 1)))
 
-    def forward(self, inputs: dict, override: dict) -> dict:
+    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
+        """Every value at `inputs`, with the keys in `override` set to other values; given
+        `base` (the values without the override), only the layers from the first one the
+        override touches are recomputed."""
         fw = _Forward(self, inputs, override)
         v = fw.values
-        a = [v[("x", k)] for k in range(1, self.sizes[0] + 1)]
-        for l in range(1, self.depth + 1):
+        start = 1
+        if base is not None:
+            v.update(base)
+            v.update(override)
+            start = min((self._layer_of(k) for k in override), default=self.depth + 1)
+        a = [v[("a", start - 1, k)] if start > 1 else v[("x", k)] for k in range(1, self.sizes[start - 1] + 1)] \
+            if start <= self.depth else []
+        for l in range(start, self.depth + 1):
             n = self.sizes[l]
             z = []
             for j in range(1, n + 1):
@@ -375,6 +386,8 @@ class NetworkModel:
             for j in range(1, n + 1):
                 fw.put(("a", l, j), out[j - 1])
             a = [v[("a", l, j)] for j in range(1, n + 1)]
+        if base is not None and set(override) <= {("C",)}:
+            return v
         interp = Interpreter(_ForwardView(self, v), dict(self.layer_env))
         loss = interp.eval(self.net.loss)
         if _is_mat(loss):
@@ -383,6 +396,20 @@ class NetworkModel:
             loss = loss.data[0]
         fw.put(("C",), loss)
         return v
+
+
+    def _layer_of(self, key) -> int:
+        """The first layer whose values depend on `key` (depth + 1: only the loss)."""
+        name = key[0]
+        if name == "x":
+            return 1
+        if name in ("W", "b", "γ"):
+            return key[1]
+        if name == "z":
+            return key[1]  # put() keeps the overridden zˡⱼ; aˡ is recomputed from it
+        if name == "a":
+            return key[1] + 1
+        return self.depth + 1  # y, C: only the loss
 
 
 class GraphModel:
@@ -406,7 +433,7 @@ class GraphModel:
         self.order: list | None = None  # the nodes in an order where each needs only earlier ones
 
     def input_keys(self) -> list:
-        keys = []
+        keys: list[tuple] = []
         for i in self.graph.inputs:
             if i.shape is None:
                 keys.append((i.name, i.member))
@@ -546,35 +573,36 @@ class PointWorld:
             if source not in self.values:
                 raise Unsupported(f"no quantity {source}")
             model, inputs, base = self.model, self.inputs, self.values
-            if model.kind == "graph":
-                def at(t):
-                    return model.forward(inputs, {source: t}, base)[target]
-            else:
-                def at(t):
-                    return model.forward(inputs, {source: t})[target]
-            self._derivatives[(target, source)] = derivative(at, self.values[source])
+
+            def at(t):
+                return model.forward(inputs, {source: t}, base)[target]
+
+            self._derivatives[(target, source)] = derivative(at, self.values[source], value=self.values[target])
         return self._derivatives[(target, source)]
 
 
 # ---------------------------------------------------------------- the interpreter
 
 
-_lost = [False]  # set when a sum cancelled all but a few of the working digits
+_noise = [mpmath.mpf(0)]  # the largest rounding error a cancelling sum has left in the value
 
 
 def _plus(a, b):
-    """a + b, noting a cancellation that leaves fewer than 30 good digits (then the value
-    is rounding noise, and a difference found with it proves nothing)."""
+    """a + b, noting what rounding may have left when most digits cancel: (X + 1)² − X²
+    for a huge X is rounding noise until the digits suffice, and a difference found
+    in noise proves nothing."""
     total = a + b
-    big = max(abs(a), abs(b))
-    if big and abs(total) < big * mpmath.mpf(10) ** (30 - mpmath.mp.dps):
-        _lost[0] = True
+    if a and b and (a < 0) != (b < 0):
+        big = max(mpmath.mag(a), mpmath.mag(b))
+        if not total or big - mpmath.mag(total) > 20:
+            _noise[0] = max(_noise[0], mpmath.ldexp(1, big - mpmath.mp.prec + 2))
     return total
 
 
 def _scripted_name(expr: s.Sub, value) -> str:
     """The variable a subscripted name stands for in a scalar rule: x_1, x_{1,2}."""
-    return f"{expr.base.id}_" + ",".join(str(value(i)) for i in expr.items)
+    base: Any = expr.base  # a Name (checked by the callers)
+    return f"{base.id}_" + ",".join(str(value(i)) for i in expr.items)
 
 
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -627,8 +655,8 @@ class Interpreter:
 
     # ------------------------------------------------------------ references
 
-    def refs(self, expr, idx: dict, strict: bool = True):
-        model = self._model() if self.kind != "scalar" else None
+    def refs(self, expr: Any, idx: dict, strict: bool = True):
+        model: Any = self._model() if self.kind != "scalar" else None
         if self._member(expr):
             return model.ref(expr.base.id, self._int(expr.arg, idx))
         if self._layered(expr):
@@ -809,7 +837,7 @@ class Interpreter:
             return self.world.variable(name)
         raise Unsupported(f"unknown name {name}")
 
-    def _quantity(self, expr: s.Sup, idx: dict):
+    def _quantity(self, expr: Any, idx: dict):
         kind = LAYERED[expr.base.id]
         layer = self._int(expr.arg, idx)
         model = self._model()
@@ -818,7 +846,7 @@ class Interpreter:
             return Mat(z.rows, 1, [self.world.derivative(("C",), k) for k in z.keys])
         return self._values(model.ref(kind, layer))
 
-    def _summation(self, expr: s.Summation, idx: dict):
+    def _summation(self, expr: Any, idx: dict):
         if expr.index is None:
             v = self._eval(expr.body, idx)
             return mpmath.fsum(v.data) if _is_mat(v) else v
@@ -827,12 +855,12 @@ class Interpreter:
             low = int_value(expr.low, env, "a bound")
             high = int_value(expr.high, env, "a bound")
         else:
-            low, high = 1, None
+            low, high = 1, -1
             for name, sub, axis in self._index_uses(expr.body, frozenset()):
                 if name == expr.index.id:
                     high = self._range(sub, axis, dict(idx, **{name: 1}))
                     break
-            if high is None:
+            if high < 0:
                 raise Unsupported("a summation index used in no subscript")
         total = _EMPTY
         for k in range(low, high + 1):
@@ -1055,14 +1083,14 @@ def _solve_assumptions(model, point: dict, equations: tuple, env: dict) -> dict:
     return point
 
 
-def _samples(model, rng: random.Random, count: int, special: bool) -> list:
+def _samples(model, rng: random.Random, count: int, special: int) -> list:
     """[(point, random?)]: random points (exact rationals; given values kept), as many as
-    4 × `count` for rules undefined at some of them, and with `special` two more at small
-    whole numbers (0 first: boundaries of pieces often sit there)."""
+    4 × `count` for rules undefined at some of them, then `special` more at small whole
+    numbers (0 first: boundaries of pieces often sit there)."""
     given = model.given()
     keys = model.input_keys()
     out: list = []
-    for n in range(4 * count + (2 if special else 0)):
+    for n in range(4 * count + special):
         point = {}
         for key in keys:
             if key in given:
@@ -1087,7 +1115,7 @@ def _close(a, b) -> bool:
     return abs(a - b) <= TOLERANCE * max(abs(a), abs(b)) + FLOOR
 
 
-def _pairs(left, right) -> list:
+def _pairs(left, right) -> list | None:
     """[(entry label, left, right)]; None when the shapes differ."""
     if _is_mat(left) and left.shape == (1, 1) and not _is_mat(right):
         left = left.data[0]
@@ -1152,7 +1180,7 @@ class Target:
     """One declaration a rule is audited against: kind, the model object, sizes."""
 
     kind: str  # "scalar" | "graph" | "network"
-    declaration: object = None  # model.Graph or model.Network
+    declaration: Any = None  # model.Graph or model.Network
     sizes: tuple | None = None
 
 
@@ -1160,10 +1188,14 @@ def _scalar_names(rule: Rule, functions: Functions) -> list:
     names: list = []
 
     def walk(e, bound):
-        if isinstance(e, s.Sub) and isinstance(e.base, s.Name) and all(isinstance(i, s.Num) for i in e.items):
-            name = _scripted_name(e, lambda i: i.value)
-            if name not in names:
-                names.append(name)
+        if isinstance(e, s.Sub) and isinstance(e.base, s.Name) and e.base.id not in bound:
+            for env in rule.layer_assignments:  # x_1, or x_i for each value of a quantifier i
+                try:
+                    name = _scripted_name(e, lambda i, env=env: int_value(i, env, "an index"))
+                except DeriveError:
+                    continue
+                if name not in names:
+                    names.append(name)
             return
         if isinstance(e, s.Name) and e.id not in bound and e.id not in names and e.id not in ("π", "pi") \
                 and e.id not in functions.user and e.id not in BUILTIN_FUNCTIONS:
@@ -1190,25 +1222,24 @@ def _stable(a, b) -> bool:
 
 def _settle(rule: Rule, make_world, env: dict, index: dict, entry: str):
     """Both sides' values of one entry, re-evaluated with more and more digits (and other
-    steps) until two successive precisions agree on each: (left, right), or None when no
-    precision up to ~3600 digits gives stable values (then nothing is concluded here)."""
+    steps) until two successive precisions agree on each, and the two sides either agree
+    or differ by far more than any rounding noise a cancellation left: (left, right), or
+    None when no precision up to ~3600 digits decides (then nothing is concluded here)."""
     previous = None
     try:
         for scale in RECHECK_SCALES:
             _scale[0] = scale
-            _lost[0] = False
+            _noise[0] = mpmath.mpf(0)
             with mpmath.workdps(int(BASE_DPS * scale)):
                 world = make_world()
                 left = Interpreter(world, env).eval(rule.lhs, index)
                 right = Interpreter(world, env).eval(rule.rhs, index)
                 now = {e: (a, b) for e, a, b in (_pairs(left, right) or [])}.get(entry)
-            if now is None:
-                return None
-            if _lost[0]:  # digits cancelled away: try with more
-                previous = None
-                continue
-            if previous is not None and _stable(previous[0], now[0]) and _stable(previous[1], now[1]):
-                return now
+                if now is None:
+                    return None
+                if previous is not None and _stable(previous[0], now[0]) and _stable(previous[1], now[1]) \
+                        and (_close(*now) or abs(now[0] - now[1]) > 10**6 * _noise[0]):
+                    return now
             previous = now
     except Undefined:
         return None
@@ -1255,6 +1286,7 @@ def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
 
 
 def _series_at(rule: Rule, functions: Functions, variables: dict, describe) -> tuple:
+    assert rule.series is not None
     var, point_expr, order = rule.series
     point = Interpreter(ScalarWorld(functions, variables), {}).eval(point_expr)
     if _is_mat(point):
@@ -1306,14 +1338,13 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     used = 0
     if target.kind == "scalar":
         names = _scalar_names(rule, functions)
-        model = _ScalarModel(names)
         random_used = 0
-        for point, is_random in _samples(model, rng, count, special=True):
+        for point, is_random in _samples(_ScalarModel(names), rng, count, special=2):
             if is_random and random_used >= count:
                 continue
             values = _mp_point(point)
 
-            def describe(p=point):
+            def describe(p: dict = point) -> str:
                 return ", ".join(f"{k}={_text(v)}" for k, v in p.items())
 
             try:
@@ -1329,12 +1360,13 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
             used += n > 0
             random_used += is_random and n > 0
         return used
+    model: Any
     if target.kind == "network":
-        model = NetworkModel(target.declaration, target.sizes, functions)
-        special = False
+        model = NetworkModel(target.declaration, tuple(target.sizes or ()), functions)
+        special = 0
     else:
         model = GraphModel(target.declaration, functions)
-        special = True
+        special = 1
     random_used = 0
     for point, is_random in _samples(model, rng, count, special):
         if is_random and random_used >= count:
@@ -1346,7 +1378,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
         except Undefined:
             continue
 
-        def describe(p=point, v=values):
+        def describe_point(p: dict = point, v: dict = values) -> str:
             shown = {k: (p[k] if v[k] == _mp_point({k: p[k]})[k] else v[k]) for k in v}
             text = ", ".join(f"{_label(k, model)}={_text(x)}" for k, x in shown.items())
             return text + (f" (sizes {','.join(map(str, target.sizes))})" if target.sizes else "")
@@ -1357,7 +1389,7 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
             return PointWorld(model, v)
 
         try:
-            n, bad = _compare_at(rule, make_world, dict(model.layer_env), describe)
+            n, bad = _compare_at(rule, make_world, dict(model.layer_env), describe_point)
         except Undefined:
             continue
         if bad:

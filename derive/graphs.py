@@ -290,6 +290,7 @@ class Compiled:
     assumptions: dict  # input symbol → expression (solved assumptions)
     sample_ranges: dict  # input key → (low, high) for random sampling
     layer_env: dict = field(default_factory=dict)  # integer names rules are read with: L, sizes
+    audit_source: Any = None  # (audit.Target, the document's functions): what derive.audit reads instead
 
     def symbolic(self, variables: dict | None = None) -> SymbolicContext:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,

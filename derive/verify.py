@@ -778,7 +778,7 @@ class _Proof:
 
 def _audit(rule: Rule, targets: list, settings: dict) -> audit.Result:
     """The audit of a rule about to be reported proved, at every size set it was proved at."""
-    sources = [getattr(t.compiled, "audit_source", None) for t in targets]
+    sources = [t.compiled.audit_source for t in targets]
     if any(source is None for source in sources):
         return audit.Result(unaudited="the audit has no model for this rule (compiled outside CompiledDocument)")
     return audit.audit_rule(rule, [target for target, _ in sources], sources[0][1], str(settings["seed"]))
