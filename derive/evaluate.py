@@ -23,7 +23,7 @@ from .functions import Cases
 from .model import LAYERED, int_value
 
 
-CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # names that are numbers, not variables
+CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # the values of resolve.CONSTANTS: names that are numbers, not variables
 
 
 class ShapeMismatch(Exception):

@@ -13,6 +13,7 @@ Expressions stay syntax nodes (`derive.syntax`); what the model adds is the cont
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -20,6 +21,7 @@ from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 from .functions import BUILTIN_ALIASES
 from .resolve import (
+    CONSTANTS,
     NETWORK_QUANTITIES,
     Names,
     check_binder,
@@ -159,6 +161,12 @@ class Network:
     @property
     def depth(self) -> int:
         return len(self.sizes) - 1
+
+    @property
+    def integers(self) -> dict:
+        """The whole-number names its rules are read with: L, the last layer (unless the loss
+        is named L; then layers are written as numbers). Decided here, read everywhere."""
+        return {} if self.loss_name == "L" else {"L": self.depth}
 
 
 @dataclass
@@ -334,7 +342,7 @@ def _validate_bound(item: s.Expr, scope: Scope, bound: set) -> None:
 
 def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
     name = expr.id
-    if name in bound or name in scope.layer_env or name in ("π", "pi"):
+    if name in bound or name in scope.layer_env or name in CONSTANTS:
         return
     if scope.is_function(name):
         raise DeriveDeclarationError(f"'{name}' is a function: call it, as in {name}(t)", expr.pos)
@@ -394,10 +402,14 @@ def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, exp
                                          "state it outside graph and network blocks", eq.pos)
         if eq.order < 1:
             raise DeriveDeclarationError("the order of a series claim must be at least 1", eq.pos)
-        if scope.is_function(eq.var) or eq.var in ("π", "pi"):
+        if scope.is_function(eq.var) or eq.var in CONSTANTS:
             raise DeriveDeclarationError(f"'{eq.var}' is not a variable", eq.pos)
-        _validate(eq.point, scope, set())
-        series = (eq.var, eq.point, eq.order)
+        if eq.var in bound:
+            raise DeriveDeclarationError(f"'{eq.var}' is a quantifier of this rule: the series variable needs "
+                                         f"a name of its own", eq.pos)
+        point = resolve(eq.point, names, bound)
+        _validate(point, scope, set())
+        series = (eq.var, point, eq.order)
     rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs, expected, decl.pos, context, series)
     for assignment in rule.layer_assignments:
         inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
@@ -797,7 +809,7 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             names = Names("scalar", dict(doc.functions))
             for param in stmt.params:
                 check_binder(param, stmt.pos, names, "parameter")
-            if stmt.name in ("π", "pi"):
+            if stmt.name in CONSTANTS:
                 raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", stmt.pos)
             if stmt.name in STRUCTURAL_FUNCTIONS:
                 raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
@@ -852,7 +864,7 @@ def _no_derivatives(expr: s.Expr, what: str) -> None:
 def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     """A function body may use only its parameters (no free variables)."""
     if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id) \
-            and expr.id not in ("π", "pi"):
+            and expr.id not in CONSTANTS:
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
     for child in s.children(expr):
         _check_closed(child, params, scope)
@@ -865,6 +877,7 @@ def load(text: str, filename: str = "<input>") -> Document:
     >>> doc.networks["n"].sizes, doc.networks["n"].also_sizes
     ((2, 3, 2), (3, 2, 3))
     """
+    text = unicodedata.normalize("NFC", text)  # as syntax.parse reads it: positions refer to this text
     tree = s.parse(text, filename)
     try:
         doc = build(tree, filename)

@@ -779,6 +779,8 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
     >>> rule.name, rule.equation.lhs.func, rule.equation.lhs.primes
     ('r', 'σ', 1)
     """
+    # One spelling per name: ŷ typed as y + a combining hat and as one character is one name.
+    text = unicodedata.normalize("NFC", text)
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline, the last one too
     try:

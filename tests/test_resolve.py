@@ -305,3 +305,19 @@ def test_bad_input_from_the_command_line_exits_2(tmp_path):
     assert run.returncode == 2, run.stdout + run.stderr
     assert "c.deriv:5:5" in run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_one_name_however_its_accent_is_typed():
+    composed, decomposed = "\u0177", "y\u0302"  # ŷ as one character, and as y + a combining hat
+    assert verdicts(f"rule r: {decomposed} - {composed} = 0\n") == {"r": "proved"}
+    text = f"graph g {{\n    input {composed}\n    J = 2 {decomposed}\n    rule s: J = 2 {composed}\n}}\n"
+    assert verdicts(text) == {"s": "proved"}
+
+
+def test_a_series_variable_is_not_a_quantifier():
+    assert "series variable" in error_of("rule r: for x in 1..2: x^2 ≈ x^2 at x = 0 order 2\n").message
+
+
+def test_L_is_decided_by_the_network_once():
+    assert load(net()).networks["n"].integers == {"L": 1}
+    assert load(net(loss="L = ½‖y − a¹‖²")).networks["n"].integers == {}
