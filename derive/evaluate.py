@@ -119,22 +119,24 @@ class Evaluator:
             return s.script_indices(sub)
         return sub.items
 
-    def _index_uses(self, expr, bound: frozenset):
-        """Yield (index name, Sub node, axis) for every bare index variable in a subscript."""
+    def _index_uses(self, expr, bound: frozenset, outer=None):
+        """Yield (index name, Sub node, axis) for every bare index variable in a subscript
+        that is not bound inside `expr` (`bound`) nor outside it (`outer`: the quantifiers)."""
+        outer = self.layer_env if outer is None else outer
         if isinstance(expr, s.Sub):
-            yield from self._index_uses(expr.base, bound)
+            yield from self._index_uses(expr.base, bound, outer)
             for axis, item in enumerate(expr.items):
-                if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
+                if isinstance(item, s.Name) and item.id not in bound and item.id not in outer:
                     yield item.id, expr, axis
             return
         if isinstance(expr, s.Summation):
             inner = bound | {expr.index.id} if expr.index is not None else bound
-            yield from self._index_uses(expr.body, inner)
+            yield from self._index_uses(expr.body, inner, outer)
             return
         if isinstance(expr, s.Call) and expr.func == "kronecker":
             return
         for child in s.children(expr):
-            yield from self._index_uses(child, bound)
+            yield from self._index_uses(child, bound, outer)
 
     def _range_at(self, sub: s.Sub, axis: int, idx: dict) -> int:
         base = self._tensor_for_index(sub.base, idx)
@@ -158,7 +160,7 @@ class Evaluator:
 
     def _summation_range(self, expr: s.Summation, idx: dict) -> int:
         assert expr.index is not None
-        for name, sub, axis in self._index_uses(expr.body, frozenset()):
+        for name, sub, axis in self._index_uses(expr.body, frozenset(), outer=frozenset()):  # Σ_k hides a quantifier k
             if name == expr.index.id:
                 return self._range_at(sub, axis, dict(idx, **{name: 1}))
         raise DeriveDeclarationError(f"the summation index '{expr.index.id}' is not used as a subscript",
@@ -167,7 +169,12 @@ class Evaluator:
     # ------------------------------------------------------------ references (what ∂ differentiates)
 
     def _layer(self, sup: s.Sup, idx: dict) -> int:
-        return int_value(sup.arg, dict(idx, **self.layer_env), "a layer index")
+        return int_value(sup.arg, self._scope(idx), "a layer index")
+
+    def _scope(self, idx: dict) -> dict:
+        """Whole-number names in scope: quantifiers and sizes, then the Σ indices and free
+        component indices inside them (an inner binding hides an outer one, as written)."""
+        return dict(self.layer_env, **idx)
 
     def _is_member(self, expr: s.Expr) -> bool:
         """h^t in a graph that declares a family h: a member, not a power."""
@@ -178,7 +185,7 @@ class Evaluator:
         """The graph keys an expression names (a quantity, an entry, a node), or None."""
         ctx = self.ctx
         if self._is_member(expr):
-            return ctx.keys(expr.base.id, int_value(expr.arg, dict(idx, **self.layer_env), "a member index"),
+            return ctx.keys(expr.base.id, int_value(expr.arg, self._scope(idx), "a member index"),
                             expr.pos)
         if isinstance(expr, s.Sup) and ctx.kind == "network" and isinstance(expr.base, s.Name) \
                 and expr.base.id in LAYERED:
@@ -238,8 +245,7 @@ class Evaluator:
             else f"{base.label}_{{{i},{j}}}"
 
     def _index_value(self, item: s.Expr, idx: dict) -> int:
-        env = dict(self.layer_env, **idx)
-        return int_value(item, env, "an index")
+        return int_value(item, self._scope(idx), "an index")
 
     # ------------------------------------------------------------ evaluation
 
@@ -272,7 +278,7 @@ class Evaluator:
                 v = self._eval(expr.body, idx)
                 return sum(v) if _is_matrix(v) else v
             if expr.low is not None:  # Σ_{t=1}^{T}
-                env = dict(self.layer_env, **idx)
+                env = self._scope(idx)
                 low, high = int_value(expr.low, env, "a summation bound"), int_value(expr.high, env,
                                                                                     "a summation bound")
             else:

@@ -321,3 +321,30 @@ def test_a_series_variable_is_not_a_quantifier():
 def test_L_is_decided_by_the_network_once():
     assert load(net()).networks["n"].integers == {"L": 1}
     assert load(net(loss="L = ½‖y − a¹‖²")).networks["n"].integers == {}
+
+
+def test_a_let_with_a_sum_used_under_a_quantifier_of_the_same_name():
+    # The let's Σ index s meets the rule's quantifier s once the let is expanded: inside the Σ,
+    # s is the Σ's (layer, member and entry indices read the innermost binding, everywhere).
+    text = """graph rnn {
+    size T = 3
+    input h^0, w
+    for t in 1..T: input x^t
+    for t in 1..T: h^t = w h^{t-1} + x^t
+    let S^t = Σ_{s=1}^{t} h^s
+    rule cap: for s in 2..2: S^s = h^1 + h^2
+    rule capw: for s in 2..2: S^s = 2 h^2
+}
+graph g {
+    input x[2], w[3]
+    J = Σ x
+    let s = Σ_k x_k
+    let D_p = Σ_k w_{p+k-1} x_k
+    rule q: for k in 1..2: s = x_1 + x_2
+    rule qw: for k in 1..2: s = 2 x_k
+    rule d: for k in 2..2: D_k = w_2 x_1 + w_3 x_2
+    rule dw: for k in 2..2: D_k = w_3 x_1 + w_3 x_2
+}
+"""
+    assert [v.verdict for v in check_source(text, timeout=None)] == \
+        ["proved", "refuted", "proved", "refuted", "proved", "refuted"]
