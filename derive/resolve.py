@@ -99,6 +99,10 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
         partial = _d_notation(expr, names, bound)
         if partial is not None:
             return partial
+    if isinstance(expr, s.Transpose) and expr.written == "^T" and ("T" in bound or names.meaning("T")):
+        what = names.meaning("T") or "a quantifier or summation index here"
+        raise DeriveDeclarationError(f"^T is a transpose mark, but T is also {what}: write ^{{T}} for T, "
+                                     f"ᵀ for a transpose", expr.pos)
     if isinstance(expr, s.Summation):
         inner = bound
         if expr.index is not None:

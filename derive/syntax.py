@@ -82,6 +82,7 @@ class Sub:
 class Transpose:
     operand: "Expr"
     pos: Pos
+    written: str = "ᵀ"  # "^T" when written so: derive.resolve rejects it where T is also a size or index
 
 
 @dataclass(frozen=True)
@@ -626,7 +627,7 @@ class _ToSyntax(Transformer):
     def sup(self, meta, children):
         base, arg = children
         if arg is None:  # ^T
-            return Transpose(base, _pos(meta))
+            return Transpose(base, _pos(meta), "^T")
         return Sup(base, arg, _pos(meta))
 
     def sup_unicode(self, meta, children):

@@ -348,3 +348,10 @@ graph g {
 """
     assert [v.verdict for v in check_source(text, timeout=None)] == \
         ["proved", "refuted", "proved", "refuted", "proved", "refuted"]
+
+
+def test_a_transpose_written_caret_T_where_T_is_a_size_or_quantifier_is_bad_input():
+    assert_bad("graph g {\n    size T = 3\n    input w\n    J = w^{T}\n    rule r: J = w^T\n}\n", 5, 17,
+               "^T is a transpose mark, but T is also a size")
+    assert "transpose mark" in error_of("rule r: for T in 1..2: x^T = x\n").message
+    assert verdicts("graph g {\n    input x[2], w[2]\n    J = x^T w\n    rule r: J = w^T x\n}\n") == {"r": "proved"}
