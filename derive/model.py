@@ -252,7 +252,9 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         if expr.primes and expr.func in NO_DERIVATIVE and expr.func not in scope.functions:
             raise DeriveDeclarationError(f"{expr.func}' is not defined: use ∂ or diff(...)", expr.pos)
         for a in expr.args:
-            if expr.func == "kronecker":
+            if expr.func == "kronecker":  # indices: whole numbers in a scalar rule, else maybe component indices
+                if scope.kind == "scalar":
+                    int_value(a, scope.layer_env, "an index of Kronecker's δ")
                 continue
             v(a)
         return
@@ -517,11 +519,11 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
         also = default_also_sizes(sizes)
     if also == sizes:
         also = None
-    bound = frozenset(env)
-    assumptions = [replace(a, lhs=resolve(a.lhs, names, bound), rhs=resolve(a.rhs, names, bound))
+    whole = frozenset(env)
+    assumptions = [replace(a, lhs=resolve(a.lhs, names, whole), rhs=resolve(a.rhs, names, whole))
                    for a in assumptions]
     net = Network(decl.name, sizes, also, tuple(activations[i] for i in range(1, depth + 1)), loss.name,
-                  resolve(loss.expr, names, bound), aliases, tuple(assumptions), (), decl.pos)
+                  resolve(loss.expr, names, whole), aliases, tuple(assumptions), (), decl.pos)
     scope = Scope("network", functions, network=net, layer_env=env)
     _validate(net.loss, scope, set())
     _no_derivatives(net.loss, "a loss")
@@ -690,7 +692,7 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
     for alias in decl.aliases:
         if alias.name in aliases:
             raise DeriveDeclarationError(f"'{alias.name}' is defined twice", alias.pos)
-        params = frozenset()
+        params: frozenset = frozenset()
         for param in ([alias.params.member] if alias.params and alias.params.member is not None else []) + \
                 list(_target_indices(alias.params) if alias.params else ()):
             if not isinstance(param, s.Name):
@@ -769,8 +771,8 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
             claim(n.name, member, entry, n.pos, "node")
             nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
     def expanded(eq: s.Equation) -> s.Equation:
-        return s.Equation(*(_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs)),
-                          eq.pos)
+        lhs, rhs = (_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs))
+        return s.Equation(lhs, rhs, eq.pos)
 
     graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(expanded(a.equation) for a in decl.assumptions), (),
                   decl.pos, sizes)

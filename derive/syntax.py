@@ -10,7 +10,7 @@ Transformer methods are named after the grammar rules they build (Lark's contrac
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -82,7 +82,8 @@ class Sub:
 class Transpose:
     operand: "Expr"
     pos: Pos
-    written: str = "ᵀ"  # "^T" when written so: derive.resolve rejects it where T is also a size or index
+    # "^T" when written so (derive.resolve rejects it where T is also a size or index); spelling only
+    written: str = field(default="ᵀ", compare=False)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def substitute(expr: Expr, names: dict) -> Expr:
             index = Name(new, index.pos)
         return replace(expr, index=index, body=substitute(body, inner), low=low, high=high)
     out = map_children(expr, lambda child: substitute(child, names))
-    if isinstance(out, Sub) and out.items != expr.items:
+    if isinstance(out, Sub) and isinstance(expr, Sub) and out.items != expr.items:
         out = replace(out, raw=None)  # the written subscript no longer shows what it holds
     return out
 

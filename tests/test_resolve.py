@@ -355,3 +355,17 @@ def test_a_transpose_written_caret_T_where_T_is_a_size_or_quantifier_is_bad_inpu
                "^T is a transpose mark, but T is also a size")
     assert "transpose mark" in error_of("rule r: for T in 1..2: x^T = x\n").message
     assert verdicts("graph g {\n    input x[2], w[2]\n    J = x^T w\n    rule r: J = w^T x\n}\n") == {"r": "proved"}
+
+
+def test_kronecker_in_a_scalar_rule():
+    # δ_ij is Kronecker's delta wherever δ is not declared; in a scalar rule its indices are numbers
+    # or quantifiers (it was a "scalar cannot be indexed" refutation of true rules).
+    text = "rule a: for i in 1..2: for j in 1..2: δ_ij = δ_ji\nrule b: δ_12 = 0\nrule c: δ₁₁ = 1\nrule d: δ_12 = 1\n"
+    assert verdicts(text) == {"a": "proved", "b": "proved", "c": "proved", "d": "refuted"}
+    assert_bad("rule a: δ_ij = 0\n", 1, 9, "Kronecker")
+
+
+def test_d_notation_needs_quantities_not_whole_numbers():
+    assert_bad(net("rule r: dL/dW^1 = 0"), 5, 13, "'dL'", cls=DeriveNameError)
+    assert_bad("graph g {\n    size T = 2\n    input a\n    J = a\n    rule r: dT/da = 0\n}\n", 5, 13, "'dT'",
+               cls=DeriveNameError)
