@@ -27,6 +27,7 @@ from .resolve import (
     check_binder,
     check_declared_name,
     resolve,
+    two_scripts,
     unbound_names,
 )
 
@@ -587,7 +588,7 @@ def _assignments(quantifiers: tuple, env: dict) -> list:
 
 
 def _target_indices(target: s.Target) -> tuple:
-    if target.raw is not None and len(target.raw) == 2 and not target.raw.isdigit():
+    if two_scripts(target.raw):  # as in expressions (derive.resolve): z_ij is entry (i, j)
         return s.script_indices(target)
     return target.indices
 

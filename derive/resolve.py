@@ -127,11 +127,15 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
     return s.map_children(expr, lambda child: resolve(child, names, bound))
 
 
+def two_scripts(raw: str | None, bound: frozenset = frozenset()) -> bool:
+    """Is an unbraced subscript two indices? `jk`, `1k`: yes (a letter in two characters), unless
+    `jk` is one bound name (a quantifier); `12`: no, here (derive.evaluate splits W₁₂ of a matrix)."""
+    return raw is not None and len(raw) == 2 and not raw.isdigit() and raw not in bound
+
+
 def split_scripts(sub: s.Sub, bound: frozenset = frozenset()) -> s.Sub:
-    """`w_jk` → indices j, k (`w_1k` → 1, k): an unbraced two-character subscript with a letter
-    is two indices, unless the two characters are one bound name (a quantifier `jk`)."""
-    raw = sub.raw
-    if raw is None or len(raw) != 2 or raw.isdigit() or len(sub.items) != 1 or raw in bound:
+    """`w_jk` → indices j, k (`w_1k` → 1, k), as `two_scripts` says."""
+    if len(sub.items) != 1 or not two_scripts(sub.raw, bound):
         return sub
     return replace(sub, items=s.script_indices(sub))
 
@@ -237,5 +241,6 @@ __all__ = [
     "resolve",
     "split_scripts",
     "substitute",
+    "two_scripts",
     "unbound_names",
 ]
