@@ -255,7 +255,7 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         for a in expr.args:
             if expr.func == "kronecker":  # indices: whole numbers in a scalar rule, else maybe component indices
                 if scope.kind == "scalar":
-                    int_value(a, scope.layer_env, "an index of Kronecker's δ")
+                    int_value(a, dict(scope.layer_env, **{b: 0 for b in bound}), "an index of Kronecker's δ")
                 continue
             v(a)
         return
@@ -699,7 +699,7 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
             if not isinstance(param, s.Name):
                 raise DeriveDeclarationError("the scripts of a `let` name must be single names, as in "
                                              "let δ^t = ∂L/∂z^t", param.pos)
-            check_binder(param.id, param.pos, names, f"script of `let {alias.name}`", params | size_names)
+            check_binder(param.id, param.pos, names, f"`let {alias.name}` script", params | size_names)
             params |= {param.id}
         aliases[alias.name] = replace(alias, expr=_let_body(alias, names, size_names | params))
     aliases = _expand_lets(aliases)

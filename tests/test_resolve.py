@@ -369,3 +369,11 @@ def test_d_notation_needs_quantities_not_whole_numbers():
     assert_bad(net("rule r: dL/dW^1 = 0"), 5, 13, "'dL'", cls=DeriveNameError)
     assert_bad("graph g {\n    size T = 2\n    input a\n    J = a\n    rule r: dT/da = 0\n}\n", 5, 13, "'dT'",
                cls=DeriveNameError)
+
+
+def test_kronecker_under_a_sum_in_a_scalar_rule():
+    assert verdicts("rule r: Σ_{k=1}^{3} δ_kk = 3\nrule s: Σ_{k=1}^{3} δ_k2 = 1\n") == {"r": "proved", "s": "proved"}
+
+
+def test_a_let_script_may_not_repeat():
+    assert "`let D` script 'p' would hide" in error_of("graph g {\n    input x[2]\n    let D_{p,p} = x_p\n}\n").message
