@@ -24,7 +24,7 @@ from .kinks import without_abs
 from .model import LAYERED, int_value
 
 
-CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # names that are numbers, not variables
+CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # the values of resolve.CONSTANTS: names that are numbers, not variables
 
 
 class ShapeMismatch(Exception):
@@ -168,24 +168,26 @@ class Evaluator:
             else f"{expr.base.id}_{{{text}}}"
         return self.ctx.variable(name, expr.pos)
 
-    def _index_uses(self, expr, bound: frozenset):
-        """Yield (index name, Sub node, axis) for every bare index variable in a subscript."""
+    def _index_uses(self, expr, bound: frozenset, outer=None):
+        """Yield (index name, Sub node, axis) for every bare index variable in a subscript
+        that is not bound inside `expr` (`bound`) nor outside it (`outer`: the quantifiers)."""
+        outer = self.layer_env if outer is None else outer
         if isinstance(expr, s.Sub):
-            yield from self._index_uses(expr.base, bound)
+            yield from self._index_uses(expr.base, bound, outer)
             if self._scalar_variable(expr):
                 return
             for axis, item in enumerate(expr.items):
-                if isinstance(item, s.Name) and item.id not in bound and item.id not in self.layer_env:
+                if isinstance(item, s.Name) and item.id not in bound and item.id not in outer:
                     yield item.id, expr, axis
             return
         if isinstance(expr, s.Summation):
             inner = bound | {expr.index.id} if expr.index is not None else bound
-            yield from self._index_uses(expr.body, inner)
+            yield from self._index_uses(expr.body, inner, outer)
             return
         if isinstance(expr, s.Call) and expr.func == "kronecker":
             return
         for child in s.children(expr):
-            yield from self._index_uses(child, bound)
+            yield from self._index_uses(child, bound, outer)
 
     def _range_at(self, sub: s.Sub, axis: int, idx: dict) -> int:
         base = self._tensor_for_index(sub.base, idx)
@@ -213,7 +215,7 @@ class Evaluator:
             raise DeriveDeclarationError(f"in a scalar rule a sum over '{expr.index.id}' needs its bounds, as in "
                                          f"Σ_{{{expr.index.id}=1}}^{{3}} (there is no tensor to take them from)",
                                          expr.pos)
-        uses = list(self._index_uses(expr.body, frozenset()))
+        uses = list(self._index_uses(expr.body, frozenset(), outer=frozenset()))  # Σ_k hides a quantifier k
         for name, sub, axis in uses:
             if name == expr.index.id:
                 high = self._range_at(sub, axis, dict(idx, **{name: 1}))
@@ -225,7 +227,12 @@ class Evaluator:
     # ------------------------------------------------------------ references (what ∂ differentiates)
 
     def _layer(self, sup: s.Sup, idx: dict) -> int:
-        return int_value(sup.arg, dict(idx, **self.layer_env), "a layer index")
+        return int_value(sup.arg, self._scope(idx), "a layer index")
+
+    def _scope(self, idx: dict) -> dict:
+        """Whole-number names in scope: quantifiers and sizes, then the Σ indices and free
+        component indices inside them (an inner binding hides an outer one, as written)."""
+        return dict(self.layer_env, **idx)
 
     def _is_member(self, expr: s.Expr) -> bool:
         """h^t in a graph that declares a family h: a member, not a power."""
@@ -236,7 +243,7 @@ class Evaluator:
         """The graph keys an expression names (a quantity, an entry, a node), or None."""
         ctx = self.ctx
         if self._is_member(expr):
-            return ctx.keys(expr.base.id, int_value(expr.arg, dict(idx, **self.layer_env), "a member index"),
+            return ctx.keys(expr.base.id, int_value(expr.arg, self._scope(idx), "a member index"),
                             expr.pos)
         if isinstance(expr, s.Sup) and ctx.kind == "network" and isinstance(expr.base, s.Name) \
                 and expr.base.id in LAYERED:
@@ -299,8 +306,7 @@ class Evaluator:
             else f"{base.label}_{{{i},{j}}}"
 
     def _index_value(self, item: s.Expr, idx: dict) -> int:
-        env = dict(self.layer_env, **idx)
-        return int_value(item, env, "an index")
+        return int_value(item, self._scope(idx), "an index")
 
     # ------------------------------------------------------------ evaluation
 
@@ -329,7 +335,7 @@ class Evaluator:
                 v = self._eval(expr.body, idx)
                 return sum(v) if _is_matrix(v) else v
             if expr.low is not None:  # Σ_{t=1}^{T}
-                env = dict(self.layer_env, **idx)
+                env = self._scope(idx)
                 low, high = int_value(expr.low, env, "a summation bound"), int_value(expr.high, env,
                                                                                     "a summation bound")
             else:

@@ -395,7 +395,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
     # The loss, evaluated with aᴸ and y as node symbols, defines node C.
     loss_ctx = _DefinitionContext("network", g, functions, tensors, net.aliases, net.loss_name)
     try:
-        loss = Evaluator(loss_ctx, {"L": depth} if net.loss_name != "L" else {}).eval(net.loss)
+        loss = Evaluator(loss_ctx, net.integers).eval(net.loss)
     except ShapeMismatch as e:
         raise DeriveDeclarationError(f"ill-shaped loss: {e.message}", e.pos) from None
     if isinstance(loss, sp.MatrixBase):
@@ -406,7 +406,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
     parents = g.keys_in(loss)
     g.add("C", sp.Symbol(net.loss_name), parents, loss, base=g.to_base(loss), label=net.loss_name)
     tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name, scalar=True)
-    compiled.layer_env = {"L": depth} if net.loss_name != "L" else {}
+    compiled.layer_env = dict(net.integers)
     compiled.assumptions = _solve_assumptions(net.assumptions, compiled, compiled.layer_env)
     return compiled
 

@@ -370,7 +370,7 @@ def _definitions(d: Derivation) -> list:
     if d.kind == "network" and decl is not None:
         L = decl.depth
         out.append("a^{0} = x, \\quad z^{l} = W^{l} a^{l-1} + b^{l}, \\quad a^{l} = f^{l}\\left(z^{l}\\right) "
-                   f"\\quad (l = 1, \\ldots, {L})" + ("" if decl.loss_name == "L" else f", \\quad L = {L}"))
+                   f"\\quad (l = 1, \\ldots, {L})" + ("" if "L" not in decl.integers else f", \\quad L = {L}"))
         acts = {}
         for layer, fn in enumerate(decl.activations, start=1):
             acts.setdefault(fn, []).append(str(layer))

@@ -13,6 +13,7 @@ Expressions stay syntax nodes (`derive.syntax`); what the model adds is the cont
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -20,11 +21,13 @@ from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 from .functions import BUILTIN_ALIASES
 from .resolve import (
+    CONSTANTS,
     NETWORK_QUANTITIES,
     Names,
     check_binder,
     check_declared_name,
     resolve,
+    two_scripts,
     unbound_names,
 )
 from .limits import within
@@ -163,6 +166,12 @@ class Network:
     def depth(self) -> int:
         return len(self.sizes) - 1
 
+    @property
+    def integers(self) -> dict:
+        """The whole-number names its rules are read with: L, the last layer (unless the loss
+        is named L; then layers are written as numbers). Decided here, read everywhere."""
+        return {} if self.loss_name == "L" else {"L": self.depth}
+
 
 @dataclass
 class Document:
@@ -247,7 +256,9 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         if expr.primes and expr.func in NO_DERIVATIVE and expr.func not in scope.functions:
             raise DeriveDeclarationError(f"{expr.func}' is not defined: use ∂ or diff(...)", expr.pos)
         for a in expr.args:
-            if expr.func == "kronecker":
+            if expr.func == "kronecker":  # indices: whole numbers in a scalar rule, else maybe component indices
+                if scope.kind == "scalar":
+                    int_value(a, dict(scope.layer_env, **{b: 0 for b in bound}), "an index of Kronecker's δ")
                 continue
             v(a)
         return
@@ -338,7 +349,7 @@ def _validate_bound(item: s.Expr, scope: Scope, bound: set) -> None:
 
 def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
     name = expr.id
-    if name in bound or name in scope.layer_env or name in ("π", "pi"):
+    if name in bound or name in scope.layer_env or name in CONSTANTS:
         return
     if scope.is_function(name):
         raise DeriveDeclarationError(f"'{name}' is a function: call it, as in {name}(t)", expr.pos)
@@ -403,10 +414,14 @@ def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, exp
                                          "state it outside graph and network blocks", eq.pos)
         if eq.order < 1:
             raise DeriveDeclarationError("the order of a series claim must be at least 1", eq.pos)
-        if scope.is_function(eq.var) or eq.var in ("π", "pi"):
+        if scope.is_function(eq.var) or eq.var in CONSTANTS:
             raise DeriveDeclarationError(f"'{eq.var}' is not a variable", eq.pos)
-        _validate(eq.point, scope, set())
-        series = (eq.var, eq.point, eq.order)
+        if eq.var in bound:
+            raise DeriveDeclarationError(f"'{eq.var}' is a quantifier of this rule: the series variable needs "
+                                         f"a name of its own", eq.pos)
+        point = resolve(eq.point, names, bound)
+        _validate(point, scope, set())
+        series = (eq.var, point, eq.order)
     rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs, expected, decl.pos, context, series)
     for assignment in rule.layer_assignments:
         inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
@@ -538,11 +553,11 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
         also = default_also_sizes(sizes)
     if also == sizes:
         also = None
-    bound = frozenset(env)
-    assumptions = [replace(a, lhs=resolve(a.lhs, names, bound), rhs=resolve(a.rhs, names, bound))
+    whole = frozenset(env)
+    assumptions = [replace(a, lhs=resolve(a.lhs, names, whole), rhs=resolve(a.rhs, names, whole))
                    for a in assumptions]
     net = Network(decl.name, sizes, also, tuple(activations[i] for i in range(1, depth + 1)), loss.name,
-                  resolve(loss.expr, names, bound), aliases, tuple(assumptions), (), decl.pos)
+                  resolve(loss.expr, names, whole), aliases, tuple(assumptions), (), decl.pos)
     scope = Scope("network", functions, network=net, layer_env=env)
     _validate(net.loss, scope, set())
     _no_derivatives(net.loss, "a loss")
@@ -608,7 +623,7 @@ def _assignments(quantifiers: tuple, env: dict) -> list:
 
 
 def _target_indices(target: s.Target) -> tuple:
-    if target.raw is not None and len(target.raw) == 2 and not target.raw.isdigit():
+    if two_scripts(target.raw):  # as in expressions (derive.resolve): z_ij is entry (i, j)
         return s.script_indices(target)
     return target.indices
 
@@ -713,13 +728,13 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
     for alias in decl.aliases:
         if alias.name in aliases:
             raise DeriveDeclarationError(f"'{alias.name}' is defined twice", alias.pos)
-        params = frozenset()
+        params: frozenset = frozenset()
         for param in ([alias.params.member] if alias.params and alias.params.member is not None else []) + \
                 list(_target_indices(alias.params) if alias.params else ()):
             if not isinstance(param, s.Name):
                 raise DeriveDeclarationError("the scripts of a `let` name must be single names, as in "
                                              "let δ^t = ∂L/∂z^t", param.pos)
-            check_binder(param.id, param.pos, names, f"script of `let {alias.name}`", params | size_names)
+            check_binder(param.id, param.pos, names, f"`let {alias.name}` script", params | size_names)
             params |= {param.id}
         aliases[alias.name] = replace(alias, expr=_let_body(alias, names, size_names | params))
     aliases = _expand_lets(aliases)
@@ -798,8 +813,8 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
             claim(n.name, member, entry, n.pos, "node")
             nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
     def expanded(eq: s.Equation) -> s.Equation:
-        return s.Equation(*(_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs)),
-                          eq.pos)
+        lhs, rhs = (_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs))
+        return s.Equation(lhs, rhs, eq.pos)
 
     graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(expanded(a.equation) for a in decl.assumptions), (),
                   decl.pos, sizes)
@@ -838,7 +853,7 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             names = Names("scalar", dict(doc.functions))
             for param in stmt.params:
                 check_binder(param, stmt.pos, names, "parameter")
-            if stmt.name in ("π", "pi"):
+            if stmt.name in CONSTANTS:
                 raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", stmt.pos)
             if stmt.name in STRUCTURAL_FUNCTIONS:
                 raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
@@ -893,7 +908,7 @@ def _no_derivatives(expr: s.Expr, what: str) -> None:
 def _check_closed(expr: s.Expr, params: set, scope: Scope) -> None:
     """A function body may use only its parameters (no free variables)."""
     if isinstance(expr, s.Name) and expr.id not in params and not scope.is_function(expr.id) \
-            and expr.id not in ("π", "pi"):
+            and expr.id not in CONSTANTS:
         raise DeriveNameError(f"'{expr.id}' is not a parameter of this function", expr.pos)
     if isinstance(expr, s.Sub):  # x_1 is a variable of its own, not an entry of the parameter x
         raise DeriveNameError("a subscripted name is a variable of its own, not a parameter of this function",
@@ -909,6 +924,7 @@ def load(text: str, filename: str = "<input>") -> Document:
     >>> doc.networks["n"].sizes, doc.networks["n"].also_sizes
     ((2, 3, 2), (3, 2, 3))
     """
+    text = unicodedata.normalize("NFC", text)  # as syntax.parse reads it: positions refer to this text
     tree = s.parse(text, filename)
     try:
         doc = build(tree, filename)

@@ -8,7 +8,7 @@ quantifier. This module decides each of these once, from the names a block decla
 
 - `dJ/da` (a graph or a network, J and a declared, dJ and da not) → `Partial(J, a, notation="d")`,
   the very node `∂J/∂a` gives;
-- `δ_ij` / `delta_ij` where δ is not declared (graphs, networks) → `Call("kronecker", (i, j))`;
+- `δ_ij` / `delta_ij` where δ is not declared → `Call("kronecker", (i, j))`;
 - an unbraced two-character subscript (`w_jk`, `w_1k`) → two indices, unless it is one bound
   name; (a two-digit subscript `W_12` stays one item: whether it is W₁₂ or the 12th entry
   depends on the shape, which `derive.evaluate` alone knows);
@@ -99,6 +99,10 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
         partial = _d_notation(expr, names, bound)
         if partial is not None:
             return partial
+    if isinstance(expr, s.Transpose) and expr.written == "^T" and ("T" in bound or names.meaning("T")):
+        what = names.meaning("T") or "a quantifier or summation index here"
+        raise DeriveDeclarationError(f"^T is a transpose mark, but T is also {what}: write ^{{T}} for T, "
+                                     f"ᵀ for a transpose", expr.pos)
     if isinstance(expr, s.Summation):
         inner = bound
         if expr.index is not None:
@@ -109,7 +113,7 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
         return replace(expr, body=resolve(expr.body, names, inner), low=low, high=high)
     if isinstance(expr, s.Sub):
         sub = split_scripts(expr, bound)
-        if isinstance(sub.base, s.Name) and sub.base.id in KRONECKER and names.kind != "scalar":
+        if isinstance(sub.base, s.Name) and sub.base.id in KRONECKER:
             kronecker = _kronecker(sub, names)
             if kronecker is not None:
                 return replace(kronecker, args=tuple(resolve(a, names, bound) for a in kronecker.args))
@@ -123,11 +127,15 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
     return s.map_children(expr, lambda child: resolve(child, names, bound))
 
 
+def two_scripts(raw: str | None, bound: frozenset = frozenset()) -> bool:
+    """Is an unbraced subscript two indices? `jk`, `1k`: yes (a letter in two characters), unless
+    `jk` is one bound name (a quantifier); `12`: no, here (derive.evaluate splits W₁₂ of a matrix)."""
+    return raw is not None and len(raw) == 2 and not raw.isdigit() and raw not in bound
+
+
 def split_scripts(sub: s.Sub, bound: frozenset = frozenset()) -> s.Sub:
-    """`w_jk` → indices j, k (`w_1k` → 1, k): an unbraced two-character subscript with a letter
-    is two indices, unless the two characters are one bound name (a quantifier `jk`)."""
-    raw = sub.raw
-    if raw is None or len(raw) != 2 or raw.isdigit() or len(sub.items) != 1 or raw in bound:
+    """`w_jk` → indices j, k (`w_1k` → 1, k), as `two_scripts` says."""
+    if len(sub.items) != 1 or not two_scripts(sub.raw, bound):
         return sub
     return replace(sub, items=s.script_indices(sub))
 
@@ -162,7 +170,8 @@ def _head(expr: s.Expr) -> s.Name | None:
 def _strip_d(expr: s.Expr) -> s.Expr:
     if isinstance(expr, s.Name):
         return s.Name(expr.id[1:], expr.pos)
-    return replace(expr, base=_strip_d(expr.base))  # type: ignore[union-attr]
+    assert isinstance(expr, (s.Sub, s.Sup))
+    return replace(expr, base=_strip_d(expr.base))
 
 
 def _d_notation(expr: s.BinOp, names: Names, bound: frozenset) -> s.Partial | None:
@@ -176,8 +185,8 @@ def _d_notation(expr: s.BinOp, names: Names, bound: frozenset) -> s.Partial | No
     for head in (top, bottom):
         if len(head.id) < 2 or not head.id.startswith("d") or head.id in bound or names.meaning(head.id):
             return None
-        if not names.is_declared(head.id[1:]):
-            return None
+        if not names.is_declared(head.id[1:]) or head.id[1:] in names.integers:
+            return None  # dT/da with T a size, dL/dW with L the last layer: not quantities
     num, den = _strip_d(expr.left), _strip_d(expr.right)
     return s.Partial(resolve(num, names, bound), resolve(den, names, bound), expr.pos, "d")
 
@@ -232,5 +241,6 @@ __all__ = [
     "resolve",
     "split_scripts",
     "substitute",
+    "two_scripts",
     "unbound_names",
 ]

@@ -10,7 +10,7 @@ Transformer methods are named after the grammar rules they build (Lark's contrac
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -83,6 +83,8 @@ class Sub:
 class Transpose:
     operand: "Expr"
     pos: Pos
+    # "^T" when written so (derive.resolve rejects it where T is also a size or index); spelling only
+    written: str = field(default="ᵀ", compare=False)
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def substitute(expr: Expr, names: dict) -> Expr:
             index = Name(new, index.pos)
         return replace(expr, index=index, body=substitute(body, inner), low=low, high=high)
     out = map_children(expr, lambda child: substitute(child, names))
-    if isinstance(out, Sub) and out.items != expr.items:
+    if isinstance(out, Sub) and isinstance(expr, Sub) and out.items != expr.items:
         out = replace(out, raw=None)  # the written subscript no longer shows what it holds
     return out
 
@@ -627,7 +629,7 @@ class _ToSyntax(Transformer):
     def sup(self, meta, children):
         base, arg = children
         if arg is None:  # ^T
-            return Transpose(base, _pos(meta))
+            return Transpose(base, _pos(meta), "^T")
         return Sup(base, arg, _pos(meta))
 
     def sup_unicode(self, meta, children):
@@ -823,6 +825,8 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
     >>> rule.name, rule.equation.lhs.func, rule.equation.lhs.primes
     ('r', 'σ', 1)
     """
+    # One spelling per name: ŷ typed as y + a combining hat and as one character is one name.
+    text = unicodedata.normalize("NFC", text)
     if not text.endswith("\n"):
         text += "\n"  # every statement ends with a newline, the last one too
     try:

@@ -305,3 +305,75 @@ def test_bad_input_from_the_command_line_exits_2(tmp_path):
     assert run.returncode == 2, run.stdout + run.stderr
     assert "c.deriv:5:5" in run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_one_name_however_its_accent_is_typed():
+    composed, decomposed = "\u0177", "y\u0302"  # ŷ as one character, and as y + a combining hat
+    assert verdicts(f"rule r: {decomposed} - {composed} = 0\n") == {"r": "proved"}
+    text = f"graph g {{\n    input {composed}\n    J = 2 {decomposed}\n    rule s: J = 2 {composed}\n}}\n"
+    assert verdicts(text) == {"s": "proved"}
+
+
+def test_a_series_variable_is_not_a_quantifier():
+    assert "series variable" in error_of("rule r: for x in 1..2: x^2 ≈ x^2 at x = 0 order 2\n").message
+
+
+def test_L_is_decided_by_the_network_once():
+    assert load(net()).networks["n"].integers == {"L": 1}
+    assert load(net(loss="L = ½‖y − a¹‖²")).networks["n"].integers == {}
+
+
+def test_a_let_with_a_sum_used_under_a_quantifier_of_the_same_name():
+    # The let's Σ index s meets the rule's quantifier s once the let is expanded: inside the Σ,
+    # s is the Σ's (layer, member and entry indices read the innermost binding, everywhere).
+    text = """graph rnn {
+    size T = 3
+    input h^0, w
+    for t in 1..T: input x^t
+    for t in 1..T: h^t = w h^{t-1} + x^t
+    let S^t = Σ_{s=1}^{t} h^s
+    rule cap: for s in 2..2: S^s = h^1 + h^2
+    rule capw: for s in 2..2: S^s = 2 h^2
+}
+graph g {
+    input x[2], w[3]
+    J = Σ x
+    let s = Σ_k x_k
+    let D_p = Σ_k w_{p+k-1} x_k
+    rule q: for k in 1..2: s = x_1 + x_2
+    rule qw: for k in 1..2: s = 2 x_k
+    rule d: for k in 2..2: D_k = w_2 x_1 + w_3 x_2
+    rule dw: for k in 2..2: D_k = w_3 x_1 + w_3 x_2
+}
+"""
+    assert [v.verdict for v in check_source(text, timeout=None)] == \
+        ["proved", "refuted", "proved", "refuted", "proved", "refuted"]
+
+
+def test_a_transpose_written_caret_T_where_T_is_a_size_or_quantifier_is_bad_input():
+    assert_bad("graph g {\n    size T = 3\n    input w\n    J = w^{T}\n    rule r: J = w^T\n}\n", 5, 17,
+               "^T is a transpose mark, but T is also a size")
+    assert "transpose mark" in error_of("rule r: for T in 1..2: x^T = x\n").message
+    assert verdicts("graph g {\n    input x[2], w[2]\n    J = x^T w\n    rule r: J = w^T x\n}\n") == {"r": "proved"}
+
+
+def test_kronecker_in_a_scalar_rule():
+    # δ_ij is Kronecker's delta wherever δ is not declared; in a scalar rule its indices are numbers
+    # or quantifiers (it was a "scalar cannot be indexed" refutation of true rules).
+    text = "rule a: for i in 1..2: for j in 1..2: δ_ij = δ_ji\nrule b: δ_12 = 0\nrule c: δ₁₁ = 1\nrule d: δ_12 = 1\n"
+    assert verdicts(text) == {"a": "proved", "b": "proved", "c": "proved", "d": "refuted"}
+    assert_bad("rule a: δ_ij = 0\n", 1, 9, "Kronecker")
+
+
+def test_d_notation_needs_quantities_not_whole_numbers():
+    assert_bad(net("rule r: dL/dW^1 = 0"), 5, 13, "'dL'", cls=DeriveNameError)
+    assert_bad("graph g {\n    size T = 2\n    input a\n    J = a\n    rule r: dT/da = 0\n}\n", 5, 13, "'dT'",
+               cls=DeriveNameError)
+
+
+def test_kronecker_under_a_sum_in_a_scalar_rule():
+    assert verdicts("rule r: Σ_{k=1}^{3} δ_kk = 3\nrule s: Σ_{k=1}^{3} δ_k2 = 1\n") == {"r": "proved", "s": "proved"}
+
+
+def test_a_let_script_may_not_repeat():
+    assert "`let D` script 'p' would hide" in error_of("graph g {\n    input x[2]\n    let D_{p,p} = x_p\n}\n").message

@@ -18,12 +18,13 @@ _ASCII_NAMES = {"sigma": "σ", "delta": "δ"}
 
 
 def shape(node, rename: dict | None = None):
-    """A node with every position dropped (and, with `rename`, names normalised), so two
+    """A node with every position and spelling dropped (and, with `rename`, names normalised), so two
     spellings of one expression can be compared."""
     rename = rename or {}
     if dataclasses.is_dataclass(node) and not isinstance(node, Pos):
         return (type(node).__name__,) + tuple(
-            (f.name, shape(getattr(node, f.name), rename)) for f in dataclasses.fields(node) if f.name != "pos")
+            (f.name, shape(getattr(node, f.name), rename)) for f in dataclasses.fields(node)
+            if f.name != "pos" and f.compare)  # compare=False: how it was spelled (Transpose.written)
     if isinstance(node, tuple):
         return tuple(shape(x, rename) for x in node)
     if isinstance(node, str):
