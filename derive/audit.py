@@ -95,6 +95,16 @@ def _shape(v) -> str:
     return f"{v.rows}×{v.cols}" if _is_mat(v) else "a scalar"
 
 
+def _one(v):
+    """A 1×1 matrix (aᵀb) is the scalar it holds."""
+    return v.data[0] if _is_mat(v) and v.shape == (1, 1) else v
+
+
+def _against(v, other):
+    """A 1×1 matrix met by a tensor of another shape acts as the scalar it is: (aᵀa) + a."""
+    return v.data[0] if _is_mat(v) and v.shape == (1, 1) and _is_mat(other) and other.shape != (1, 1) else v
+
+
 def _real(v):
     if isinstance(v, mpmath.mpc):
         if v.imag != 0:
@@ -285,13 +295,16 @@ class ScalarWorld:
 
     kind = "scalar"
 
-    def __init__(self, functions: Functions, variables: dict):
+    def __init__(self, functions: Functions, variables: dict, fresh=None):
         self.functions = functions
         self.variables = variables
+        self.fresh = fresh  # name → a value, for a variable first met while evaluating (x_i under Σ)
 
     def variable(self, name: str):
         if name not in self.variables:
-            raise Unsupported(f"unknown name {name}")
+            if self.fresh is None:
+                raise Unsupported(f"unknown name {name}")
+            self.variables[name] = self.fresh(name)
         return self.variables[name]
 
 
@@ -421,8 +434,11 @@ class GraphModel:
         self.graph, self.functions = graph, functions
         self.layer_env = dict(graph.sizes)
         self.shapes: dict = {}  # (name, member) → (rows, cols) or None (scalar)
+        self.matrices: set = set()  # inputs declared with two dimensions (W[2,1]): W_21 is two indices
         for i in graph.inputs:
             self.shapes[(i.name, i.member)] = i.shape
+            if getattr(i, "matrix", False):
+                self.matrices.add((i.name, i.member))
         self.entries: dict = {}  # (name, member) → number of entry definitions
         for n in graph.nodes:
             if n.entry is not None:
@@ -461,7 +477,8 @@ class GraphModel:
         if shape is None:
             return Ref(1, 1, (q,), scalar=True)
         rows, cols = shape
-        return Ref(rows, cols, tuple((name, member, r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)))
+        return Ref(rows, cols, tuple((name, member, r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)),
+                   matrix=q in self.matrices)
 
     def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
         """Every value at `inputs`, with the keys in `override` set to other values (and
@@ -599,10 +616,47 @@ def _plus(a, b):
     return total
 
 
-def _scripted_name(expr: s.Sub, value) -> str:
-    """The variable a subscripted name stands for in a scalar rule: x_1, x_{1,2}."""
+def _polynomial(item, env: dict) -> dict:
+    """An index as a polynomial with integer coefficients: {(names…): coefficient}; names
+    with a value in `env` by value, others as symbols (x_{i+1} and x_{1+i} are one variable)."""
+    if isinstance(item, s.Num):
+        if item.value.denominator != 1:
+            raise Unsupported("an index that is not a whole number")
+        return {(): int(item.value)} if item.value else {}
+    if isinstance(item, s.Name):
+        return {(): env[item.id]} if item.id in env else {(item.id,): 1}
+    if isinstance(item, s.Neg):
+        return {k: -v for k, v in _polynomial(item.operand, env).items()}
+    if isinstance(item, s.BinOp) and item.op in "+-*":
+        a, b = _polynomial(item.left, env), _polynomial(item.right, env)
+        out: dict = {}
+        if item.op == "*":
+            for ka, va in a.items():
+                for kb, vb in b.items():
+                    k = tuple(sorted(ka + kb))
+                    out[k] = out.get(k, 0) + va * vb
+        else:
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = out.get(k, 0) + (v if item.op == "+" else -v)
+        return {k: v for k, v in out.items() if v}
+    raise Unsupported("an index of a subscripted variable that is not a whole-number expression")
+
+
+def _scripted_name(expr: s.Sub, env: dict) -> str:
+    """The variable a subscripted name stands for in a scalar rule: x_1, x_{1,2}, x_{i+1}
+    (free index names as symbols)."""
     base: Any = expr.base  # a Name (checked by the callers)
-    return f"{base.id}_" + ",".join(str(value(i)) for i in expr.items)
+    items = s.script_indices(expr) if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit() \
+        and len(expr.items) == 1 else expr.items
+    parts = []
+    for item in items:
+        poly = _polynomial(item, env)
+        if set(poly) <= {()}:
+            parts.append(str(poly.get((), 0)))
+        else:
+            parts.append("{" + "+".join(f"{v}*{'*'.join(k) or '1'}" for k, v in sorted(poly.items())) + "}")
+    return f"{base.id}_" + ",".join(parts)
 
 
 _COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -648,6 +702,13 @@ class Interpreter:
     def _kronecker_items(expr: s.Sub) -> tuple:
         return s.script_indices(expr) if expr.raw is not None and len(expr.raw) == 2 else expr.items
 
+    def _scalar_variable(self, expr) -> bool:
+        """x_1, x_i, x_{i+1}, x²₁ in a scalar rule: variables of their own (no tensors to index)."""
+        if self.kind != "scalar" or not isinstance(expr, s.Sub):
+            return False
+        base = expr.base.base if isinstance(expr.base, s.Sup) else expr.base
+        return isinstance(base, s.Name) and base.id not in ("π", "pi") and base.id not in self.env
+
     def _values(self, ref: Ref):
         if ref.scalar:
             return self.world.value(ref.keys[0])
@@ -692,6 +753,9 @@ class Interpreter:
 
     def _entry(self, expr: s.Sub, rows: int, cols: int, idx: dict, matrix: bool = False) -> tuple:
         values = [self._int(item, idx) for item in self._split(expr, cols, matrix)]
+        if len(values) == 1 and expr.raw is not None and len(expr.raw) == 2 and expr.raw.isdigit() \
+                and not 1 <= values[0] <= rows * cols:
+            values = [int(expr.raw[0]), int(expr.raw[1])]  # (V W)_11 of a 1×1 product: no entry 11, so (1,1)
         if len(values) == 1:
             if cols == 1:
                 i, j = values[0], 1
@@ -712,7 +776,7 @@ class Interpreter:
     def _index_uses(self, expr, bound: frozenset):
         if isinstance(expr, s.Sub):
             yield from self._index_uses(expr.base, bound)
-            if self._kronecker(expr):
+            if self._kronecker(expr) or self._scalar_variable(expr):
                 return
             items = expr.items
             if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit():
@@ -780,10 +844,7 @@ class Interpreter:
             v = self._eval(expr.operand, idx)
             return v.T() if _is_mat(v) else v
         if isinstance(expr, s.Vector):
-            items = [self._eval(i, idx) for i in expr.items]
-            if any(_is_mat(i) for i in items):
-                raise Unsupported("a vector of matrices")
-            return Mat(len(items), 1, items)
+            return self._literal(expr, idx)
         if isinstance(expr, s.Norm):
             v = self._eval(expr.operand, idx)
             return mpmath.sqrt(mpmath.fsum(e * e for e in v.data)) if _is_mat(v) else abs(v)
@@ -801,9 +862,12 @@ class Interpreter:
             if self._kronecker(expr):
                 i, j = (self._int(item, idx) for item in self._kronecker_items(expr))
                 return mpmath.mpf(1 if i == j else 0)
-            if self.kind == "scalar" and isinstance(expr.base, s.Name) and expr.base.id not in self.env \
-                    and expr.base.id not in idx:
-                return self.world.variable(_scripted_name(expr, lambda i: self._int(i, idx)))  # x_1: a variable
+            if self._scalar_variable(expr):
+                if isinstance(expr.base, s.Sup):  # x²₁ is (x₁)², as (x²)₁ is for a tensor
+                    inner = s.Sub(expr.base.base, expr.items, expr.raw, expr.pos)
+                    return self._power(self.world.variable(_scripted_name(inner, dict(self.env, **idx))),
+                                       self._eval(expr.base.arg, idx))
+                return self.world.variable(_scripted_name(expr, dict(self.env, **idx)))  # x_1: a variable
             base = self._eval(expr.base, idx)
             if not _is_mat(base):
                 raise Unsupported("a scalar indexed")
@@ -814,6 +878,22 @@ class Interpreter:
         if isinstance(expr, s.Cases):
             return self._cases(expr, idx)
         raise Unsupported(f"cannot evaluate {type(expr).__name__}")
+
+    def _literal(self, expr: s.Vector, idx: dict):
+        """[a, b] is a column of scalars; [[a, b], [c, d]] a matrix, row by row; a 1×1 entry is a scalar."""
+        def entry(item):
+            v = _one(self._eval(item, idx))
+            if _is_mat(v):
+                raise Unsupported("a literal with a tensor as an entry")
+            return v
+
+        if any(isinstance(i, s.Vector) for i in expr.items):
+            rows = expr.items
+            if not all(isinstance(r, s.Vector) for r in rows) or len({len(r.items) for r in rows}) != 1:  # type: ignore[attr-defined]
+                raise Unsupported("a ragged matrix literal")
+            data = [entry(item) for r in rows for item in r.items]  # type: ignore[attr-defined]
+            return Mat(len(rows), len(data) // len(rows), data)
+        return Mat(len(expr.items), 1, [entry(i) for i in expr.items])
 
     def _name(self, expr: s.Name, idx: dict):
         name = expr.id
@@ -866,18 +946,30 @@ class Interpreter:
         for k in range(low, high + 1):
             term = self._eval(expr.body, dict(idx, **{expr.index.id: k}))
             total = self._add(total, term)
-        return mpmath.mpf(0) if total is _EMPTY else total
+        if total is _EMPTY:  # the zero of the shape its terms would have (read at the low bound)
+            try:
+                sample = self._eval(expr.body, dict(idx, **{expr.index.id: low}))
+            except (Unsupported, Undefined, DeriveError):
+                return mpmath.mpf(0)  # no shape there (an index past a width): 0 adds to any shape
+            return Mat(sample.rows, sample.cols, [mpmath.mpf(0)] * len(sample.data)) if _is_mat(sample) \
+                else mpmath.mpf(0)
+        return total
 
     def _partial(self, num, den, idx: dict):
         if self.kind == "scalar":
-            if not isinstance(den, s.Name) or den.id in idx or den.id in self.env:
-                raise Unsupported("∂/∂ of something that is not a variable")
             world = self.world
-            name = den.id
-            x0 = self._eval(den, idx)
+            if isinstance(den, s.Sub) and self._scalar_variable(den) and isinstance(den.base, s.Name):
+                name = _scripted_name(den, dict(self.env, **idx))  # ∂(x_1 x_2)/∂x_1
+            elif isinstance(den, s.Name) and den.id not in idx and den.id not in self.env \
+                    and den.id not in ("π", "pi"):
+                name = den.id
+            else:
+                raise Unsupported("∂/∂ of something that is not a variable")
+            x0 = world.variable(name)
 
             def at(t):
-                inner = Interpreter(ScalarWorld(world.functions, dict(world.variables, **{name: t})), self.env)
+                inner = Interpreter(ScalarWorld(world.functions, dict(world.variables, **{name: t}), world.fresh),
+                                    self.env)
                 return inner._eval(num, idx)
 
             probe = self._eval(num, idx)
@@ -918,6 +1010,8 @@ class Interpreter:
             e = [mpmath.exp(t - top) for t in v.data]
             total = mpmath.fsum(e)
             return Mat(v.rows, 1, [t / total for t in e])
+        if any(_is_mat(a) and a.shape != (1, 1) for a in args):  # max(wᵀx, x): the 1×1 one is a scalar
+            args = [_one(a) for a in args]
         matrices = [a for a in args if _is_mat(a)]
         if matrices:
             shape = matrices[0].shape
@@ -932,14 +1026,14 @@ class Interpreter:
         """As written: the first piece whose condition holds, else the last."""
         for piece in expr.pieces:
             c = piece.condition
-            left, right = self._eval(c.left, idx), self._eval(c.right, idx)
+            left, right = _one(self._eval(c.left, idx)), _one(self._eval(c.right, idx))
             if _is_mat(left) or _is_mat(right):
                 raise Unsupported("a comparison of matrices")
             if _COMPARE[c.op](left, right):
-                value = self._eval(piece.value, idx)
+                value = _one(self._eval(piece.value, idx))
                 break
         else:
-            value = self._eval(expr.otherwise, idx)
+            value = _one(self._eval(expr.otherwise, idx))
         if _is_mat(value):
             raise Unsupported("a piecewise matrix")
         return value
@@ -965,15 +1059,17 @@ class Interpreter:
             return self._add(left, right.map(lambda e: -e) if _is_mat(right) else -right)
         if expr.op == "*":
             return self._multiply(left, right)
-        if expr.op == "/":
-            if _is_mat(right) and right.shape == (1, 1):
-                right = right.data[0]
+        if expr.op == "/":  # entrywise for equal shapes (y / aᴸ) and a scalar by a tensor (1 / aᴸ)
+            left, right = _against(left, right), _against(right, left)
+            if _is_mat(left) and _is_mat(right):
+                if left.shape != right.shape:
+                    raise Unsupported(f"a {_shape(left)} divided by a {_shape(right)}")
+                return Mat(left.rows, left.cols, [a / b for a, b in zip(left.data, right.data)])
             if _is_mat(right):
-                if _is_mat(left) and left.shape == right.shape:  # entrywise, as y / aᴸ is meant
-                    return Mat(left.rows, left.cols, [a / b for a, b in zip(left.data, right.data)])
-                raise Unsupported(f"division by a {_shape(right)} matrix")
+                return right.map(lambda e: left / e)
             return left.map(lambda e: e / right) if _is_mat(left) else left / right
         if expr.op == "⊙":
+            left, right = _against(left, right), _against(right, left)
             if _is_mat(left) and _is_mat(right):
                 if left.shape != right.shape:
                     raise Unsupported("⊙ of different shapes")
@@ -987,6 +1083,7 @@ class Interpreter:
             return right
         if right is _EMPTY:
             return left
+        left, right = _against(left, right), _against(right, left)
         if _is_mat(left) and _is_mat(right):
             if left.shape != right.shape:
                 raise Unsupported(f"a {_shape(left)} plus a {_shape(right)}")
@@ -1017,6 +1114,7 @@ class Interpreter:
 
     @staticmethod
     def _power(base, exponent):
+        exponent = _one(exponent)  # 2^(wᵀx): a 1×1 exponent is a scalar
         if _is_mat(exponent):
             raise Unsupported("a matrix exponent")
 
@@ -1152,7 +1250,8 @@ def _label(key, model) -> str:
     name, member, i, j = key
     sup = "" if member is None else f"^{member}"
     shape = model.shapes.get((name, member))
-    return f"{name}{sup}_{i}" if shape is not None and shape[1] == 1 else f"{name}{sup}_{{{i},{j}}}"
+    one_column = shape is not None and shape[1] == 1 and (name, member) not in model.matrices
+    return f"{name}{sup}_{i}" if one_column else f"{name}{sup}_{{{i},{j}}}"
 
 
 def _text(v) -> str:
@@ -1184,15 +1283,23 @@ class Target:
     sizes: tuple | None = None
 
 
+def _names_in(e) -> list:
+    return [e] if isinstance(e, s.Name) else [n for child in s.children(e) for n in _names_in(child)]
+
+
 def _scalar_names(rule: Rule, functions: Functions) -> list:
     names: list = []
 
     def walk(e, bound):
-        if isinstance(e, s.Sub) and isinstance(e.base, s.Name) and e.base.id not in bound:
+        head = e.base.base if isinstance(e, s.Sub) and isinstance(e.base, s.Sup) else getattr(e, "base", None)
+        if isinstance(e, s.Sub) and isinstance(head, s.Name) and head.id not in bound:
             for env in rule.layer_assignments:  # x_1, or x_i for each value of a quantifier i
+                used = {n.id for item in e.items for n in _names_in(item)}
+                if used & (bound - set(env)):
+                    continue  # an index bound by a Σ: its variables are met while evaluating
                 try:
-                    name = _scripted_name(e, lambda i, env=env: int_value(i, env, "an index"))
-                except DeriveError:
+                    name = _scripted_name(s.Sub(head, e.items, e.raw, e.pos), env)
+                except Unsupported:
                     continue
                 if name not in names:
                     names.append(name)
@@ -1285,15 +1392,15 @@ def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
     return compared, ""
 
 
-def _series_at(rule: Rule, functions: Functions, variables: dict, describe) -> tuple:
+def _series_at(rule: Rule, functions: Functions, variables: dict, describe, fresh=None) -> tuple:
     assert rule.series is not None
     var, point_expr, order = rule.series
-    point = Interpreter(ScalarWorld(functions, variables), {}).eval(point_expr)
+    point = Interpreter(ScalarWorld(functions, variables, fresh), {}).eval(point_expr)
     if _is_mat(point):
         raise Unsupported("a series point that is a matrix")
 
     def side(expr):
-        return lambda t: Interpreter(ScalarWorld(functions, dict(variables, **{var: t})), {}).eval(expr)
+        return lambda t: Interpreter(ScalarWorld(functions, dict(variables, **{var: t}), fresh), {}).eval(expr)
 
     left, right = taylor(side(rule.lhs), point, order), taylor(side(rule.rhs), point, order)
     for k, (a, b) in enumerate(zip(left, right)):
@@ -1339,19 +1446,26 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     if target.kind == "scalar":
         names = _scalar_names(rule, functions)
         random_used = 0
-        for point, is_random in _samples(_ScalarModel(names), rng, count, special=2):
+        for number, (point, is_random) in enumerate(_samples(_ScalarModel(names), rng, count, special=2)):
             if is_random and random_used >= count:
                 continue
             values = _mp_point(point)
+
+            def fresh(name: str, p: dict = point, n: int = number, random_point: bool = is_random):
+                """A variable first met while evaluating (x_i under Σ): a value of its own at this point."""
+                if name not in p:
+                    pick = random.Random(f"audit:{rule.name}:{n}:{name}")
+                    p[name] = _random_value(pick, -2, 2) if random_point else Fraction(pick.choice((-1, 0, 1, 2)))
+                return _mp_point({name: p[name]})[name]
 
             def describe(p: dict = point) -> str:
                 return ", ".join(f"{k}={_text(v)}" for k, v in p.items())
 
             try:
                 if rule.series is not None:
-                    n, bad = _series_at(rule, functions, values, describe)
+                    n, bad = _series_at(rule, functions, values, describe, fresh)
                 else:
-                    n, bad = _compare_at(rule, lambda v=values: ScalarWorld(functions, v), {}, describe)
+                    n, bad = _compare_at(rule, lambda v=values, f=fresh: ScalarWorld(functions, v, f), {}, describe)
             except Undefined:
                 continue
             if bad:
