@@ -195,12 +195,15 @@ def derivative(f, x0, order: int = 1, value=None):
 
 
 def taylor(f, x0, order: int) -> list:
-    """The Taylor coefficients c₀ … c_{order−1} of f at x0, from a polynomial fitted at
-    points around x0 (not at it, so a removable singularity there is no obstacle).
-    Raises Undefined when two step sizes disagree (no expansion there)."""
-    def fit(h):
+    """The Taylor coefficients c₀ … c_{order−1} of f at x0, from polynomials fitted at
+    points on each side of x0 (not at it, so a removable singularity there is no obstacle).
+    An expansion of order n asks only for n − 1 derivatives, so a function whose pieces
+    join smoothly enough at x0 (t² if t > 0 else 0, order 2) has one: each side's fit is
+    of a smooth piece. Raises Undefined when two step sizes disagree on a side, or the two
+    sides disagree (|t| at 0: no expansion there)."""
+    def fit(h, side):
         n = order + 8
-        offsets = [mpmath.mpf(2 * k + 1) / 2 for k in range(-(n // 2), n // 2)]
+        offsets = [side * mpmath.mpf(2 * k + 1) / 2 for k in range(n)]
         values = [f(x0 + h * u) for u in offsets]
         if any(_is_mat(v) for v in values):
             raise Unsupported("a series claim is about scalars")
@@ -208,14 +211,21 @@ def taylor(f, x0, order: int) -> list:
         c = mpmath.lu_solve(A, mpmath.matrix(values))
         return [c[k] / h ** k for k in range(order)]
 
+    def agree(first, second):
+        return all(abs(a - b) <= mpmath.mpf(10) ** -20 * (1 + abs(a)) for a, b in zip(first, second))
+
     dps = int(2 * BASE_DPS * _scale[0])
     with mpmath.workdps(dps):
         x0 = mpmath.mpf(x0)
-        first, second = fit(mpmath.mpf(10) ** -6), fit(mpmath.mpf(10) ** -7)
-        for a, b in zip(first, second):
-            if abs(a - b) > mpmath.mpf(10) ** -20 * (1 + abs(a)):
+        sides = []
+        for side in (1, -1):
+            first, second = fit(mpmath.mpf(10) ** -6, side), fit(mpmath.mpf(10) ** -7, side)
+            if not agree(first, second):
                 raise Undefined("no Taylor expansion here")
-        return second
+            sides.append(second)
+        if not agree(*sides):
+            raise Undefined("no Taylor expansion here (the two sides differ)")
+        return sides[0]
 
 
 # ---------------------------------------------------------------- functions
@@ -773,29 +783,32 @@ class Interpreter:
 
     # ------------------------------------------------------------ free indices
 
-    def _index_uses(self, expr, bound: frozenset):
+    def _index_uses(self, expr, bound: frozenset, outer=None):
+        """(index name, Sub, axis) for each index name in a subscript bound neither inside
+        `expr` (`bound`) nor outside it (`outer`: the quantifiers, by default)."""
+        outer = self.env if outer is None else outer
         if isinstance(expr, s.Sub):
-            yield from self._index_uses(expr.base, bound)
+            yield from self._index_uses(expr.base, bound, outer)
             if self._kronecker(expr) or self._scalar_variable(expr):
                 return
             items = expr.items
             if expr.raw is not None and len(expr.raw) == 2 and not expr.raw.isdigit():
                 items = s.script_indices(expr)
             for axis, item in enumerate(items):
-                if isinstance(item, s.Name) and item.id not in bound and item.id not in self.env:
+                if isinstance(item, s.Name) and item.id not in bound and item.id not in outer:
                     yield item.id, expr, axis
             for item in items:
                 if not isinstance(item, s.Name):
-                    yield from self._index_uses(item, bound)
+                    yield from self._index_uses(item, bound, outer)
             return
         if isinstance(expr, s.Summation):
             inner = bound | {expr.index.id} if expr.index is not None else bound
-            yield from self._index_uses(expr.body, inner)
+            yield from self._index_uses(expr.body, inner, outer)
             return
         if isinstance(expr, s.Call) and expr.func == "kronecker":
             return
         for child in s.children(expr):
-            yield from self._index_uses(child, bound)
+            yield from self._index_uses(child, bound, outer)
 
     def _range(self, sub: s.Sub, axis: int, idx: dict) -> int:
         base = self.refs(sub.base, idx, strict=False) if self.kind != "scalar" else None
@@ -936,7 +949,7 @@ class Interpreter:
             high = int_value(expr.high, env, "a bound")
         else:
             low, high = 1, -1
-            for name, sub, axis in self._index_uses(expr.body, frozenset()):
+            for name, sub, axis in self._index_uses(expr.body, frozenset(), outer=frozenset()):  # Σ_k hides a quantifier k
                 if name == expr.index.id:
                     high = self._range(sub, axis, dict(idx, **{name: 1}))
                     break
@@ -1445,34 +1458,10 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     used = 0
     if target.kind == "scalar":
         names = _scalar_names(rule, functions)
-        random_used = 0
-        for number, (point, is_random) in enumerate(_samples(_ScalarModel(names), rng, count, special=2)):
-            if is_random and random_used >= count:
-                continue
-            values = _mp_point(point)
-
-            def fresh(name: str, p: dict = point, n: int = number, random_point: bool = is_random):
-                """A variable first met while evaluating (x_i under Σ): a value of its own at this point."""
-                if name not in p:
-                    pick = random.Random(f"audit:{rule.name}:{n}:{name}")
-                    p[name] = _random_value(pick, -2, 2) if random_point else Fraction(pick.choice((-1, 0, 1, 2)))
-                return _mp_point({name: p[name]})[name]
-
-            def describe(p: dict = point) -> str:
-                return ", ".join(f"{k}={_text(v)}" for k, v in p.items())
-
-            try:
-                if rule.series is not None:
-                    n, bad = _series_at(rule, functions, values, describe, fresh)
-                else:
-                    n, bad = _compare_at(rule, lambda v=values, f=fresh: ScalarWorld(functions, v, f), {}, describe)
-            except Undefined:
-                continue
-            if bad:
-                result.disagreement = bad
+        for span in (2, 10, 100):  # a domain such as x > 5 lies outside [-2, 2]
+            used = _audit_scalar(rule, functions, _ScalarModel(names, span), rng, count, result)
+            if used or result.disagreement:
                 return used
-            used += n > 0
-            random_used += is_random and n > 0
         return used
     model: Any
     if target.kind == "network":
@@ -1514,19 +1503,55 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
     return used
 
 
+def _audit_scalar(rule: Rule, functions: Functions, model, rng: random.Random, count: int, result: Result) -> int:
+    """The points of a scalar rule where the audit compared both sides (0: none defined)."""
+    used = 0
+    random_used = 0
+    for number, (point, is_random) in enumerate(_samples(model, rng, count, special=2 if model.span == 2 else 0)):
+        if is_random and random_used >= count:
+            continue
+        values = _mp_point(point)
+
+        def fresh(name: str, p: dict = point, n: int = number, random_point: bool = is_random):
+            """A variable first met while evaluating (x_i under Σ): a value of its own at this point."""
+            if name not in p:
+                pick = random.Random(f"audit:{rule.name}:{model.span}:{n}:{name}")
+                p[name] = _random_value(pick, -model.span, model.span) if random_point \
+                    else Fraction(pick.choice((-1, 0, 1, 2)))
+            return _mp_point({name: p[name]})[name]
+
+        def describe(p: dict = point) -> str:
+            return ", ".join(f"{k}={_text(v)}" for k, v in p.items())
+
+        try:
+            if rule.series is not None:
+                n, bad = _series_at(rule, functions, values, describe, fresh)
+            else:
+                n, bad = _compare_at(rule, lambda v=values, f=fresh: ScalarWorld(functions, v, f), {}, describe)
+        except Undefined:
+            continue
+        if bad:
+            result.disagreement = bad
+            return used
+        used += n > 0
+        random_used += is_random and n > 0
+    return used
+
+
 class _ScalarModel:
     """The free variables of a scalar rule, as the inputs to sample."""
 
     kind = "scalar"
 
-    def __init__(self, names: list):
+    def __init__(self, names: list, span: int = 2):
         self.names = names
+        self.span = span  # values in [-span, span]
 
     def input_keys(self) -> list:
         return list(self.names)
 
     def sample_range(self, key) -> tuple:
-        return (-2, 2)
+        return (-self.span, self.span)
 
     def given(self) -> dict:
         return {}

@@ -763,7 +763,8 @@ class _Proof:
         return _Proof(max(self.steps, other.steps), max(self.regions, other.regions), self.entries + other.entries,
                       self.excluded or other.excluded, self.audited + other.audited, self.sizes + other.sizes)
 
-    def detail(self) -> str:
+    def detail(self, only: str = "") -> str:
+        """`only`: a note on the sizes, right after them (the audit line qualifies the whole proof)."""
         n = self.entries
         at = " at sizes " + " and ".join(",".join(map(str, z)) for z in self.sizes) if self.sizes else ""
         steps = f" after {self.steps} chain-rule step{'s' if self.steps > 1 else ''}" if self.steps else ""
@@ -773,7 +774,7 @@ class _Proof:
         regions = f" on each region ({self.regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
             if self.regions > 1 else ""
         agree = f"audit: {self.audited} point{'s' if self.audited != 1 else ''} agree"
-        return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}; {agree}"
+        return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}{only}; {agree}"
 
 
 def _audit(rule: Rule, targets: list, settings: dict) -> audit.Result:
@@ -821,8 +822,9 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     if not failures and proof is not None:
         return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, first[4])
     declared = ",".join(map(str, compiled[0].sizes or ()))
-    return (Outcome.PROVED, first[1], f"{first[2]} (the declared sizes {declared} only); " + "; ".join(failures),
-            None, first[4])
+    only = f" (the declared sizes {declared} only)"
+    detail = proof.detail(only) if proof is not None else f"{first[2]}{only}"
+    return (Outcome.PROVED, first[1], f"{detail}; " + "; ".join(failures), None, first[4])
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
