@@ -120,10 +120,16 @@ def test_true_rules_are_proved_and_say_the_audit_ran():
 
 @pytest.fixture
 def broken_prover(monkeypatch):
-    """The screen finds nothing and every claim is 'proved': only the audit stands between
-    a false rule and the verdict proved."""
-    monkeypatch.setattr(verify, "_screen", lambda target, points, settings: (len(points), mpmath.mpf(0)))
-    monkeypatch.setattr(verify, "_prove", lambda target, claim: (0, 1))
+    """The screens find nothing (the numeric one and the exact one at ties, which also
+    claims every entry was seen defined) and every claim is 'proved' (steps, (regions,
+    regions left out)): only the audit stands between a false rule and the verdict proved."""
+    def screen(target, points, settings):
+        target.checked |= set(range(len(target.claims)))
+        return len(points), mpmath.mpf(0)
+
+    monkeypatch.setattr(verify, "_screen", screen)
+    monkeypatch.setattr(verify, "_exact_screen", lambda target, rng, settings: set(range(len(target.claims))))
+    monkeypatch.setattr(verify, "_prove", lambda target, claim: (0, (1, 0)))
     monkeypatch.setattr(verify, "_cross_check", lambda target, point, rng: None)
 
 
