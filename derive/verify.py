@@ -773,7 +773,7 @@ class _Proof:
         boundaries = "boundaries excluded" if self.excluded else "ties included"
         regions = f" on each region ({self.regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
             if self.regions > 1 else ""
-        agree = f"audit: {self.audited} point{'s' if self.audited != 1 else ''} agree"
+        agree = f"audit: {self.audited} point{'s agree' if self.audited != 1 else ' agrees'}"
         return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}{only}; {agree}"
 
 
