@@ -296,3 +296,65 @@ def test_scripted_variables_under_a_quantifier():
     results = _audit_all("rule q: for i in 1..2: x_i + x_{3-i} = x_1 + x_2\nrule w: for i in 1..2: x_i = x_1")
     assert results["q"].points > 0 and not results["q"].disagreement and not results["q"].unaudited
     assert "at i=2" in results["w"].disagreement
+
+
+# ---------------------------------------------------------------- the shapes conventions, read by the audit too
+
+
+AUDIT_SHAPES = """network n {
+    layers 2, 3, 2
+    activation σ
+    loss C = ½‖y − aᴸ‖²
+    rule "entrywise /": y / aᴸ = y ⊙ (1 / aᴸ)
+    rule "a scalar by a tensor": (y / aᴸ) ⊙ aᴸ = y
+    rule "a 1×1 in +": ((aᴸ)ᵀ aᴸ) + aᴸ = ‖aᴸ‖² + aᴸ
+    rule "a 1×1 in ⊙": ((aᴸ)ᵀ aᴸ) ⊙ aᴸ = ‖aᴸ‖² aᴸ
+    rule "a 1×1 in a literal": [(aᴸ)ᵀ aᴸ, 1] = [‖aᴸ‖², 1]
+    rule "an empty sum in a network": for l in 1..L: zˡ + Σ_{k=1}^{l-1} zˡ = l zˡ
+}
+graph e {
+    input W[2,2], x[2], w[2], v[1], u[1]
+    J = Σ W
+    r = wᵀ x if wᵀ x > 0 else 0
+    rule "an empty sum's shape": (Σ_{k=1}^{0} W)_{1,2} = 0
+    rule "a 1×1 exponent": 2^(wᵀ x) = 2^(w_1 x_1 + w_2 x_2)
+    rule "a 1×1 among vectors": max(wᵀ x, x) = max(w_1 x_1 + w_2 x_2, x)
+    rule "a 1×1 compared": r = max(wᵀ x, 0)
+}
+graph one {
+    input W[2,1], x[1], V[1,2]
+    z = W x
+    J = Σ z
+    rule "W_21 of a declared matrix": ∂J/∂W_21 = x_1
+    rule "an entry of a 1×1 product": (V W)_11 = V_11 W_11 + V_12 W_21
+}
+function q(t) = t^2 if t > 0 else 0
+rule "a matrix literal": [[a, b], [c, d]]ᵀ [1, 1] = [a + c, b + d]
+rule "(x²)₁": x^{n}_1 = x_1^n
+rule "x_{i+1}": x_{i+1} = x_{1+i}
+rule "free and bound x_i": x_i + Σ_{i=1}^{2} x_i = x_i + x_1 + x_2
+rule "∂ by x_1": ∂(x_1 x_2)/∂x_1 = x_2
+rule "an expansion needing one derivative": q(x) ≈ 0 at x = 0 order 2
+rule "defined only beyond 5": log(x - 5) = log(x - 5)
+"""
+
+
+def test_audit_reads_the_shapes_conventions():
+    for name, result in _audit_all(AUDIT_SHAPES).items():
+        assert not result.disagreement and not result.unaudited and result.points > 0, (name, result)
+
+
+def test_audit_catches_false_rules_under_the_shapes_conventions():
+    results = _audit_all(AUDIT_SHAPES.replace("∂J/∂W_21 = x_1", "∂J/∂W_21 = 2 x_1")
+                         .replace("y / aᴸ = y ⊙ (1 / aᴸ)", "y / aᴸ = y ⊙ aᴸ")
+                         .replace("[a + c, b + d]", "[a + b, c + d]")
+                         .replace("x_{i+1} = x_{1+i}", "x_{i+1} = x_i")
+                         .replace("x^{n}_1 = x_1^n", "x^{n}_1 = x_1^n + 1"))
+    for name in ("W_21 of a declared matrix", "entrywise /", "a matrix literal", "x_{i+1}", "(x²)₁"):
+        assert results[name].disagreement, (name, results[name])
+    assert "W_{2,1}=" in results["W_21 of a declared matrix"].disagreement  # named as the matrix entry it is
+
+
+def test_audit_finds_no_expansion_where_the_sides_differ():
+    results = _audit_all("rule r: sqrt(x^2) ≈ 0 at x = 0 order 2")
+    assert results["r"].points == 0 and not results["r"].disagreement  # |x| has no expansion of order 2 at 0
