@@ -1517,7 +1517,7 @@ def _audit_scalar(rule: Rule, functions: Functions, model, rng: random.Random, c
             if name not in p:
                 pick = random.Random(f"audit:{rule.name}:{model.span}:{n}:{name}")
                 p[name] = _random_value(pick, -model.span, model.span) if random_point \
-                    else Fraction(pick.choice((-1, 0, 1, 2)))
+                    else Fraction(0) if n == 4 * count else Fraction(pick.choice((-1, 0, 1, 2)))  # as _samples
             return _mp_point({name: p[name]})[name]
 
         def describe(p: dict = point) -> str:
