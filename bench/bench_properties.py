@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,13 +41,10 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(_HERE), "tests"))
 sys.path.insert(0, _HERE)
 
-import bench_common  # noqa: E402,F401  (puts this checkout's derive first on the path)
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import strategies as S  # noqa: E402
-
-COLUMNS = ("proved", "refuted", "undecided", "undefined", "error")
+import bench_common  # first: it puts this checkout's derive on the path
+import strategies as S
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 
 
 def _settings(n: int):
@@ -54,18 +52,40 @@ def _settings(n: int):
                     suppress_health_check=list(HealthCheck))
 
 
-def run_rules(n: int, seed_value: int, timeout: float, depth: int, out) -> None:
+SLOW = 60  # seconds for generating one case and finding its truth, before it is skipped
+
+
+class _Slow(Exception):
+    pass
+
+
+def _too_slow(signum, frame):
+    raise _Slow
+
+
+def run_rules(n: int, seed_value: int, timeout: float, depth: int, out, kinds=S.KINDS) -> None:
     """Check rule cases until `n` have been checked, writing one JSON line per case.
     (Hypothesis runs a fixed number of examples; some are skipped, so it runs again, with
     the next seed, for the rest.)"""
     checked = [0]
+    signal.signal(signal.SIGALRM, _too_slow)
 
     def one(data):
         perturbed = data.draw(st.booleans())
-        case = data.draw(S.perturbed_cases(depth) if perturbed else S.equal_cases(depth))
+        signal.alarm(SLOW)  # SymPy can take minutes on a rare tree (diff, evalf): skip those
+        case = None
+        try:
+            case = data.draw(S.perturbed_cases(depth, kinds) if perturbed else S.equal_cases(depth, kinds))
+            truth = S.differ(case) if case is not None else None
+        except _Slow:
+            out.write(json.dumps({"property": "perturbed" if perturbed else "equal", "kind": "(any)",
+                                  "outcome": "generator too slow", "text": case.text if case else ""},
+                                 ensure_ascii=False) + "\n")
+            return
+        finally:
+            signal.alarm(0)
         if case is None:
             return
-        truth = S.differ(case)
         if truth is None or (case.expect == "refuted" and truth is False):
             return  # defined nowhere sampled, or the perturbation changed nothing
         record = {"property": "perturbed" if perturbed else "equal", "kind": case.kind, "how": case.how,
@@ -74,11 +94,18 @@ def run_rules(n: int, seed_value: int, timeout: float, depth: int, out) -> None:
             record.update(outcome="generator bug")
         else:
             started = time.perf_counter()
+            limit = int(3 * timeout) + 30
+            signal.alarm(limit)
             try:
                 v = S.verdict(case, timeout)
                 record.update(outcome=S.outcome(case, v), how_verdict=v.how, detail=v.detail[:400])
+            except _Slow:  # check_source parses and compiles in this process, outside the rule's limit
+                record.update(outcome="error", how_verdict="hang",
+                              detail=f"no verdict after {limit} s (time limit {timeout:g} s per rule)")
             except Exception as e:  # noqa: BLE001 - bad input on a valid rule is a bug to report
                 record.update(outcome="error", how_verdict="exception", detail=f"{type(e).__name__}: {e}"[:400])
+            finally:
+                signal.alarm(0)
             record["seconds"] = time.perf_counter() - started
             checked[0] += 1
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -115,7 +142,7 @@ def run_intervals(n: int, seed_value: int, depth: int, out) -> None:
 
 def worker(args) -> None:
     with open(args.out, "w", encoding="utf-8") as out:
-        run_rules(args.cases, args.seed, args.timeout, args.depth, out)
+        run_rules(args.cases, args.seed, args.timeout, args.depth, out, tuple(args.kinds.split(",")))
         run_intervals(max(1, args.cases // 2), args.seed + 1, args.depth, out)
 
 
@@ -126,6 +153,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per rule (default 20)")
     parser.add_argument("--depth", type=int, default=3, help="tree depth (default 3)")
+    parser.add_argument("--kinds", default=",".join(S.KINDS),
+                        help=f"rule kinds, comma-separated (default all: {','.join(S.KINDS)})")
     parser.add_argument("--failures", help="write every false verdict, error and missed enclosure here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)  # a worker's JSON lines
@@ -144,7 +173,8 @@ def main() -> None:
             outputs.append(os.path.join(folder, f"worker{i}.jsonl"))
             procs.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", "--cases", str(k),
                                            "--seed", str(args.seed + 1000 * i), "--timeout", str(args.timeout),
-                                           "--depth", str(args.depth), "--out", outputs[-1]]))
+                                           "--depth", str(args.depth), "--kinds", args.kinds,
+                                           "--out", outputs[-1]]))
         failed = [p.wait() for p in procs]
         records = []
         for path in outputs:
@@ -173,7 +203,7 @@ def report(records: list, wall: float, args) -> None:
                           str(c["error"] + c["unsupported"]), "-", str(c["NOT CONTAINED"]),
                           f"{seconds[key]:.1f}"])
             continue
-        cases = sum(v for k, v in c.items() if k != "generator bug")
+        cases = sum(v for k, v in c.items() if k not in ("generator bug", "generator too slow"))
         table.append([key[0], key[1], str(cases), str(c["proved"]), str(c["refuted"]), str(c["undecided"]),
                       str(c["undefined"]), str(c["error"]), str(c["false proved"]), str(c["false refuted"]),
                       f"{seconds[key]:.1f}"])
@@ -183,12 +213,15 @@ def report(records: list, wall: float, args) -> None:
     false_proved = sum(t["false proved"] for t in totals.values())
     false_refuted = sum(t["false refuted"] for t in totals.values())
     missed = totals["interval"]["NOT CONTAINED"]
-    rule_cases = sum(sum(v for k, v in totals[p].items() if k != "generator bug") for p in ("equal", "perturbed"))
+    rule_cases = sum(sum(v for k, v in totals[p].items() if k not in ("generator bug", "generator too slow"))
+                     for p in ("equal", "perturbed"))
     generator = sum(t["generator bug"] for t in totals.values())
+    slow = sum(t["generator too slow"] for t in totals.values())
     print(f"\n{rule_cases} rule cases, {sum(totals['interval'].values())} interval evaluations, "
           f"{wall:.0f} s wall clock ({args.jobs} workers, timeout {args.timeout:g} s per rule, seed {args.seed}): "
           f"{false_proved} false proved, {false_refuted} false refuted, {missed} enclosures missing the value"
-          + (f"; {generator} generator bugs (an 'equal' rewrite that was not)" if generator else ""))
+          + (f"; {generator} generator bugs (an 'equal' rewrite that was not)" if generator else "")
+          + (f"; {slow} cases skipped, SymPy too slow generating them (> {SLOW} s)" if slow else ""))
     interesting = [r for r in records if r["outcome"] in ("false proved", "false refuted", "error", "NOT CONTAINED",
                                                           "derive defined where the tree is not", "unsupported")]
     by_message: dict = {}

@@ -500,10 +500,15 @@ def _printable(expr, limit=900):
     return text if len(text) <= limit else None
 
 
+KINDS = ("derivative", "partial", "second derivative", "rewrite", "sympy form", "tie", "cases")
+
+
 @st.composite
-def equal_cases(draw, depth=3):
+def equal_cases(draw, depth=3, kinds=KINDS):
     """An equal form produced outside derive, as a rule that must be proved (or undecided)."""
-    kind = draw(st.sampled_from(("derivative", "partial", "second derivative", "rewrite", "sympy form")))
+    kind = draw(st.sampled_from(kinds))
+    if kind == "cases":
+        return draw(_cases_case(depth))
     if kind in ("derivative", "second derivative"):
         tree = draw(trees(("t",), depth, top=True))
         expr = to_sympy(tree)
@@ -528,6 +533,15 @@ def equal_cases(draw, depth=3):
             return None
         return Case(kind, "proved", f"rule r: diff({dsl(tree)}, {var}) = {right}\n", d, d, names,
                     meta={"tree": tree})
+    if kind == "tie":  # a comparison whose two sides are equal everywhere (written differently)
+        other, done = draw(rewritten(tree))
+        if not done or other == tree:
+            return None
+        form = draw(st.integers(0, 2))
+        left = [("max", tree, other), ("min", tree, other), ("f", "relu", ("sub", tree, other))][form]
+        right = [other, tree, ("num", Fraction(0))][form]
+        return Case(kind, "proved", f"rule r: {dsl(left)} = {dsl(right)}\n", to_sympy(left), to_sympy(right), names,
+                    how=", ".join(done), meta={"tree": left, "other": right})
     if kind == "rewrite":
         other, done = draw(rewritten(tree))
         if not done or other == tree:
@@ -540,15 +554,61 @@ def equal_cases(draw, depth=3):
     return Case(kind, "proved", f"rule r: {dsl(tree)} = {right}\n", expr, expr, names, meta={"tree": tree})
 
 
+_COMPLEMENT = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+_RELATION = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le}
+
+
+def _piecewise_text(name, first, op, c, second) -> str:
+    return f"function {name}(x) = {dsl(first)} if x {op} {number_dsl(c)} else {dsl(second)}\n"
+
+
+def _piecewise_sympy(first, op, c, second):
+    x = SYMBOLS["x"]
+    return sp.Piecewise((to_sympy(first), _RELATION[op](x, sp.Rational(c.numerator, c.denominator))),
+                        (to_sympy(second), True))
+
+
 @st.composite
-def perturbed_cases(draw, depth=3):
+def _cases_case(draw, depth):
+    """Two piecewise functions written with complementary conditions (pieces swapped):
+    equal everywhere, the boundary point included."""
+    first, second = draw(trees(("x",), depth - 1)), draw(trees(("x",), depth - 1))
+    op = draw(st.sampled_from(tuple(_COMPLEMENT)))
+    c = draw(st.sampled_from([Fraction(0), Fraction(1, 2), Fraction(-1), Fraction(1)]))
+    text = (_piecewise_text("g", first, op, c, second) + _piecewise_text("h", second, _COMPLEMENT[op], c, first)
+            + "rule r: g(x) = h(x)\n")
+    return Case("cases", "proved", text, _piecewise_sympy(first, op, c, second),
+                _piecewise_sympy(second, _COMPLEMENT[op], c, first), ["x"],
+                meta={"pieces": (first, op, c, second), "points": [{"x": c}]})
+
+
+@st.composite
+def _perturbed_cases_case(draw, base):
+    """The second function with its boundary moved to the other piece (`<` for `<=`), which
+    changes the value at the boundary point only, or a piece perturbed."""
+    first, op, c, second = base.meta["pieces"]
+    h_op, h_first, h_second, how = _COMPLEMENT[op], second, first, "boundary moved"
+    if draw(st.booleans()):
+        h_op = {">": ">=", ">=": ">", "<": "<=", "<=": "<"}[h_op]
+    else:
+        h_first, how = draw(perturbed_tree(second, "x"))
+    text = (_piecewise_text("g", first, op, c, second) + _piecewise_text("h", h_first, h_op, c, h_second)
+            + "rule r: g(x) = h(x)\n")
+    return Case("cases", "refuted", text, base.lhs, _piecewise_sympy(h_first, h_op, c, h_second), ["x"], how=how,
+                meta=base.meta)
+
+
+@st.composite
+def perturbed_cases(draw, depth=3, kinds=KINDS):
     """A perturbed form, as a rule that must be refuted (or undecided); None when the
     perturbation happens to change nothing."""
-    base = draw(equal_cases(depth))
+    base = draw(equal_cases(depth, kinds))
     if base is None:
         return None
     var = base.names[0]
-    if base.kind == "rewrite":
+    if base.kind == "cases":
+        return draw(_perturbed_cases_case(base))
+    if "other" in base.meta:
         other, how = draw(perturbed_tree(base.meta["other"], var))
         left = base.text.split(" = ", 1)[0]
         text = f"{left} = {dsl(other)}\n"
@@ -566,7 +626,7 @@ def differ(case: Case, count: int = 8, seed: int = 1) -> bool | None:
     """Do the case's two sides differ at some exact point (50 digits, clearly above rounding)?
     True: yes; False: they agree wherever both are defined; None: defined nowhere sampled."""
     defined = False
-    for p in points(case.names, count, seed):
+    for p in case.meta.get("points", []) + points(case.names, count, seed):
         lv, rv = sympy_value(case.lhs, p), sympy_value(case.rhs, p)
         if lv is None or rv is None:
             continue
@@ -595,7 +655,7 @@ def interval_cases(draw, depth=3):
 def verdict(case: Case, timeout: float | None = 20.0):
     """derive's Verdict for the case's single rule (check_source; `timeout` per rule)."""
     from derive.api import check_source
-    return list(check_source(case.text, "property.deriv", timeout=timeout))[0]
+    return next(iter(check_source(case.text, "property.deriv", timeout=timeout)))
 
 
 def outcome(case: Case, v) -> str:
