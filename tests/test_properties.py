@@ -15,7 +15,12 @@ verdict.
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath
 import pytest
@@ -133,11 +138,14 @@ def test_a_false_verdict_is_reported_as_one():
 
 
 @pytest.mark.xfail(strict=True, reason="regions.split raises PolynomialError on a comparison of non-polynomial "
-                                       "terms (exp, tanh, σ, 1/x, log): 'error internal' on a true rule")
+                                       "terms (exp, tanh, σ, 1/x, log), TypeError on one with π or sqrt(2): "
+                                       "'error internal' on a true rule")
 @pytest.mark.parametrize("text", [
     "rule r: max(exp(x), 2) = max(2, exp(x))\n",
     "rule r: max(tanh(x), x/2) = max(x/2, tanh(x))\n",
     "rule r: min(x, σ(x)) = -max(-x, -σ(x))\n",
+    "rule r: max(w, sqrt(2)) = max(sqrt(2), w)\n",  # TypeError: Only rationals and floats are allowed.
+    "rule r: relu(w - π) = max(w, π) - π\n",
 ])
 def test_piecewise_with_transcendental_comparisons_is_not_an_internal_error(text):
     v = S.verdict(S.Case("rewrite", "proved", text, 0, 0, ["x"]), TIMEOUT)
@@ -162,3 +170,32 @@ def test_functions_differing_on_the_boundary_only_are_not_equal():
     text = "function g(x) = x if x > 0 else 1\nfunction h(x) = 1 if x < 0 else x\nrule r: g(x) = h(x)\n"
     v = S.verdict(S.Case("cases", "refuted", text, 0, 0, ["x"]), TIMEOUT)
     assert v.verdict != "proved", f"{v.verdict} ({v.how}): {v.detail}"
+
+
+# ---------------------------------------------------------------- the bench script
+
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_properties.py"
+
+
+def test_the_bench_runs_and_prints_its_table():
+    done = subprocess.run([sys.executable, str(BENCH), "--cases", "4", "--jobs", "1", "--kinds", "rewrite,derivative",
+                           "--timeout", "10"], check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 false proved, 0 false refuted, 0 enclosures missing the value" in done.stdout
+    assert any(line.startswith("interval") for line in done.stdout.splitlines())
+
+
+def test_the_bench_fails_on_a_false_verdict(capsys):
+    spec = importlib.util.spec_from_file_location("bench_properties", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = argparse.Namespace(jobs=1, timeout=10.0, seed=1, failures=None)
+    fine = [{"property": "equal", "kind": "rewrite", "outcome": "proved", "text": "rule r: x = x\n", "seconds": 0.1}]
+    bench.report(fine, 1.0, args)
+    wrong = fine + [{"property": "perturbed", "kind": "tie", "outcome": "false proved", "detail": "difference ≡ 0",
+                     "text": "rule r: max(x*(x - 1), x*x - x) = x + 1\n", "seconds": 0.1}]
+    with pytest.raises(SystemExit) as stopped:
+        bench.report(wrong, 1.0, args)
+    assert stopped.value.code == 1
+    assert "1 false proved" in capsys.readouterr().out
