@@ -325,6 +325,18 @@ def value(tree, point: dict, dps: int = 100):
         return v if mpmath.isfinite(v) else None
 
 
+def derivative_value(tree, point: dict, var: str, dps: int = 100):
+    """∂tree/∂var at `point` to `dps` digits (mpmath's numerical differentiation, with its
+    own extra precision), or None where the tree has no value nearby."""
+    with mpmath.workdps(dps):
+        env = {n: mpmath.mpf(v.numerator) / v.denominator for n, v in point.items()}
+        try:
+            d = mpmath.diff(lambda h: _mp(tree, {**env, var: h}), env[var])
+        except (NoValue, ZeroDivisionError, OverflowError):
+            return None
+        return d if mpmath.isfinite(d) else None
+
+
 def sympy_value(expr: sp.Expr, point: dict, dps: int = 50):
     """A SymPy expression's value at an exact point (name → Fraction), or None."""
     subs = {SYMBOLS[n]: sp.Rational(v.numerator, v.denominator) for n, v in point.items()}
@@ -667,25 +679,27 @@ def outcome(case: Case, v) -> str:
     return v.verdict
 
 
-def derive_expression(tree):
-    """derive's own SymPy expression for the tree (its functions unfolded, as the checker
-    evaluates claims) and derive's variable symbols, name → Symbol."""
+def derive_expression(tree, var: str | None = None):
+    """derive's own SymPy expression for the tree, or for its derivative by `var` (functions
+    unfolded, as the checker evaluates claims), and derive's variable symbols, name → Symbol."""
     from derive.model import load
     from derive.verify import CompiledDocument, _claims
-    doc = load(f"rule r: {dsl(tree)} = 0\n", "property.deriv")
+    text = dsl(tree) if var is None else f"diff({dsl(tree)}, {var})"
+    doc = load(f"rule r: {text} = 0\n", "property.deriv")
     compiled = CompiledDocument(doc).scalar
     variables: dict = {}
     claim = _claims(doc.all_rules()[0], compiled, variables)[0]
     return compiled.graph.expanded(claim.lhs), variables
 
 
-def enclosure(tree, point: dict, dps: int = 60):
+def enclosure(tree, point: dict, dps: int = 60, var: str | None = None):
     """("contained" | "undefined" | "derive undefined" | "NOT CONTAINED" | "derive defined
-    where the tree is not", detail): derive.numeric's interval enclosure of the tree at the
-    exact `point` against mpmath's 100-digit value of the tree itself."""
+    where the tree is not", detail): derive.numeric's interval enclosure of the tree (or of
+    its derivative by `var`) at the exact `point` against mpmath's 100-digit value of the
+    tree itself (or mpmath's numerical derivative of it)."""
     from derive import numeric
-    true = value(tree, point, 100)
-    expr, variables = derive_expression(tree)
+    true = value(tree, point, 100) if var is None else derivative_value(tree, point, var, 100)
+    expr, variables = derive_expression(tree, var)
     with numeric.precision(numeric.IV, dps):
         env = {sym: numeric.exact(point[name], numeric.IV) for name, sym in variables.items()}
     try:
@@ -697,6 +711,6 @@ def enclosure(tree, point: dict, dps: int = 60):
     if iv is None:
         return "derive undefined", ""
     with mpmath.workdps(110):  # the 100-digit value is itself rounded: allow for that, no more
-        slack = mpmath.mpf(10) ** -90 * max(1, abs(true))
+        slack = mpmath.mpf(10) ** (-90 if var is None else -60) * max(1, abs(true))
         inside = mpmath.mpf(iv.a.a) - slack <= true <= mpmath.mpf(iv.b.b) + slack
     return ("contained", "") if inside else ("NOT CONTAINED", f"{iv} ∌ {mpmath.nstr(true, 30)}")

@@ -5,8 +5,8 @@ A bounded, derandomised sample for CI (bench/bench_properties.py runs thousands)
 * an equal form produced outside derive (SymPy's derivative of the tree printed back into
   derive's syntax, a rewrite done on the tree, SymPy's own form of it) is never refuted;
 * a perturbed form, when 50-digit evaluation shows it really differs, is never proved;
-* derive.numeric's interval enclosure of a tree at an exact point contains mpmath's
-  100-digit value of the tree.
+* derive.numeric's interval enclosure of a tree (and of its derivative) at an exact point
+  contains mpmath's 100-digit value of the tree (and mpmath's numerical derivative).
 
 The trees, their SymPy expressions and their values are built in tests/strategies.py,
 independently of derive. hypothesis shrinks a failure to a small rule, printed with its
@@ -86,9 +86,10 @@ def test_equal_ties_and_boundaries_are_never_refuted(case):
 def test_interval_enclosures_contain_the_true_value(case):
     tree, points = case
     for p in points:
-        result, detail = S.enclosure(tree, p)
-        assert result not in ("NOT CONTAINED", "derive defined where the tree is not"), \
-            f"{S.dsl(tree)} at {p}: {result} {detail}"
+        for var in [None] + S.variables_of(tree)[:1]:  # the value, and the derivative by the first variable
+            result, detail = S.enclosure(tree, p, var=var)
+            assert result not in ("NOT CONTAINED", "derive defined where the tree is not"), \
+                f"{S.dsl(tree)}{f' (∂/∂{var})' if var else ''} at {p}: {result} {detail}"
 
 
 # ---------------------------------------------------------------- the generator itself
