@@ -499,6 +499,7 @@ class Case:
     names: list
     how: str = ""
     meta: dict = field(default_factory=dict)
+    sides: tuple | None = None  # (left, right) as trees or ("pieces", first, op, c, second), when known
 
     def __str__(self) -> str:
         return f"[{self.kind}{', ' + self.how if self.how else ''}] expected {self.expect}:\n{self.text}"
@@ -553,13 +554,13 @@ def equal_cases(draw, depth=3, kinds=KINDS):
         left = [("max", tree, other), ("min", tree, other), ("f", "relu", ("sub", tree, other))][form]
         right = [other, tree, ("num", Fraction(0))][form]
         return Case(kind, "proved", f"rule r: {dsl(left)} = {dsl(right)}\n", to_sympy(left), to_sympy(right), names,
-                    how=", ".join(done), meta={"tree": left, "other": right})
+                    how=", ".join(done), meta={"tree": left, "other": right}, sides=(left, right))
     if kind == "rewrite":
         other, done = draw(rewritten(tree))
         if not done or other == tree:
             return None
         return Case(kind, "proved", f"rule r: {dsl(tree)} = {dsl(other)}\n", expr, to_sympy(other), names,
-                    how=", ".join(done), meta={"tree": tree, "other": other})
+                    how=", ".join(done), meta={"tree": tree, "other": other}, sides=(tree, other))
     right = _printable(expr)
     if right is None:
         return None
@@ -591,7 +592,8 @@ def _cases_case(draw, depth):
             + "rule r: g(x) = h(x)\n")
     return Case("cases", "proved", text, _piecewise_sympy(first, op, c, second),
                 _piecewise_sympy(second, _COMPLEMENT[op], c, first), ["x"],
-                meta={"pieces": (first, op, c, second), "points": [{"x": c}]})
+                meta={"pieces": (first, op, c, second), "points": [{"x": c}]},
+                sides=(("pieces", first, op, c, second), ("pieces", second, _COMPLEMENT[op], c, first)))
 
 
 @st.composite
@@ -607,7 +609,7 @@ def _perturbed_cases_case(draw, base):
     text = (_piecewise_text("g", first, op, c, second) + _piecewise_text("h", h_first, h_op, c, h_second)
             + "rule r: g(x) = h(x)\n")
     return Case("cases", "refuted", text, base.lhs, _piecewise_sympy(h_first, h_op, c, h_second), ["x"], how=how,
-                meta=base.meta)
+                meta=base.meta, sides=(base.sides[0], ("pieces", h_first, h_op, c, h_second)))
 
 
 @st.composite
@@ -625,13 +627,24 @@ def perturbed_cases(draw, depth=3, kinds=KINDS):
         left = base.text.split(" = ", 1)[0]
         text = f"{left} = {dsl(other)}\n"
         rhs = to_sympy(other)
+        sides = (base.sides[0], other) if base.sides else None
     else:
+        sides = None
         rhs, how = draw(perturbed_sympy(base.rhs, var))
         right = _printable(rhs)
         if right is None:
             return None
         text = base.text.rsplit(" = ", 1)[0] + f" = {right}\n"
-    return Case(base.kind, "refuted", text, base.lhs, rhs, base.names, how=how, meta=base.meta)
+    return Case(base.kind, "refuted", text, base.lhs, rhs, base.names, how=how, meta=base.meta, sides=sides)
+
+
+def _side_value(side, point: dict):
+    if side[0] == "pieces":
+        _, first, op, c, second = side
+        x = point["x"]
+        holds = {">": x > c, ">=": x >= c, "<": x < c, "<=": x <= c}[op]
+        return value(first if holds else second, point, 60)
+    return value(side, point, 60)
 
 
 def differ(case: Case, count: int = 8, seed: int = 1) -> bool | None:
@@ -639,7 +652,10 @@ def differ(case: Case, count: int = 8, seed: int = 1) -> bool | None:
     True: yes; False: they agree wherever both are defined; None: defined nowhere sampled."""
     defined = False
     for p in case.meta.get("points", []) + points(case.names, count, seed):
-        lv, rv = sympy_value(case.lhs, p), sympy_value(case.rhs, p)
+        if case.sides is not None:  # the trees as written (SymPy would simplify (−x)/x to −1)
+            lv, rv = _side_value(case.sides[0], p), _side_value(case.sides[1], p)
+        else:
+            lv, rv = sympy_value(case.lhs, p), sympy_value(case.rhs, p)
         if lv is None or rv is None:
             continue
         defined = True
