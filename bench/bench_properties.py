@@ -121,6 +121,8 @@ def run_rules(n: int, seed_value: int, timeout: float, depth: int, out, kinds=S.
 
 
 def run_intervals(n: int, seed_value: int, depth: int, out) -> None:
+    signal.signal(signal.SIGALRM, _too_slow)
+
     @seed(seed_value)
     @_settings(n)
     @given(S.interval_cases(depth))
@@ -130,10 +132,15 @@ def run_intervals(n: int, seed_value: int, depth: int, out) -> None:
         var = S.variables_of(tree)[:1]
         for p in pts:
             for by in [None] + var:  # the tree's value, and its derivative by its first variable
+                signal.alarm(SLOW)
                 try:
                     result, detail = S.enclosure(tree, p, var=by)
+                except _Slow:  # derive's evaluation of the tree, in this process, without a limit
+                    result, detail = "error", f"hang: no value after {SLOW} s"
                 except Exception as e:  # noqa: BLE001
                     result, detail = "error", f"{type(e).__name__}: {e}"
+                finally:
+                    signal.alarm(0)
                 kind = ("piecewise" if S.has_piece(tree) else "smooth") + (", derivative" if by else ", value")
                 record = {"property": "interval", "kind": kind, "outcome": result, "detail": detail[:400],
                           "text": (f"diff({S.dsl(tree)}, {by})" if by else S.dsl(tree)) + " at "
