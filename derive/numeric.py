@@ -124,8 +124,8 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
         b = _eval(base, env, ctx)
         if exponent.is_Integer:
             n = int(exponent)
-            if n < 0 and ctx is MP and b == 0:
-                raise ZeroDivisionError
+            if n < 0 and (b == 0 if ctx is MP else b.a <= 0 <= b.b):
+                raise ZeroDivisionError  # an enclosure holding 0 has no reciprocal (iv would give ±inf)
             return b**n
         if exponent == sp.S.Half:
             if ctx is MP and _not_real(b):

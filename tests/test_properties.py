@@ -83,6 +83,11 @@ def test_equal_ties_and_boundaries_are_never_refuted(case):
 @settings(CI, max_examples=60)
 @given(S.interval_cases(depth=3))
 @example((("sub", ("var", "x"), ("var", "x")), [{"x": Fraction(-10, 3)}]))  # exact 0 vs a rounded 100-digit 0
+# 1/0 in interval arithmetic is [−inf, inf]; exp and 7/4 / (1 + ·) made that a finite enclosure, [0, 7/4], of a
+# value that does not exist (found by the bench; numeric now treats an enclosure holding 0 as no reciprocal)
+@example((("div", ("num", Fraction(7, 4)), ("add", ("num", Fraction(1)),
+                                            ("f", "exp", ("add", ("pow", ("var", "x"), -1), ("var", "x"))))),
+           [{"x": Fraction(0)}]))
 def test_interval_enclosures_contain_the_true_value(case):
     tree, points = case
     for p in points:
@@ -214,3 +219,16 @@ def test_max_of_a_constant_call_in_a_function_finishes():
     except subprocess.TimeoutExpired:
         pytest.fail("no verdict after 20 s with a 5 s time limit")
     assert done.stdout.strip() == "proved", done.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="min of a nested min of constants (σ(2) < 3 left unevaluated) makes SymPy's "
+                                       "Piecewise raise KeyError 'pop from an empty set'; in a function definition "
+                                       "it escapes check_source as a traceback (found by the 'derivative' kind)")
+def test_min_of_constant_calls_in_a_function_is_no_crash():
+    from derive.api import check_source
+    from derive.errors import DeriveError
+    try:
+        verdicts = list(check_source("function f(t) = min(min(σ(2), 3), t)\nrule r: f(t) = t\n", timeout=10))
+    except DeriveError:
+        return  # bad input with a position would do; a traceback would not
+    assert verdicts[0].verdict != "error", verdicts[0].detail
