@@ -291,6 +291,7 @@ class Compiled:
     sample_ranges: dict  # input key → (low, high) for random sampling
     layer_env: dict = field(default_factory=dict)  # integer names rules are read with: L, sizes
     audit_source: Any = None  # (audit.Target, the document's functions): what derive.audit reads instead
+    assumed: tuple = ()  # the `assume` equations as written, for a verdict's scope (derive.scope)
 
     def symbolic(self, variables: dict | None = None) -> SymbolicContext:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,

@@ -458,7 +458,7 @@ def _verdict_words(d: Derivation) -> str:
         return "not checked"
     expected = marked(v.expected)
     mark = "as expected" if v.ok else "NOT as expected"
-    return f"{v.verdict}{expected} by {v.how}, {mark}"
+    return f"{v.verdict}{expected} by {v.how}, {mark}; scope: {v.scope}"
 
 
 def _scope_words(d: Derivation) -> str:
@@ -654,9 +654,10 @@ def derivation_html(d: Derivation) -> str:
 
 def report_html(report) -> str:
     """A checked `api.Report` as HTML: the verdict table, then every derivation."""
-    head = "<tr><th>rule</th><th>verdict</th><th>how</th><th>as expected</th></tr>"
+    head = "<tr><th>rule</th><th>verdict</th><th>how</th><th>scope</th><th>as expected</th></tr>"
     body = "".join(f"<tr><td>{html.escape(v.rule)}</td><td>{v.verdict}</td><td>{html.escape(v.how)}</td>"
-                   f"<td>{'yes' if v.ok else '<b>no</b>'}</td></tr>" for v in report)
+                   f"<td>{html.escape(str(v.scope))}</td><td>{'yes' if v.ok else '<b>no</b>'}</td></tr>"
+                   for v in report)
     parts = [f"<table>{head}{body}</table>"]
     parts += [derivation_html(d) for d in report.derivations]
     return "\n".join(parts)
@@ -664,8 +665,8 @@ def report_html(report) -> str:
 
 def report_markdown(report) -> str:
     """A checked `api.Report` as Markdown: the verdict table, then every derivation."""
-    rows = ["| rule | verdict | how | as expected |", "|---|---|---|---|"]
-    rows += [f"| {v.rule} | {v.verdict} | {v.how} | {'yes' if v.ok else '**no**'} |" for v in report]
+    rows = ["| rule | verdict | how | scope | as expected |", "|---|---|---|---|---|"]
+    rows += [f"| {v.rule} | {v.verdict} | {v.how} | {v.scope} | {'yes' if v.ok else '**no**'} |" for v in report]
     body = render_markdown([(report.filename, report.derivations)])
     return "\n".join(rows) + "\n\n" + body
 

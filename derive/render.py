@@ -12,7 +12,8 @@ import sys
 import textwrap
 
 from .errors import DeriveError
-from .vocabulary import Expected, How, Outcome, exhaustive, lookup
+from .scope import NOTHING
+from .vocabulary import Expected, Extent, How, Outcome, exhaustive, lookup
 
 _MARK = {True: "ok", False: "FAIL"}
 # How each verdict's detail is shown in the table: beside it (cut to the terminal's width), or below it.
@@ -33,8 +34,9 @@ def _short(text: str, width: int) -> str:
 
 
 def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str:
-    """A table: place, rule, verdict, how, seconds, ok/FAIL, detail. The detail of a rule
-    that is not proved (its counterexample, shapes or evidence) gets lines of its own.
+    """A table: place, rule, verdict, how, seconds, ok/FAIL, then the scope in brackets (over
+    what the verdict was reached) and the detail. The detail of a rule that is not proved (its
+    counterexample, shapes or evidence) gets lines of its own.
     `errors` (files with bad input) are only counted here: the CLI prints them to stderr."""
     # On a terminal, a proved rule's detail is cut to the width; in a log or a pipe it is kept whole.
     width = shutil.get_terminal_size((120, 20)).columns if sys.stdout.isatty() else None
@@ -50,13 +52,15 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, cols)) + "  "  # noqa: E731
         out.append((fmt(head) + "detail").rstrip())
         for v, r in zip(verdicts, rows):
+            scope = f"[{v.scope}]"
             if not lookup(Outcome, _DETAIL_BELOW, v.verdict):
-                out.append(fmt(r) + (v.detail if verbose or width is None else _short(v.detail, max(30, width - used))))
+                line = f"{scope} {v.detail}"
+                out.append(fmt(r) + (line if verbose or width is None else _short(line, max(30, width - used))))
             elif How(v.how) is How.BAD_INPUT:  # a located message with its caret: keep its lines
-                out.append(fmt(r).rstrip())
+                out.append(fmt(r) + scope)
                 out.extend("    " + line for line in v.detail.splitlines())
             else:
-                out.append(fmt(r).rstrip())
+                out.append(fmt(r) + scope)
                 detail = v.detail if verbose or width is None else _short(v.detail, 400)
                 out.append("    ↳ " + detail)
             if v.numeric:  # --numeric: finite differences, on a line of their own
@@ -87,10 +91,13 @@ def render_failure(verdict, source: str = "") -> str:
     both show this text.
 
     >>> from derive.verify import Verdict
-    >>> v = Verdict("f.deriv", "r", 1, 1, None, "refuted", "proved", "symbolic", "difference ≡ 0; 1 entry")
+    >>> from derive.scope import Scope
+    >>> v = Verdict("f.deriv", "r", 1, 1, None, "refuted", "proved", "symbolic", "difference ≡ 0; 1 entry",
+    ...             scope=Scope("all values", variables=("t",), region="where both sides are defined"))
     >>> print(render_failure(v, "wrong rule r: 2t = t + t"))
     f.deriv:1: rule r: unexpectedly proved (symbolic): it is marked wrong
       rule:    wrong rule r: 2t = t + t
+      scope:   all real t where both sides are defined
       detail:  difference ≡ 0; 1 entry
     """
     name = verdict.rule if verdict.rule.isidentifier() else f'"{verdict.rule}"'
@@ -103,17 +110,16 @@ def render_failure(verdict, source: str = "") -> str:
     if 1 <= verdict.line <= len(source_lines):
         where = f"    (in {verdict.context})" if verdict.context else ""
         lines.append(f"  rule:    {source_lines[verdict.line - 1].strip()}{where}")
+    if verdict.scope.kind is not Extent.NOTHING:  # bad input or a bug: the detail says so
+        lines.append(f"  scope:   {verdict.scope}")
     cx = verdict.counterexample
     if cx is None:
         detail = verdict.detail.splitlines() or [""]  # a bad-input message keeps its caret line
         lines.append(f"  detail:  {detail[0]}")
         lines.extend("           " + line for line in detail[1:])
         return "\n".join(lines)
-    at = [cx.instance] if cx.instance else []
-    if cx.sizes:
-        at.append(f"sizes {', '.join(map(str, cx.sizes))}")
-    if at:
-        lines.append(f"  at:      {', '.join(at)}")
+    if cx.instance:  # its size set is the scope, above
+        lines.append(f"  at:      {cx.instance}")
     certified = f"  ({cx.certified})" if cx.certified else ""
     lines.append(f"  values:  left side = {cx.lhs}, right side = {cx.rhs}{certified}")
     inputs = ", ".join(f"{k} = {v}" for k, v in cx.inputs) or "none"
@@ -123,11 +129,12 @@ def render_failure(verdict, source: str = "") -> str:
 
 
 def render_json(verdicts: list, errors: list = ()) -> str:
-    """A JSON list of objects: file, rule, verdict, expected, detail, and the rest."""
+    """A JSON list of objects: file, rule, verdict, expected, detail, scope (an object with its
+    `text`), and the rest. A file with bad input is one object with scope `nothing`."""
     items = [v.to_dict() for v in verdicts]
     for e in errors:
         assert isinstance(e, DeriveError)
         items.append({"file": e.filename, "rule": None, "line": e.pos.line if e.pos else None,
                       "column": e.pos.column if e.pos else None, "verdict": Outcome.ERROR, "expected": None,
-                      "how": How.BAD_INPUT, "detail": str(e)})
+                      "how": How.BAD_INPUT, "detail": str(e), "scope": NOTHING.to_dict()})
     return json.dumps(items, indent=2, ensure_ascii=False)

@@ -37,7 +37,7 @@ import logging
 import random
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -51,7 +51,8 @@ from .graphs import Compiled, build_functions, compile_graph, compile_network, c
 from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
 from .regions import CannotSplit, fix, split
-from .vocabulary import Expected, How, Outcome
+from .scope import DEFINED, NOTHING, Scope, over
+from .vocabulary import Expected, Extent, How, Outcome
 from .zero import NowhereDefined, zero_regions_excluded
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,8 @@ class Counterexample:
     rhs: str
     certified: str = ""  # how the difference was made certain (interval arithmetic, …)
 
-    def __str__(self) -> str:
-        where = ", ".join(x for x in (self.instance, f"sizes {', '.join(map(str, self.sizes))}" if self.sizes
-                                      else "") if x)
+    def __str__(self) -> str:  # the size set is the verdict's scope (Verdict.scope), not repeated here
+        where = self.instance
         point = "; inputs " + ", ".join(f"{k}={v}" for k, v in self.inputs) if self.inputs else ""
         how = f" ({self.certified})" if self.certified else ""
         return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}{point}"
@@ -105,6 +105,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     evidence: str = ""
     numeric: str = ""  # with --numeric: derived gradients against central differences (evidence only)
+    scope: Scope = NOTHING  # over what the verdict was reached (derive.scope): sizes, region, assumptions
 
     def __post_init__(self) -> None:  # plain text is accepted; anything outside the vocabularies is an error
         self.expected, self.verdict, self.how = Expected(self.expected), Outcome(self.verdict), How(self.how)
@@ -118,6 +119,7 @@ class Verdict:
         if self.counterexample is not None:
             d["counterexample"] = asdict(self.counterexample)
             d["counterexample"]["inputs"] = dict(self.counterexample.inputs)
+        d["scope"] = self.scope.to_dict()
         return d
 
 
@@ -147,6 +149,7 @@ class _Target:
     variables: dict = field(default_factory=dict)  # scalar rules: name → Symbol
     derivatives: list = field(default_factory=list)  # derivatives of functions taken (see Evaluator)
     checked: set = field(default_factory=set)  # indices of the claims defined at some point screened
+    undefined: str = ""  # a point screened where a side of some claim has no value (for the scope)
 
 
 # ---------------------------------------------------------------- claims
@@ -450,6 +453,8 @@ def _screen_points(target: _Target, points: list, settings: dict) -> tuple:
             lv = point.evaluate(claim.lhs, settings["screen_dps"])
             rv = point.evaluate(claim.rhs, settings["screen_dps"])
             if lv is None or rv is None:
+                if not target.undefined:
+                    target.undefined = ", ".join(f"{k}={v}" for k, v in point.describe())
                 continue
             defined = True
             target.checked.add(index)
@@ -685,6 +690,9 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
         # The derivatives taken are recorded only when they will be compared (--numeric).
         target.claims = _claims(rule, target.compiled, target.variables,
                                 target.derivatives if settings["numeric"] else None)
+    notes["variables"] = tuple(targets[0].variables)  # a scalar rule's variables, for the scope
+    if rule.series is not None and targets[0].claims:  # "coefficient of x^0 at x = 0": the point
+        notes["point"] = (tuple(targets[0].claims[0].instance.rsplit(" at ", 1)[-1].split(" = ", 1)),)
     if settings["numeric"]:
         notes["numeric"] = _finite_differences(targets, random.Random(f"{settings['seed']}:fd:{rule.name}"))
     n = sum(len(t.claims) for t in targets)
@@ -742,9 +750,9 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
                 None, evidence)
     if checked.unaudited:
         return (Outcome.UNDECIDED, How.UNAUDITED, f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
-    proof = _Proof(most_steps, most_regions, n, bool(excluded), checked.points,
-                   [t.compiled.sizes for t in targets if t.compiled.sizes])
+    proof = _Proof(most_steps, most_regions, n, bool(excluded), checked.points)
     notes["proof"] = proof
+    notes["region"] = _region(targets, most_regions, bool(excluded))
     return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, evidence)
 
 
@@ -757,24 +765,58 @@ class _Proof:
     entries: int
     excluded: bool  # regions where a derivative does not exist were left out
     audited: int  # points where the independent audit agreed
-    sizes: list
 
     def merged(self, other: "_Proof") -> "_Proof":
         return _Proof(max(self.steps, other.steps), max(self.regions, other.regions), self.entries + other.entries,
-                      self.excluded or other.excluded, self.audited + other.audited, self.sizes + other.sizes)
+                      self.excluded or other.excluded, self.audited + other.audited)
 
-    def detail(self, only: str = "") -> str:
-        """`only`: a note on the sizes, right after them (the audit line qualifies the whole proof)."""
+    def detail(self) -> str:
+        """How the proof went; where it holds (sizes, regions left out) is the verdict's scope."""
         n = self.entries
-        at = " at sizes " + " and ".join(",".join(map(str, z)) for z in self.sizes) if self.sizes else ""
         steps = f" after {self.steps} chain-rule step{'s' if self.steps > 1 else ''}" if self.steps else ""
-        # Ties are regions too; those where a derivative does not exist are left out, as a
-        # rule says nothing where its sides have no value.
-        boundaries = "boundaries excluded" if self.excluded else "ties included"
-        regions = f" on each region ({self.regions}{' at most' if n > 1 else ''}, pieces fixed; {boundaries})" \
+        regions = f" on each region ({self.regions}{' at most' if n > 1 else ''}, pieces fixed)" \
             if self.regions > 1 else ""
         agree = f"audit: {self.audited} point{'s agree' if self.audited != 1 else ' agrees'}"
-        return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}{at}{only}; {agree}"
+        return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}; {agree}"
+
+
+def _region(targets: list, regions: int, excluded: bool) -> str:
+    """Where a proof holds, beyond the sizes: ties included, or the regions left out because a
+    side has no value there, named where a side's pieces show them (scalar rules and graphs:
+    an open region such as t + 1 > 0 is named, so a rule proved only on the rest says so), or a
+    point screened where a side had no value. "" when nothing is to be said."""
+    open_regions, ties = [], []
+    for target in targets:
+        g = target.compiled.graph
+        if target.compiled.kind == "network":
+            continue  # too large to expand in full: the count of regions left out must do
+        for claim in target.claims:
+            for side in (claim.lhs, claim.rhs):
+                if not (g.has_pieces() or g.expanded(side).has(sp.Piecewise)):
+                    continue
+                full = _full(target, side)
+                if not full.has(sp.Piecewise):
+                    continue
+                try:
+                    pieces = split(full)
+                except CannotSplit:
+                    continue
+                for region in pieces:
+                    if not region.defined:
+                        where = region.describe().replace(", ", " and ")
+                        found = ties if region.ties else open_regions
+                        if where not in found:
+                            found.append(where)
+    undefined = next((t.undefined for t in targets if t.undefined), "")
+    if open_regions or ties:
+        left_out = open_regions + ties
+        named = " or ".join(left_out[:3]) + (" or …" if len(left_out) > 3 else "")
+        return f"{DEFINED}, so not on {named}" + (" (a region left out)" if open_regions else "")
+    if excluded:
+        return f"{DEFINED} (regions where a side is undefined left out)"
+    if undefined:
+        return f"{DEFINED}: a side is undefined at {undefined}, for one"
+    return "ties included" if regions > 1 else ""
 
 
 def _audit(rule: Rule, targets: list, settings: dict) -> audit.Result:
@@ -793,12 +835,10 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
     names the size set where it fails and how. (A rule about a network holds for the
     network declared; `Σ_{k=1}^{2} x_k = Σ x` is true at width 2 and false at width 3.)"""
     first = _check(rule, compiled[:1], settings, report, notes)
-    if first[0] == Outcome.UNDECIDED and compiled[0].sizes:  # say which sizes it was tried at
-        first = (first[0], first[1], f"{first[2]} (at sizes {','.join(map(str, compiled[0].sizes))})", *first[3:])
     if len(compiled) == 1 or first[0] != Outcome.PROVED:
         return first
     proof = notes.pop("proof", None)
-    failures = []
+    failures, held, failed = [], [compiled[0]], []  # the size sets it holds at, and those it does not
     quiet = dict(settings, numeric=False)  # finite differences (--numeric) are at the declared sizes
     for other in compiled[1:]:
         sizes = ",".join(map(str, other.sizes or ()))
@@ -814,17 +854,37 @@ def _check_sizes(rule: Rule, compiled: list, settings: dict, report, notes: dict
         if verdict == Outcome.ERROR and how in (How.AUDIT, How.INTERNAL):
             # derive itself failed at the other sizes (the prover contradicted by the audit, or a
             # bug): its proof at the declared sizes cannot be trusted either.
-            return (verdict, how, f"at sizes {sizes}: {detail}", None, first[4])
+            notes["sizes"] = [other]
+            return (verdict, how, f"at sizes {sizes}: {detail}" if how is How.INTERNAL else detail, None, first[4])
         if verdict == Outcome.PROVED and proof is not None and "proof" in other_notes:
             proof = proof.merged(other_notes["proof"])
+            held.append(other)
+            notes["region"] = notes.get("region") or other_notes.get("region", "")
         else:
             failures.append(f"not at sizes {sizes}: {verdict} ({how}), {detail}")
+            failed.append(other)
+    notes["sizes"], notes["failed"] = held, failed  # the scope: "sizes 2,3,2 only (not 3,2,3)"
     if not failures and proof is not None:
         return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, first[4])
-    declared = ",".join(map(str, compiled[0].sizes or ()))
-    only = f" (the declared sizes {declared} only)"
-    detail = proof.detail(only) if proof is not None else f"{first[2]}{only}"
+    detail = proof.detail() if proof is not None else first[2]
     return (Outcome.PROVED, first[1], f"{detail}; " + "; ".join(failures), None, first[4])
+
+
+def _scope(compiled: list, verdict: Outcome, how: How, notes: dict) -> Scope:
+    """Over what a verdict was reached: for *proved* the size sets it holds at (and those it
+    does not) and its region; for *refuted* where the counterexample was found (the declared
+    sizes: other size sets never refute); otherwise what was tried; nothing for bad input or a
+    bug in derive."""
+    if how in (How.BAD_INPUT, How.INTERNAL):
+        return NOTHING
+    scope = over(notes.get("sizes") or compiled[:1], notes.get("variables"), notes.get("point", ()))
+    if verdict != Outcome.PROVED or scope.kind is Extent.POINT:
+        return scope
+    region = notes.get("region", "")
+    if scope.kind is Extent.ALL_VALUES and not region.startswith(DEFINED):
+        region = DEFINED + (f", {region}" if region else "")
+    return replace(scope, failed_sizes=tuple(tuple(c.sizes) for c in notes.get("failed", ()) if c.sizes),
+                   region=region)
 
 
 def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None = None,
@@ -855,15 +915,17 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.INTERNAL, f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, verdict,
-                       how, detail, time.perf_counter() - started, cx, evidence, notes.get("numeric", ""))
+                       how, detail, time.perf_counter() - started, cx, evidence, notes.get("numeric", ""),
+                       _scope(compiled, verdict, how, notes))
 
     if timeout is None or timeout <= 0:
         return run(lambda evidence: None)
-    return _run_limited(run, rule, filename, timeout, started)
+    return _run_limited(run, rule, filename, timeout, started, over(compiled[:1]))
 
 
-def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float) -> Verdict:
-    """Run `run` in a forked child so a runaway SymPy call can be stopped at the limit."""
+def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float, tried: Scope) -> Verdict:
+    """Run `run` in a forked child so a runaway SymPy call can be stopped at the limit
+    (`tried`: the scope of a verdict the child could not give, what was being tried)."""
     outcome = run_limited(lambda send: send(("result", run(lambda evidence: send(("evidence", evidence))))),
                           timeout - (time.perf_counter() - started))
     results = [payload for kind, payload in outcome.messages if kind == "result"]
@@ -874,11 +936,11 @@ def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float)
     if outcome.timed_out:
         detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence else " before the numeric screen ended")
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
-                       Outcome.UNDECIDED, How.TIME_LIMIT, detail, elapsed, None, evidence)
+                       Outcome.UNDECIDED, How.TIME_LIMIT, detail, elapsed, None, evidence, scope=tried)
     if outcome.error is not None and outcome.error.out_of_memory:
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
                        Outcome.UNDECIDED, How.MEMORY_LIMIT, _memory() + (f"; {evidence}" if evidence else ""),
-                       elapsed, None, evidence)
+                       elapsed, None, evidence, scope=tried)
     ended = f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None else \
         f"exit code {outcome.exitcode}"
     return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected, Outcome.ERROR,
@@ -913,6 +975,11 @@ class CompiledDocument:
                     if net.also_sizes != default_also_sizes(net.sizes):
                         raise
             self.networks[name] = sets
+        for name, c in self.graphs.items():  # the `assume` equations as written, for the verdicts' scope
+            c.assumed = _as_written(doc.graphs[name].assumptions, doc.source)
+        for name, sets in self.networks.items():
+            for c in sets:
+                c.assumed = _as_written(doc.networks[name].assumptions, doc.source)
         # What the audit reads instead of the compiled form: the model, at each size set.
         self.scalar.audit_source = (audit.Target("scalar"), doc.functions)
         for name, c in self.graphs.items():
@@ -928,6 +995,16 @@ class CompiledDocument:
             return [self.graphs[rule.context]]
         sets = self.networks[rule.context]
         return sets if _size_generic(rule) else sets[:1]
+
+
+def _as_written(equations: tuple, source: str) -> tuple:
+    """Each equation's text in the source, from its position to the end of its line (comment cut)."""
+    lines = source.splitlines()
+    texts = []
+    for eq in equations:
+        line = lines[eq.pos.line - 1] if eq.pos and 1 <= eq.pos.line <= len(lines) else ""
+        texts.append(" ".join(line[eq.pos.column - 1:].split("#", 1)[0].split()) if line else "an assumption")
+    return tuple(texts)
 
 
 def _size_generic(rule: Rule) -> bool:

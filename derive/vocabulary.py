@@ -1,5 +1,5 @@
-"""derive's closed vocabularies: what a verdict can be, how it was reached, and what a
-file expects. Each is a `str` enum, so a member compares equal to its plain text and
+"""derive's closed vocabularies: what a verdict can be, how it was reached, over what
+extent, and what a file expects. Each is a `str` enum, so a member compares equal to its plain text and
 JSON prints the plain text; an unknown value is an error where it is made (`Outcome("provd")`
 raises ValueError), and `exhaustive` makes a table keyed by one of them fail at import
 when a member is missing, so no case is silently left out when a member is added.
@@ -49,6 +49,16 @@ class How(_Text):
     INTERNAL = "internal"  # error: a bug in derive
 
 
+class Extent(_Text):
+    """The kind of a verdict's scope (`derive.scope.Scope`): over what it was reached."""
+
+    ALL_VALUES = "all values"  # every real value of the rule's variables (or a graph's inputs) where both sides are defined
+    SIZES = "sizes"  # a network or graph rule, at the size sets listed (every real input value there)
+    POINT = "point"  # one point: a graph's given input values, a derivative or a series at a number
+    ALL_SIZES = "all sizes"  # every size (symbolic sizes, under side conditions such as L ≥ 2): not yet reached
+    NOTHING = "nothing"  # nothing was checked: bad input, or a bug in derive
+
+
 class Expected(_Text):
     """The verdict a file expects for a rule: `rule` proved, `wrong rule` refuted, `undefined rule` undefined."""
 
@@ -78,4 +88,4 @@ def lookup(vocabulary: type, table: dict, value):
                          f"(known: {', '.join(m.value for m in vocabulary)})") from None
 
 
-__all__ = ["Expected", "How", "Outcome", "exhaustive", "lookup"]
+__all__ = ["Expected", "Extent", "How", "Outcome", "exhaustive", "lookup"]

@@ -67,7 +67,7 @@ def test_a_network_counterexample_names_the_entry_and_the_inputs(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["  rule:    rule \"BP1 without σ'\": δᴸ = aᴸ − y    (in mlp)",
-                                 "  at:      entry *, sizes 2, 3, 2", "  inputs:  x_1 = *"])
+                                 "  scope:   sizes 2,3,2", "  at:      entry *", "  inputs:  x_1 = *"])
 
 
 def test_expected_wrong_rules_pass_when_refuted_and_fail_when_proved(pytester):

@@ -4,15 +4,20 @@ import json
 
 from derive.errors import DeriveSyntaxError, Pos
 from derive.render import render_failure, render_json, render_text, summary
+from derive.scope import Scope
 from derive.verify import Counterexample, Verdict
 
 
 def _verdicts():
     cx = Counterexample("l=1, entry 2", (2, 3, 2), (("x_1", "1/2"),), "0.5", "0.25")
+    both, declared = Scope("sizes", sizes=((2, 3, 2), (3, 2, 3))), Scope("sizes", sizes=((2, 3, 2),))
     return [
-        Verdict("f.deriv", "BP1", 3, 5, "mlp", "proved", "proved", "symbolic", "difference is identically 0", 0.1),
-        Verdict("f.deriv", "BP2_noT", 4, 5, "mlp", "refuted", "refuted", "counterexample", str(cx), 0.2, cx),
-        Verdict("f.deriv", "bad", 5, 5, None, "proved", "refuted", "counterexample", "left = 1, right = 2", 0.0),
+        Verdict("f.deriv", "BP1", 3, 5, "mlp", "proved", "proved", "symbolic", "difference is identically 0", 0.1,
+                scope=both),
+        Verdict("f.deriv", "BP2_noT", 4, 5, "mlp", "refuted", "refuted", "counterexample", str(cx), 0.2, cx,
+                scope=declared),
+        Verdict("f.deriv", "bad", 5, 5, None, "proved", "refuted", "counterexample", "left = 1, right = 2", 0.0,
+                scope=Scope("all values", variables=("t",))),
     ]
 
 
@@ -22,7 +27,11 @@ def test_text_table_marks_each_rule_and_summarises():
     assert lines[0].split()[:4] == ["place", "rule", "verdict", "how"]
     assert any("BP1" in line and "ok" in line for line in lines)
     assert any("bad" in line and "FAIL" in line for line in lines)
-    assert "    ↳ at l=1, entry 2, sizes 2, 3, 2: left = 0.5, right = 0.25; inputs x_1=1/2" in lines
+    # the scope in brackets before the detail (or alone, with the detail below): sizes said once
+    assert lines[1].endswith("ok    [sizes 2,3,2 and 3,2,3] difference is identically 0")
+    assert lines[2].endswith("ok    [sizes 2,3,2]")
+    assert "    ↳ at l=1, entry 2: left = 0.5, right = 0.25; inputs x_1=1/2" in lines
+    assert lines[4].endswith("FAIL  [all real t]")
     assert lines[-1] == "3 rules: 1 proved, 2 refuted; 1 not as expected"
 
 
@@ -34,6 +43,10 @@ def test_json_has_the_documented_fields():
         assert {"file", "rule", "verdict", "expected", "detail"} <= set(item)
     assert items[1]["counterexample"]["inputs"] == {"x_1": "1/2"}
     assert items[3]["rule"] is None and items[3]["line"] == 2 and "g.deriv:2:7" in items[3]["detail"]
+    assert items[0]["scope"] == {"kind": "sizes", "sizes": [[2, 3, 2], [3, 2, 3]], "failed_sizes": [],
+                                 "variables": [], "given": {}, "assumptions": [], "region": "", "conditions": [],
+                                 "text": "sizes 2,3,2 and 3,2,3"}
+    assert items[3]["scope"]["kind"] == "nothing" and items[3]["scope"]["text"] == "nothing checked"
 
 
 def test_summary_counts_bad_files():
@@ -46,11 +59,13 @@ def test_failure_report_gives_the_rule_as_written_and_the_counterexample():
     refuted, failing = _verdicts()[1], _verdicts()[2]
     lines = render_failure(refuted, source).splitlines()
     assert lines[0] == "f.deriv:4: rule BP2_noT: refuted (counterexample), expected refuted"
-    assert lines[1:] == ["  rule:    wrong rule BP2_noT: δˡ = W δ    (in mlp)", "  at:      l=1, entry 2, sizes 2, 3, 2",
-                         "  values:  left side = 0.5, right side = 0.25", "  inputs:  x_1 = 1/2"]
+    assert lines[1:] == ["  rule:    wrong rule BP2_noT: δˡ = W δ    (in mlp)", "  scope:   sizes 2,3,2",
+                         "  at:      l=1, entry 2", "  values:  left side = 0.5, right side = 0.25",
+                         "  inputs:  x_1 = 1/2"]
     assert render_failure(failing, source).splitlines() == [
         "f.deriv:5: rule bad: refuted (counterexample), expected proved",
         "  rule:    rule bad: t = 2t",
+        "  scope:   all real t",
         "  detail:  left = 1, right = 2"]
 
 

@@ -103,15 +103,15 @@ def test_wrong_component_bp4_is_refuted_at_width_one():
 
 def test_a_literal_bound_ties_a_rule_to_the_declared_sizes():
     v = verdict(mlp("rule r: Σ_{k=1}^{2} x_k = Σ x"))
-    assert (v.verdict, v.how) == ("proved", "symbolic") and "sizes 2,3,2" in v.detail
-    assert "3,2,3" not in v.detail
+    assert (v.verdict, v.how) == ("proved", "symbolic") and v.scope.sizes == ((2, 3, 2),)
+    assert "3,2,3" not in v.detail and not v.scope.failed_sizes
 
 
 def test_a_rule_true_at_the_declared_sizes_only_stays_proved_with_a_note():
     # Σ aᴸ = aᴸ (a scalar against a vector, broadcast) is true at width 1 only.
     v = verdict(mlp("rule r: Σ aᴸ = aᴸ", "1, 1"))
     assert (v.verdict, v.how) == ("proved", "symbolic")
-    assert "(the declared sizes 1,1 only)" in v.detail and "not at sizes 2,2: refuted" in v.detail
+    assert str(v.scope) == "sizes 1,1 only (not 2,2)" and "not at sizes 2,2: refuted" in v.detail
 
 
 def test_a_shape_error_at_the_second_size_set_only_adds_a_note():
@@ -126,7 +126,7 @@ def test_a_rule_refuted_at_the_declared_sizes_stays_refuted():
 
 def test_a_true_generic_rule_covers_both_size_sets():
     v = verdict(mlp("rule r: for l in 1..L: ∂C/∂bˡ = δˡ"))
-    assert v.verdict == "proved" and "sizes 2,3,2 and 3,2,3" in v.detail
+    assert v.verdict == "proved" and str(v.scope) == "sizes 2,3,2 and 3,2,3"
 
 
 def test_a_declaration_valid_only_at_its_own_widths_is_not_bad_input():
@@ -140,7 +140,7 @@ def test_a_declaration_valid_only_at_its_own_widths_is_not_bad_input():
 """
     vs = verdicts_of(text)
     assert vs["r"].verdict == "proved" and vs["s"].verdict == "proved"
-    assert "sizes 2,3" in vs["s"].detail
+    assert vs["s"].scope.sizes == ((2, 3),) and vs["r"].scope.sizes == ((2, 3),)
 
 
 def test_a_chosen_second_size_set_must_fit_the_declaration():

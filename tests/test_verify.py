@@ -21,7 +21,8 @@ def test_true_rule_is_proved_symbolically():
 
 def test_both_size_sets_are_checked_by_default():
     v = verdicts_of(mlp("rule BP3: for l in 1..L: ∂C/∂bˡ = δˡ"))["BP3"]
-    assert "sizes 2,3,2 and 3,2,3" in v.detail
+    assert v.scope.sizes == ((2, 3, 2), (3, 2, 3)) and str(v.scope) == "sizes 2,3,2 and 3,2,3"
+    assert "sizes" not in v.detail  # said once, in the scope
 
 
 def test_wrong_rule_is_refuted_with_exact_counterexample():
@@ -101,7 +102,8 @@ def test_second_size_set_notes_a_rule_true_only_at_the_declared_size():
     assert verdicts_of(net % "also layers none")["r"].verdict == "proved"
     v = verdicts_of(net % "")["r"]
     assert v.verdict == "proved" and v.counterexample is None
-    assert "at sizes 2,2,1 (the declared sizes 2,2,1 only)" in v.detail
+    assert v.scope.sizes == ((2, 2, 1),) and v.scope.failed_sizes == ((3, 3, 2),)
+    assert str(v.scope) == "sizes 2,2,1 only (not 3,3,2)"
     assert "not at sizes 3,3,2: refuted (counterexample)" in v.detail
 
 
