@@ -45,10 +45,10 @@ class Scope:
 
     def __str__(self) -> str:
         text = lookup(Extent, _HEAD, self.kind)(self)
-        if self.given and self.kind is not Extent.POINT:
-            text += ", with " + _values(self.given)
         if self.region:
             text += (" " if self.region.startswith(DEFINED) else "; ") + self.region
+        if self.given and self.kind is not Extent.POINT:
+            text += ("; " if self.region else ", ") + "with " + _values(self.given)
         if self.assumptions:
             text += "; assuming " + ", ".join(self.assumptions)
         return text

@@ -785,7 +785,8 @@ def _region(targets: list, regions: int, excluded: bool) -> str:
     side has no value there, named where a side's pieces show them (scalar rules and graphs:
     an open region such as t + 1 > 0 is named, so a rule proved only on the rest says so), or a
     point screened where a side had no value. "" when nothing is to be said."""
-    open_regions, ties = [], []
+    open_regions: list = []
+    ties: list = []
     for target in targets:
         g = target.compiled.graph
         if target.compiled.kind == "network":
