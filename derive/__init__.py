@@ -5,7 +5,8 @@ partial derivative with SymPy and checks each hand-stated rule: proved, refuted 
 counterexample, or undecided.
 
 Public names: `check_file`, `check_source` (→ `Report`, a list of `Verdict`),
-`assert_rule`, `assert_proved` (for test functions), `Counterexample`, `DeriveError`.
+`assert_rule`, `assert_proved` (for test functions), `Counterexample`, `Scope` (over what a
+verdict was reached), `DeriveError`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ _PUBLIC = {
     "Report": "api",
     "Verdict": "verify",
     "Counterexample": "verify",
+    "Scope": "scope",
     "DeriveError": "errors",
 }
 
 __all__ = ["check_file", "check_source", "assert_rule", "assert_proved", "Report", "Verdict", "Counterexample",
-           "DeriveError", "__version__"]
+           "Scope", "DeriveError", "__version__"]
 
 
 def __getattr__(name: str):

@@ -172,6 +172,7 @@ def assert_rule(source, timeout: float | None = DEFAULTS["timeout"]) -> Report:
     Traceback (most recent call last):
     AssertionError: <input>:1: rule r: refuted (counterexample), expected proved
       rule:    rule r: tanh'(t) = 1 − tanh(t)
+      scope:   all real t
       values:  left side = 0.150527075818285, right side = 0.0783314455935287  (interval arithmetic at 60 digits)
       inputs:  t = 8/5
     <BLANKLINE>

@@ -150,7 +150,8 @@ class RuleItem(pytest.Item):
                                     DeprecationWarning)
             verdict = check_rule(self.rule, file.compiled.targets_for(self.rule), file.filename,
                                  _timeout(self.config), source=file.text)
-        self.user_properties.extend([("verdict", str(verdict.verdict)), ("how", str(verdict.how))])  # for --junitxml
+        self.user_properties.extend([("verdict", str(verdict.verdict)), ("how", str(verdict.how)),
+                                     ("scope", str(verdict.scope))])  # for --junitxml
         if not verdict.ok:
             raise RuleFailed(verdict)
 

@@ -233,9 +233,10 @@ def test_failure_report_gives_the_scope():
 
 def test_pytest_report_gives_the_scope(pytester):
     pytester.makefile(".deriv", rules="rule dtanh: tanh'(t) = 1 − tanh(t)\n")
-    result = pytester.runpytest()
+    result = pytester.runpytest("--junitxml=out.xml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["  rule:    rule dtanh: tanh'(t) = 1 − tanh(t)", "  scope:   all real t"])
+    assert '<property name="scope" value="all real t"' in (pytester.path / "out.xml").read_text(encoding="utf-8")
 
 
 def test_latex_and_markdown_verdict_lines_give_the_scope(tmp_path):
