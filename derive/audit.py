@@ -1284,6 +1284,7 @@ class Result:
     points: int = 0
     disagreement: str = ""
     unaudited: str = ""
+    undefined: str = ""  # the first random point where a side had no value, and why (for the verdict's scope)
     notes: list = field(default_factory=list)
 
 
@@ -1368,8 +1369,9 @@ def _settle(rule: Rule, make_world, env: dict, index: dict, entry: str):
     return None
 
 
-def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
-    """(instances compared, disagreement text or "") of one rule at one point."""
+def _compare_at(rule: Rule, make_world, env_base: dict, describe, result: Result | None = None) -> tuple:
+    """(instances compared, disagreement text or "") of one rule at one point; the first
+    point where a side has no value is noted in `result.undefined`."""
     compared = 0
     world = make_world()
     for layers in rule.layer_assignments:
@@ -1383,7 +1385,9 @@ def _compare_at(rule: Rule, make_world, env_base: dict, describe) -> tuple:
             where = ", ".join(f"{k}={v}" for k, v in {**layers, **index}.items())
             try:
                 left, right = interp.eval(rule.lhs, index), interp.eval(rule.rhs, index)
-            except Undefined:
+            except Undefined as e:
+                if result is not None and not result.undefined:
+                    result.undefined = f"{describe()} ({e})"
                 continue
             pairs = _pairs(left, right)
             if pairs is None:
@@ -1492,7 +1496,9 @@ def _audit_target(rule: Rule, target: Target, functions: Functions, rng: random.
             return PointWorld(model, v)
 
         try:
-            n, bad = _compare_at(rule, make_world, dict(model.layer_env), describe_point)
+            # a side without a value is noted at random points only: a whole-number point is
+            # often exactly on a kink the proof has named already
+            n, bad = _compare_at(rule, make_world, dict(model.layer_env), describe_point, result if is_random else None)
         except Undefined:
             continue
         if bad:
@@ -1527,7 +1533,8 @@ def _audit_scalar(rule: Rule, functions: Functions, model, rng: random.Random, c
             if rule.series is not None:
                 n, bad = _series_at(rule, functions, values, describe, fresh)
             else:
-                n, bad = _compare_at(rule, lambda v=values, f=fresh: ScalarWorld(functions, v, f), {}, describe)
+                n, bad = _compare_at(rule, lambda v=values, f=fresh: ScalarWorld(functions, v, f), {}, describe,
+                                     result if is_random else None)  # random points only, as above
         except Undefined:
             continue
         if bad:

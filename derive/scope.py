@@ -66,8 +66,16 @@ def size_text(sizes) -> str:
     return ",".join(map(str, sizes))
 
 
+# How many variables or given values the one-line text names before "…" (JSON has them all).
+SHOWN = 8
+
+
+def _listed(items: list) -> str:
+    return ", ".join(items[:SHOWN]) + (", …" if len(items) > SHOWN else "")
+
+
 def _values(given: tuple) -> str:
-    return ", ".join(f"{k}={v}" for k, v in given)
+    return _listed([f"{k}={v}" for k, v in given])
 
 
 def _sizes(scope: Scope) -> str:
@@ -79,7 +87,7 @@ def _sizes(scope: Scope) -> str:
 
 # The head of each kind's text.
 _HEAD = exhaustive(Extent, {
-    "all values": lambda scope: "all real " + (", ".join(scope.variables) or "values"),
+    "all values": lambda scope: "all real " + (_listed(list(scope.variables)) or "values"),
     "sizes": _sizes,
     "point": lambda scope: "at " + (_values(scope.given) or "the point the rule names"),
     "all sizes": lambda scope: "all sizes" + (" with " + ", ".join(scope.conditions) if scope.conditions else ""),

@@ -752,7 +752,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
         return (Outcome.UNDECIDED, How.UNAUDITED, f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
     proof = _Proof(most_steps, most_regions, n, bool(excluded), checked.points)
     notes["proof"] = proof
-    notes["region"] = _region(targets, most_regions, bool(excluded))
+    notes["region"] = _region(targets, most_regions, bool(excluded), checked.undefined)
     return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, evidence)
 
 
@@ -780,11 +780,12 @@ class _Proof:
         return f"difference ≡ 0{regions}{steps}; {n} entr{'y' if n == 1 else 'ies'}; {agree}"
 
 
-def _region(targets: list, regions: int, excluded: bool) -> str:
+def _region(targets: list, regions: int, excluded: bool, audited: str = "") -> str:
     """Where a proof holds, beyond the sizes: ties included, or the regions left out because a
     side has no value there, named where a side's pieces show them (scalar rules and graphs:
     an open region such as t + 1 > 0 is named, so a rule proved only on the rest says so), or a
-    point screened where a side had no value. "" when nothing is to be said."""
+    point screened where a side had no value, or one where the audit found a side, read as
+    written, without a value (`audited`: "x=1 (division by zero)"). "" when nothing is to be said."""
     open_regions: list = []
     ties: list = []
     for target in targets:
@@ -808,15 +809,24 @@ def _region(targets: list, regions: int, excluded: bool) -> str:
                         found = ties if region.ties else open_regions
                         if where not in found:
                             found.append(where)
-    undefined = next((t.undefined for t in targets if t.undefined), "")
-    if open_regions or ties:
-        left_out = open_regions + ties
-        named = " or ".join(left_out[:3]) + (" or …" if len(left_out) > 3 else "")
-        return f"{DEFINED}, so not on {named}" + (" (a region left out)" if open_regions else "")
-    if excluded:
-        return f"{DEFINED} (regions where a side is undefined left out)"
+    # a point named only where it is short (a network's has every weight)
+    undefined = next((t.undefined for t in targets if t.undefined and t.undefined.count("=") <= 4), "")
     if undefined:
-        return f"{DEFINED}: a side is undefined at {undefined}, for one"
+        point = f"a side is undefined at {undefined}, for one"
+    elif audited and audited.count("=") <= 4:
+        point = f"a side as written has no value at {audited}, for one"
+    else:
+        point = ""
+    if open_regions:
+        named = " or ".join((open_regions + ties)[:3]) + (" or …" if len(open_regions + ties) > 3 else "")
+        return f"{DEFINED}, so not on {named} (a region left out)"
+    if ties:
+        named = " or ".join(ties[:3]) + (" or …" if len(ties) > 3 else "")
+        return f"{DEFINED}, so not on {named}" + (f"; {point}" if point else "")
+    if excluded:
+        return f"{DEFINED} (regions where a side is undefined left out)" + (f"; {point}" if point else "")
+    if point:
+        return f"{DEFINED}: {point}"
     return "ties included" if regions > 1 else ""
 
 

@@ -26,6 +26,8 @@ def test_scope_text_for_each_kind():
     assert str(Scope("point", given=(("a", "5"), ("b", "3")))) == "at a=5, b=3"
     assert str(Scope("point")) == "at the point the rule names"
     assert str(Scope("nothing")) == "nothing checked"
+    many = Scope("all values", variables=tuple(f"x_{i}" for i in range(1, 11)))
+    assert str(many) == "all real x_1, x_2, x_3, x_4, x_5, x_6, x_7, x_8, …" and len(many.to_dict()["variables"]) == 10
 
 
 def test_all_sizes_fits_with_side_conditions():
@@ -187,6 +189,18 @@ def test_a_side_undefined_on_an_open_region_is_named(rhs):
     assert v.verdict == "proved"
     assert v.scope.region.startswith("where both sides are defined, so not on t + 1 > 0")
     assert "(a region left out)" in str(v.scope)
+
+
+def test_a_side_read_as_written_without_a_value_is_named_by_the_audit():
+    # SymPy reads sqrt(x)² as x and e/(−e) as −1 before derive sees them: derive's own reading
+    # is defined everywhere, but the rule as written is not; the audit, which evaluates it as
+    # written, names a random point where a side has no value
+    vs = verdicts_of("rule sq: sqrt(x)^2 = x\nfunction f(t) = min(max(-1, t), t)\n"
+                     "rule o: f'(t) = -(max(-1, t) − t)/(t − max(-1, t))\n")
+    assert vs["sq"].verdict == "proved"
+    assert vs["sq"].scope.region.startswith("where both sides are defined: a side as written has no value at x=-")
+    assert vs["sq"].scope.region.endswith("(sqrt of a negative number), for one")
+    assert vs["o"].verdict == "proved" and "(division by zero), for one" in vs["o"].scope.region
 
 
 def test_open_region_on_a_graph_is_named():
