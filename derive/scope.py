@@ -28,7 +28,7 @@ class Scope:
     not hold (a rule proved at its declared sizes only). `variables` are the real variables or
     inputs it ranges over (for the text); `given` the values fixed at a point, ((label, value),
     …); `assumptions` the file's `assume` equations as written; `region` a restriction of the
-    values ("where both sides are defined; a side is undefined on t + 1 > 0"); `conditions`
+    values ("where both sides are defined, so not on t + 1 > 0 (a region left out)"); `conditions`
     side conditions on symbolic sizes ("L ≥ 2", "k ≤ n"), for `all sizes`."""
 
     kind: Extent
@@ -132,5 +132,6 @@ def over(compiled: list, variables: tuple | None = None, point: tuple = ()) -> S
     if sizes:
         return Scope(Extent.SIZES, sizes=(sizes,), variables=_input_names(free), given=given, assumptions=assumptions)
     return Scope(Extent.ALL_VALUES, variables=_input_names(free), given=given, assumptions=assumptions)
+
 
 __all__ = ["DEFINED", "NOTHING", "Scope", "over", "size_text"]

@@ -26,6 +26,9 @@ fixed as they are there. A claim about a point where a derivative does not exist
 entries were defined at no point screened, is not proved (undefined when a side exists
 nowhere, undecided when no point was found).
 
+Every verdict carries its scope (`derive.scope.Scope`): the size sets it holds at (and
+those it does not), the assumptions, and the values left out where a side has no value.
+
 A rule whose sides do not fit together (shapes, an index outside its range) is refuted
 with both shapes named. Before any verdict on a network or graph, the chain-rule
 machinery is cross-checked against central differences of the forward pass.
