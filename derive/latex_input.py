@@ -15,11 +15,12 @@ import unicodedata
 
 from lark import Token
 
-# \delta → δ. (\Sigma is the sum sign, as Σ is; \epsilon is ϵ and \varepsilon ε, as in LaTeX.)
+# \delta → δ. \Sigma is the sum sign, as Σ is. \phi and \varphi are one letter φ, \epsilon and
+# \varepsilon one letter ε (as a keyboard types them, and as derive.latex prints φ and ε).
 GREEK = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε", "zeta": "ζ",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
     "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
-    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "varsigma": "ς", "tau": "τ", "upsilon": "υ", "phi": "ϕ",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "varsigma": "ς", "tau": "τ", "upsilon": "υ", "phi": "φ",
     "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
     "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Upsilon": "Υ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
 }
@@ -58,26 +59,31 @@ _PRIME = re.compile(r"['′]|\\prime")
 
 
 def _name(text: str) -> str:
-    """The Unicode name a NAME or FUNC_NAME token spells (`\\mathbf{\\hat{y}}` → ŷ)."""
-    text = text.strip()
-    if not text.startswith("\\"):
-        return text
-    command = _COMMAND.match(text)
-    assert command is not None
-    word, rest = command.group(1), text[command.end():].strip()
-    if word in GREEK:
-        return GREEK[word]
-    if word in OPERATORS:
-        return word
-    inner, _, after = rest[1:].partition("}") if rest.startswith("{") else ("", "", rest)
-    if word in ACCENTS:
-        return unicodedata.normalize("NFC", _name(inner) + ACCENTS[word])
-    if inner.lstrip().startswith("\\"):  # a font around an accent: \mathbf{\hat{y}}
-        inner = rest[1:rest.rindex("}")]
-        after = ""
-    if after.strip():  # \mathrm{d}J → dJ
-        return _name(inner) + _name(after)
-    return _name(inner)
+    """The Unicode name a NAME or FUNC_NAME token spells: `\\mathbf{\\hat{y}}` → ŷ,
+    `\\operatorname{hard\\sigma}` → hardσ, `\\mathrm{d}J` → dJ (the grammar has checked the form)."""
+    out, i = [], 0
+    while i < len(text):
+        command = _COMMAND.match(text, i)
+        if command is None:
+            if not text[i].isspace():
+                out.append(text[i])
+            i += 1
+            continue
+        word, i = command.group(1), command.end()
+        if word in GREEK:
+            out.append(GREEK[word])
+        elif word in OPERATORS:
+            out.append(word)
+        else:  # a font or an accent: its argument is the braced group that follows
+            start = text.index("{", i)
+            depth, end = 0, start
+            for end in range(start, len(text)):
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+            inner, i = _name(text[start + 1:end]), end + 1
+            out.append(unicodedata.normalize("NFC", inner + ACCENTS[word]) if word in ACCENTS else inner)
+    return "".join(out)
 
 
 def normalise_tokens(stream):

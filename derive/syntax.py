@@ -726,6 +726,10 @@ class _ToSyntax(Transformer):
     def sqrt(self, meta, children):
         return Call("sqrt", (children[1],), 0, _pos(meta))
 
+    def tex_brackets(self, meta, children):  # \left[ a \right] is (a); \left[a, b\right] the vector [a, b]
+        args = children[1]
+        return args[0] if len(args) == 1 else Vector(args, _pos(meta))
+
     def nabla(self, meta, children):  # \nabla_a C is ∂C/∂a
         _, wrt, of = children
         if isinstance(wrt, Token):
@@ -830,7 +834,7 @@ def _expected_name(terminal: str) -> str:
 
 
 # Terminals only LaTeX spells: left out of "expected …" lists (which speak the Unicode forms).
-_LATEX_ONLY = ("FRAC", "SQRT", "NABLA", "TEX_OPEN", "TEX_CLOSE")
+_LATEX_ONLY = ("FRAC", "SQRT", "NABLA", "TEX_OPEN", "TEX_CLOSE", "TEX_LSQB", "TEX_RSQB")
 
 
 def _describe(token: Token) -> str:
@@ -921,9 +925,11 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
         raise e.located(filename, text) from None
     except UnexpectedCharacters as e:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
-        if char == "\\" and latex_input.command_at(text, e.pos_in_stream):
-            message = latex_input.unknown_command(latex_input.command_at(text, e.pos_in_stream) or "")
-            raise DeriveSyntaxError(message, Pos(e.line, e.column)).located(filename, text) from None
+        index = e.pos_in_stream
+        command = latex_input.command_at(text, index) if char == "\\" and index is not None else None
+        if command is not None:
+            raise DeriveSyntaxError(latex_input.unknown_command(command), Pos(e.line, e.column)).located(
+                filename, text) from None
         raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None
     except UnexpectedToken as e:
         # NORM never reaches the parser (the post-lexer renames it), so it is not "expected".
