@@ -6,6 +6,7 @@ read is bad input with a position, a caret and how to write it."""
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 
@@ -279,3 +280,37 @@ def test_a_latex_token_is_shown_as_written_in_a_message():
 def test_a_function_written_without_parentheses_is_told_to_call_it():
     error = error_of("rule r: \\log t = 1\n")
     assert "'log' is a function: call it" in error.message and error.pos == Pos(1, 9)
+
+
+# ---------------------------------------------------------------- mangled LaTeX: verdicts or located errors
+
+LATEX_TOKENS = [r"\delta", r"\sigma", r"\odot", r"\cdot", r"\frac", r"\partial", r"\nabla", r"\sum", r"^\top",
+                r"\left(", r"\right)", r"\left[", r"\right]", r"\|", r"\mathbf{", r"\hat{", r"\mathrm{d}", "{", "}",
+                "_", "^", r"\,", "~", "%", r"\foo", r"\sqrt", r"\prime", r"\lVert", r"\top", "\\", " ", "[", ","]
+
+
+def _latex_mutant(rng) -> str:
+    lines = (ROOT / "proofs" / rng.choice(("latex_notation.deriv", "wrong/latex_notation.deriv"))).read_text(
+        encoding="utf-8").splitlines()
+    k = rng.randrange(len(lines))
+    line = lines[k]
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(len(line) + 1)
+        if rng.random() < 0.3 and line:
+            line = line[:at] + line[at + 1:]
+        else:
+            line = line[:at] + rng.choice(LATEX_TOKENS) + line[at:]
+    lines[k] = line
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_mangled_latex_gives_verdicts_or_located_errors(seed):
+    text = _latex_mutant(random.Random(seed))
+    try:
+        result = check_source(text, "mutant.deriv", timeout=30)
+    except DeriveError as e:
+        assert str(e).startswith("mutant.deriv:"), str(e)
+        assert "Traceback" not in str(e)
+        return
+    assert all(v.how != "internal" for v in result), text
