@@ -126,5 +126,5 @@ def unknown_command(command: str) -> str:
         return f"unknown LaTeX command \\{command}; derive knows {known_summary()}"
     usage = USAGE.get(command)
     if usage is not None:
-        return f"\\{command} is not written so here; write {usage}"
+        return f"\\{command} cannot be read here; write {usage}"
     return f"\\{command} cannot stand here"

@@ -848,8 +848,11 @@ def _describe(token: Token) -> str:
 
 
 def _latex_hint(text: str, index: int) -> str:
-    """How to write the LaTeX command just before `index` of `text`, if one is there (`\\frac 12`)."""
+    """How to write the LaTeX command just before `index` of `text`, if one is there (`\\frac 12`),
+    or a superscript in brackets (Ng's `W^[l]`)."""
     before = text[max(0, text.rfind("\n", 0, index) + 1):index]
+    if text.startswith("[", index) and before.rstrip().endswith("^"):
+        return " (Ng's W^[l]: write W^l or W^{(l)} for layer l)"
     match = re.search(r"\\([A-Za-z]+)\s*(?:\{[^{}]*\}\s*)?$", before)
     if match is None or match.group(1) not in latex_input.USAGE:
         return ""

@@ -258,6 +258,7 @@ def test_precedence_hadamard_is_looser_than_products():
     (r"x = \frac12", 18, [r"expected '{'", r"write \frac{a}{b}"]),
     (r"x = \sqrt x", 19, [r"write \sqrt{x}"]),
     (r"x = W^{[l]}", 13, ["write W^l or W^{(l)}"]),
+    (r"x = W^[l]", 15, ["expected", "write W^l or W^{(l)}"]),
     (r"x = \|v\|_1", 13, ["Euclidean norm", "‖v‖_2"]),
     (r"x = \nabla C", 20, ["expected '_'", r"write \nabla_a C"]),
 ])
@@ -314,3 +315,12 @@ def test_mangled_latex_gives_verdicts_or_located_errors(seed):
         assert "Traceback" not in str(e)
         return
     assert all(v.how != "internal" for v in result), text
+
+
+def test_percent_and_tilde_keep_their_other_meanings():
+    # % starts a comment, but not inside a quoted rule name; ~ is a space, but ~= is still ≈
+    (rule,) = load('rule "50% off": t = t % a comment\n').all_rules()
+    assert rule.name == "50% off"
+    series = load("rule t: σ(x) ~= x/4 + 1/2 at x = 0 order 2\n").all_rules()[0]
+    assert series.series is not None
+    assert resolved(SCALAR, "a ~ b = a~b") == resolved(SCALAR, "a b = a b")
