@@ -324,3 +324,11 @@ def test_percent_and_tilde_keep_their_other_meanings():
     series = load("rule t: σ(x) ~= x/4 + 1/2 at x = 0 order 2\n").all_rules()[0]
     assert series.series is not None
     assert resolved(SCALAR, "a ~ b = a~b") == resolved(SCALAR, "a b = a b")
+
+
+def test_a_power_by_an_undeclared_t_says_how_to_transpose():
+    error = error_of(NETWORK.format(rule=r"for l in 1..L-1: \delta^l = ((W^{l+1})^{T} \delta^{l+1}) \odot \sigma'(z^l)"))
+    assert "^{T} is a power by T" in error.message and "^\\top" in error.message and error.pos.line == 5
+    # where T is a size, ^{T} is the power it always was
+    graph = load("graph g {\n size T = 2\n input x\n J = x^{T}\n rule r: dJ/dx = 2 x\n}\n")
+    assert graph.graphs["g"].rules[0].lhs is not None
