@@ -332,3 +332,11 @@ def test_a_power_by_an_undeclared_t_says_how_to_transpose():
     # where T is a size, ^{T} is the power it always was
     graph = load("graph g {\n size T = 2\n input x\n J = x^{T}\n rule r: dJ/dx = 2 x\n}\n")
     assert graph.graphs["g"].rules[0].lhs is not None
+
+
+def test_latex_never_joins_two_lines():
+    # the blank and optional spaces inside LaTeX tokens are spaces and tabs, never a newline
+    error = error_of("graph g {\n input a = 5\n J = 2 a\n rule s: \\left\n (J) = 10\n}\n")
+    assert error.pos.line == 4
+    (rule,) = load("graph g {\n input a = 5\n J = 2 a\n rule r: J = 10 \\,\n}\n").all_rules()
+    assert rule.name == "r"
