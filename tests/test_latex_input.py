@@ -96,6 +96,7 @@ SCALAR_PAIRS = [
     # sums
     (r"\sum_{k=1}^{3} x_k = \sum\limits_{k=1}^{3} x_k", "Σ_{k=1}^{3} x_k = Σ_{k=1}^{3} x_k"),
     (r"\sum_{k=1}^{n} x_k = 0", "Σ_{k=1}^{n} x_k = 0"),
+    (r"\Sigma_{k=1}^{3} x_k = \sum_{k = 1}^{3} {x_k}", "Σ_{k=1}^{3} x_k = ∑_{k=1}^{3} x_k"),
     # scripts: a braced one-name subscript reads as the unbraced one
     (r"x_{ij} + x_{i} + x_{12} = 0", "x_ij + x_i + x_12 = 0"),
     # comments: % as #
