@@ -103,6 +103,9 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
         what = names.meaning("T") or "a quantifier or summation index here"
         raise DeriveDeclarationError(f"^T is a transpose mark, but T is also {what}: write ^{{T}} for T, "
                                      f"ᵀ for a transpose", expr.pos)
+    if _power_by_undeclared_t(expr, names, bound):
+        raise DeriveDeclarationError("^{T} is a power by T, and T is not declared here: for a transpose write "
+                                     "^T, ^\\top or ᵀ", expr.pos)
     if isinstance(expr, s.Summation):
         inner = bound
         if expr.index is not None:
@@ -125,6 +128,12 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
         return replace(sub, base=resolve(sub.base, names, bound),
                        items=tuple(resolve(i, names, bound) for i in sub.items))
     return s.map_children(expr, lambda child: resolve(child, names, bound))
+
+
+def _power_by_undeclared_t(expr: s.Expr, names: Names, bound: frozenset) -> bool:
+    """`(W^{l+1})^{T}` in a graph or network that declares no T: LaTeX's transpose, written as a power."""
+    return (isinstance(expr, s.Sup) and isinstance(expr.arg, s.Name) and expr.arg.id == "T"
+            and names.kind != "scalar" and "T" not in bound and names.meaning("T") is None)
 
 
 def two_scripts(raw: str | None, bound: frozenset = frozenset()) -> bool:

@@ -9,6 +9,7 @@ Transformer methods are named after the grammar rules they build (Lark's contrac
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -19,6 +20,7 @@ from typing import Union
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from . import latex_input
 from .errors import DeriveError, DeriveSyntaxError, Pos
 from .limits import LIMITS
 
@@ -630,6 +632,9 @@ class _ToSyntax(Transformer):
         base, arg = children
         if arg is None:  # ^T
             return Transpose(base, _pos(meta), "^T")
+        if isinstance(arg, Vector):  # Ng's W^{[l]}
+            raise DeriveSyntaxError("a superscript in brackets (Ng's W^{[l]}) is not a layer here: write W^l or "
+                                    "W^{(l)} for layer l", _pos(meta))
         return Sup(base, arg, _pos(meta))
 
     def sup_unicode(self, meta, children):
@@ -650,6 +655,8 @@ class _ToSyntax(Transformer):
 
     def sub(self, meta, children):
         base, (raw, items) = children
+        if _is_norm(base):
+            return _euclidean(base, items, _pos(meta))
         return Sub(base, items, raw, _pos(meta))
 
     def sub_arg(self, meta, children):
@@ -658,11 +665,13 @@ class _ToSyntax(Transformer):
             if item.type == "INT":
                 return str(item), (Num(Fraction(int(item)), _pos(item)),)
             return str(item), (Name(str(item), _pos(item)),)
-        return None, tuple(children)
+        return _braced_script(children)
 
     def sub_unicode(self, meta, children):
         base, token = children
         text = "".join(SUBSCRIPTS[c] for c in str(token))
+        if _is_norm(base) and text.isdigit():
+            return _euclidean(base, (Num(Fraction(int(text)), _pos(token)),), _pos(meta))
         if "+" in text or "-" in text:
             return Sub(base, (_script_expr(text, _pos(token)),), None, _pos(meta))
         return Sub(base, (Name(text, _pos(token)),) if not text.isdigit() else (Num(Fraction(int(text)), _pos(token)),),
@@ -704,6 +713,52 @@ class _ToSyntax(Transformer):
         value = Fraction(unicodedata.numeric(str(children[0]))).limit_denominator(16)
         return Num(value, _pos(children[0]))
 
+    # LaTeX forms (derive/latex_input.py): each builds the node of its Unicode twin.
+    def frac(self, meta, children):  # \frac{a}{b} is a/b; \frac{1}{2} is the number ½
+        _, num, den = children
+        if isinstance(num, Num) and isinstance(den, Num) and den.value != 0:
+            return Num(num.value / den.value, _pos(meta))
+        return BinOp("/", num, den, _pos(meta))
+
+    def frac_partial(self, meta, children):  # \frac{\partial C}{\partial w} is ∂C/∂w
+        return Partial(children[2], children[4], _pos(meta))
+
+    def sqrt(self, meta, children):
+        return Call("sqrt", (children[1],), 0, _pos(meta))
+
+    def tex_brackets(self, meta, children):  # \left[ a \right] is (a); \left[a, b\right] the vector [a, b]
+        args = children[1]
+        return args[0] if len(args) == 1 else Vector(args, _pos(meta))
+
+    def nabla(self, meta, children):  # \nabla_a C is ∂C/∂a
+        _, wrt, of = children
+        if isinstance(wrt, Token):
+            wrt = Name(str(wrt), _pos(wrt))
+        return Partial(of, wrt, _pos(meta))
+
+
+def _braced_script(children) -> tuple:
+    """A braced subscript: `(raw, items)`. One name or whole number in braces reads as it does
+    unbraced (`w_{jk}` is `w_jk`: j, k for the model to split; `W_{12}` is `W_12`)."""
+    if len(children) == 1:
+        (item,) = children
+        if isinstance(item, Name):
+            return item.id, (item,)
+        if isinstance(item, Num) and item.value.denominator == 1 and item.value >= 0:
+            return str(item.value.numerator), (item,)
+    return None, tuple(children)
+
+
+def _is_norm(node) -> bool:
+    return isinstance(node, Norm) or (isinstance(node, Sup) and isinstance(node.base, Norm))
+
+
+def _euclidean(norm, items: tuple, pos: Pos):
+    """`‖v‖_2`, `‖v‖₂`, `‖v‖^2_2`: the Euclidean norm, which ‖v‖ is."""
+    if len(items) == 1 and isinstance(items[0], Num) and items[0].value == 2:
+        return norm
+    raise DeriveSyntaxError("derive knows the Euclidean norm only: write ‖v‖ or ‖v‖_2", pos)
+
 
 class _NormBars:
     """Post-lexer: `‖` opens and closes norms alternately, so the LALR parser sees two
@@ -718,6 +773,15 @@ class _NormBars:
                 token = Token.new_borrow_pos("_NORM_CLOSE" if open_ else "_NORM_OPEN", token.value, token)
                 open_ = not open_
             yield token
+
+
+class _PostLex:
+    """Post-lexer: LaTeX spellings to their Unicode tokens (derive.latex_input), then norm bars."""
+
+    always_accept = _NormBars.always_accept + latex_input.ALWAYS_ACCEPT
+
+    def process(self, stream):
+        return _NormBars().process(latex_input.normalise_tokens(stream))
 
 
 def _grammar_text() -> str:
@@ -737,7 +801,7 @@ def parser() -> Lark:
     global _PARSER
     if _PARSER is None:
         _PARSER = Lark(_grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                       postlex=_NormBars())
+                       postlex=_PostLex())
     return _PARSER
 
 
@@ -756,6 +820,8 @@ _TERMINAL_NAMES = {
 
 def _expected_name(terminal: str) -> str:
     """How to show an expected terminal: its literal text, or a friendly name."""
+    if terminal in _LATEX_ONLY:
+        return ""
     if terminal in _TERMINAL_NAMES:
         return _TERMINAL_NAMES[terminal]
     try:
@@ -767,12 +833,30 @@ def _expected_name(terminal: str) -> str:
     return terminal.lower().replace("_", " ")
 
 
+# Terminals only LaTeX spells: left out of "expected …" lists (which speak the Unicode forms).
+_LATEX_ONLY = ("FRAC", "SQRT", "NABLA", "TEX_OPEN", "TEX_CLOSE", "TEX_LSQB", "TEX_RSQB")
+
+
 def _describe(token: Token) -> str:
     if token.type in ("_NL",):
         return "end of line"
     if token.type == "$END":
         return "end of file"
+    if "\\" in str(token):  # a LaTeX spelling: shown as written, its backslash not doubled
+        return f"'{token}'"
     return repr(str(token))
+
+
+def _latex_hint(text: str, index: int) -> str:
+    """How to write the LaTeX command just before `index` of `text`, if one is there (`\\frac 12`),
+    or a superscript in brackets (Ng's `W^[l]`)."""
+    before = text[max(0, text.rfind("\n", 0, index) + 1):index]
+    if text.startswith("[", index) and before.rstrip().endswith("^"):
+        return " (Ng's W^[l]: write W^l or W^{(l)} for layer l)"
+    match = re.search(r"\\([A-Za-z]+)\s*(?:\{[^{}]*\}\s*)?$", before)
+    if match is None or match.group(1) not in latex_input.USAGE:
+        return ""
+    return f" (write {latex_input.USAGE[match.group(1)]})"
 
 
 def _pos_of(item) -> Pos | None:
@@ -844,13 +928,20 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
         raise e.located(filename, text) from None
     except UnexpectedCharacters as e:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
+        index = e.pos_in_stream
+        command = latex_input.command_at(text, index) if char == "\\" and index is not None else None
+        if command is not None:
+            raise DeriveSyntaxError(latex_input.unknown_command(command), Pos(e.line, e.column)).located(
+                filename, text) from None
         raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None
     except UnexpectedToken as e:
         # NORM never reaches the parser (the post-lexer renames it), so it is not "expected".
-        expected = sorted({_expected_name(t) for t in e.expected if t != "NORM"})
+        expected = sorted({_expected_name(t) for t in e.expected if t != "NORM"} - {""})
         hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
         line, column = e.line, e.column
         message = f"unexpected {_describe(e.token)}; expected {hint}"
+        if e.token.start_pos is not None:
+            message += _latex_hint(text, e.token.start_pos)
         if e.token.type == "$END":
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
