@@ -862,7 +862,8 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             body_scope = Scope("scalar", dict(doc.functions))
             _validate(fn.body, body_scope, set(stmt.params))
             _check_closed(fn.body, set(stmt.params), body_scope)
-            for spelling in spellings(stmt.name):  # σ and sigma are one name: the definition is both
+            # σ and sigma are one name: the definition is both (the spelling written first)
+            for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
                 if spelling != stmt.name and spelling in doc.functions:
                     raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice ('{spelling}' is "
                                                  f"another spelling of it)", stmt.pos)

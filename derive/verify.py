@@ -45,8 +45,9 @@ import sympy as sp
 
 from . import audit, kinks, numdiff, numeric
 from . import syntax as s
-from .errors import DeriveError
+from .errors import DeriveDeclarationError, DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
+from .functions import NOT_REAL_HINT, is_not_real_comparison, not_real_value
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
@@ -851,6 +852,14 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT,
                                                   "too deeply nested to check (Python's recursion limit)", None, "")
         except Exception as e:  # a bug in derive must never look like a verdict
+            if isinstance(e, TypeError) and is_not_real_comparison(e):
+                # a comparison that became one of non-real values on the way (the definitions
+                # and calls are checked as they are read; this is the net under them)
+                error = DeriveDeclarationError(f"this rule makes a comparison of a value that is "
+                                               f"{not_real_value(e)}: {NOT_REAL_HINT}", rule.pos)
+                return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
+                               Outcome.ERROR, How.BAD_INPUT, str(error.located(filename, source)),
+                               time.perf_counter() - started, None, "", notes.get("numeric", ""))
             log.debug("internal error", exc_info=True)
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.INTERNAL, f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
