@@ -839,6 +839,7 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
         seen_rules[key] = rule_decl.pos
 
     blocks: dict = {}
+    taken = _block_names(tree)
     for stmt in tree.statements:
         if isinstance(stmt, (s.GraphDecl, s.NetworkDecl)):
             if stmt.name in blocks:  # rules name their block, so block names must be unique
@@ -846,19 +847,31 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                                              f"{blocks[stmt.name][0]} (line {blocks[stmt.name][1].line})", stmt.pos)
             blocks[stmt.name] = ("graph" if isinstance(stmt, s.GraphDecl) else "network", stmt.pos)
         if isinstance(stmt, s.FunctionDecl):
+            at = stmt.name_pos or stmt.pos
             if stmt.name in doc.functions:
-                raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", stmt.pos)
-            if len(set(stmt.params)) != len(stmt.params):
-                raise DeriveDeclarationError("a parameter name is repeated", stmt.pos)
+                raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", at)
+            param_pos = stmt.param_pos or (stmt.pos,) * len(stmt.params)
+            for i, param in enumerate(stmt.params):
+                if param in stmt.params[:i]:
+                    raise DeriveDeclarationError(f"the parameter name '{param}' is repeated: give each parameter "
+                                                 f"a name of its own", param_pos[i])
             names = Names("scalar", dict(doc.functions))
-            for param in stmt.params:
-                check_binder(param, stmt.pos, names, "parameter")
+            for param, where in zip(stmt.params, param_pos):
+                if param == stmt.name or spellings(param) & spellings(stmt.name):
+                    raise DeriveDeclarationError(f"the parameter '{param}' would hide the function {stmt.name} "
+                                                 f"itself: choose another name for the parameter", where)
+                check_binder(param, where, names, "parameter")
             if stmt.name in CONSTANTS:
-                raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", stmt.pos)
+                raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", at)
+            for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
+                if spelling in taken:
+                    raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: {spelling} is "
+                                                 f"{taken[spelling]} (functions are named for the whole file): "
+                                                 f"name the function differently, e.g. {stmt.name}fn", at)
             if stmt.name in STRUCTURAL_FUNCTIONS:
                 raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
-                                             f"{stmt.name}(…) itself): choose another name", stmt.pos)
-            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), stmt.pos)
+                                             f"{stmt.name}(…) itself): choose another name", at)
+            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), at)
             body_scope = Scope("scalar", dict(doc.functions))
             _validate(fn.body, body_scope, set(stmt.params))
             _check_closed(fn.body, set(stmt.params), body_scope)
@@ -866,7 +879,7 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
                 if spelling != stmt.name and spelling in doc.functions:
                     raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice ('{spelling}' is "
-                                                 f"another spelling of it)", stmt.pos)
+                                                 f"another spelling of it)", at)
                 doc.functions[spelling] = replace(fn, name=spelling)
         elif isinstance(stmt, s.RuleDecl):
             note_rule(stmt, "")
@@ -883,6 +896,32 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                     note_rule(r, stmt.name)
             doc.networks[stmt.name] = _network(stmt, dict(doc.functions))
     return doc
+
+
+def _block_names(tree: s.SourceFile) -> dict:
+    """Every name a block of the file declares or reserves → what it is there (for messages):
+    a network's x, y, quantities (aˡ, zˡ, Wˡ …), L, loss and `let`s; a graph's sizes,
+    inputs, nodes and `let`s. A function (named for the whole file) may not take one."""
+    taken: dict = {}
+    for stmt in tree.statements:
+        if isinstance(stmt, s.NetworkDecl):
+            where = f"network {stmt.name}"
+            losses = [i for i in stmt.items if isinstance(i, s.LossDecl)]
+            names = {"x": "the input x", "y": "the target y", "L": "the last layer L"}
+            names.update({q: f"the quantity {q}ˡ" for q in NETWORK_QUANTITIES})
+            names.update({i.name: f"the loss {i.name}" for i in losses})
+            names.update({i.name: f"the `let` name {i.name}" for i in stmt.items if isinstance(i, s.AliasDecl)})
+        elif isinstance(stmt, s.GraphDecl):
+            where = f"graph {stmt.name}"
+            names = {}
+            for what, items in (("size", stmt.sizes), ("input", stmt.inputs), ("node", stmt.nodes),
+                                ("`let` name", stmt.aliases)):
+                names.update({i.name: f"{'an' if what == 'input' else 'a'} {what}" for i in items})
+        else:
+            continue
+        for name, meaning in names.items():
+            taken.setdefault(name, f"{meaning} of {where}")
+    return taken
 
 
 def _not_a_network_rule(rule: s.RuleDecl) -> None:
