@@ -582,8 +582,7 @@ class _DefinitionContext(_BaseContext):
         return self.graph.nodes[key].symbol
 
     def derivative(self, target, source):
-        raise DeriveDeclarationError("a declaration cannot contain a derivative; state it as a rule",
-                                     Pos(0, 0))
+        raise DeriveDeclarationError("a declaration cannot contain a derivative; state it as a rule")
 
 
 def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) -> dict:
@@ -595,7 +594,11 @@ def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) ->
         ctx = _DefinitionContext(compiled.kind, g, g.functions, compiled.tensors, compiled.aliases,
                                  compiled.loss_name)
         ev = Evaluator(ctx, layer_env)
-        lhs, rhs = ev.eval(eq.lhs), ev.eval(eq.rhs)
+        try:
+            lhs, rhs = ev.eval(eq.lhs), ev.eval(eq.rhs)
+        except ShapeMismatch as e:  # assume y_3 = 0 where y has two entries
+            at = f" at sizes {','.join(map(str, compiled.sizes))}" if compiled.sizes else ""
+            raise DeriveDeclarationError(f"this assumption does not fit{at}: {e.message}", e.pos) from None
         if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
             raise DeriveDeclarationError("an assumption must be a scalar equation", eq.pos)
         residual = (lhs - rhs).xreplace(solved)

@@ -361,7 +361,8 @@ def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
         names = g.names
         if name in names or name in g.sizes:
             return
-        raise DeriveNameError(f"unknown name '{name}' in graph {g.name}", expr.pos)
+        known = ", ".join(dict.fromkeys([*(i.name for i in g.inputs), *(n.name for n in g.nodes), *g.sizes]))
+        raise DeriveNameError(f"unknown name '{name}' in graph {g.name} (known: {known})", expr.pos)
     net = scope.network
     assert net is not None
     if name in ("x", "y", net.loss_name, "L") or name in net.aliases:
@@ -564,11 +565,66 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
     for a in assumptions:
         _validate(a.lhs, scope, set())
         _validate(a.rhs, scope, set())
+        for side in (a.lhs, a.rhs):
+            _of_inputs(side, _network_derived(net, env), "x, y, Wˡ, bˡ" + (", γˡ" if any(
+                BUILTIN_FUNCTIONS.get(f) == 2 or (f in functions and len(functions[f].params) == 2)
+                for f in net.activations) else ""))
     for name, expr in aliases.items():
         _validate(expr, scope, set())
     rules = tuple(_rule(r, scope, decl.name, names) for r in rule_decls)
     return Network(net.name, net.sizes, net.also_sizes, net.activations, net.loss_name, net.loss, net.aliases,
                    net.assumptions, rules, net.pos)
+
+
+def _first_derived(expr: s.Expr, derived) -> str | None:
+    """The first thing in `expr` that `derived` names (a computed quantity, a derivative), or None."""
+    if isinstance(expr, s.Partial) or (isinstance(expr, s.Call) and expr.func in ("grad", "diff")):
+        return "a derivative"
+    found = derived(expr)
+    if found is not None:
+        return found
+    for child in s.children(expr):
+        found = _first_derived(child, derived)
+        if found is not None:
+            return found
+    return None
+
+
+def _of_inputs(expr: s.Expr, derived, inputs: str) -> None:
+    """An `assume` equation relates inputs only (assume Σ y = 1): the inputs are what the
+    checks sample, and an assumption solves for one of them. A computed quantity (zˡ, aˡ,
+    δˡ, the loss, a graph node), a `let` standing for one, or a derivative is bad input."""
+    def walk(e: s.Expr) -> None:
+        found = "a derivative" if isinstance(e, s.Partial) or (isinstance(e, s.Call) and e.func in ("grad", "diff")) \
+            else derived(e)
+        if found is not None:
+            raise DeriveDeclarationError(f"an assumption relates inputs only (here: {inputs}), and this is "
+                                         f"{found}: state what follows from the inputs as a rule, and assume "
+                                         f"only facts about the inputs, as in assume Σ y = 1", e.pos)
+        for child in s.children(e):
+            walk(child)
+
+    walk(expr)
+
+
+def _network_derived(net: "Network", env: dict):
+    """`derived` for a network's assumptions: aˡ (l ≥ 1), zˡ, δˡ and the loss are computed,
+    x, y, Wˡ, bˡ, γˡ (and a⁰ = x) are inputs; a `let` is what it stands for."""
+    def derived(e: s.Expr) -> str | None:
+        if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in LAYERED:
+            kind = LAYERED[e.base.id]
+            layer = int_value(e.arg, env, "a layer index")
+            if kind in ("z", "δ") or (kind == "a" and layer != 0):
+                return f"{e.base.id}^{layer}, which the network computes"
+            return None
+        if isinstance(e, s.Name) and e.id == net.loss_name:
+            return f"the loss {e.id}"
+        if isinstance(e, s.Name) and e.id in net.aliases:
+            inner = _first_derived(net.aliases[e.id], derived)
+            return None if inner is None else f"the `let` name {e.id}, which stands for {inner}"
+        return None
+
+    return derived
 
 
 def _network_names(network: str, loss, env: dict, functions: dict) -> Names:
@@ -812,8 +868,25 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                                              n.target.pos)
             claim(n.name, member, entry, n.pos, "node")
             nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
+    node_names = {n.name for n in decl.nodes}
+    input_names = ", ".join(dict.fromkeys(i.name for i in decl.inputs)) or "none"
+
+    def derived(e: s.Expr) -> str | None:
+        """What a graph's node or `let` used in an assumption is (None: it relates inputs only)."""
+        if isinstance(e, s.Name) and e.id in node_names:
+            return f"the node {e.id}, which the graph computes"
+        if isinstance(e, s.Name) and e.id in aliases:
+            inner = _first_derived(aliases[e.id].expr, derived)
+            return None if inner is None else f"the `let` name {e.id}, which stands for {inner}"
+        return None
+
     def expanded(eq: s.Equation) -> s.Equation:
-        lhs, rhs = (_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs))
+        sides = [resolve(side, names, size_names) for side in (eq.lhs, eq.rhs)]
+        for side in sides:
+            _of_inputs(side, derived, input_names)
+        lhs, rhs = (_expand_aliases(side, aliases) for side in sides)
+        _validate(lhs, Scope("graph", functions, graph=declared, layer_env=dict(sizes)), set())
+        _validate(rhs, Scope("graph", functions, graph=declared, layer_env=dict(sizes)), set())
         return s.Equation(lhs, rhs, eq.pos)
 
     graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(expanded(a.equation) for a in decl.assumptions), (),

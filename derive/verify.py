@@ -37,7 +37,7 @@ import logging
 import random
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -910,17 +910,21 @@ class CompiledDocument:
         self.scalar = compile_scalar(self.functions)
         self.graphs = {name: compile_graph(g, self.functions) for name, g in doc.graphs.items()}
         self.networks = {}
+        self.skipped: dict = {}  # network name → why its automatic second size set is not checked
         for name, net in doc.networks.items():
             sets = [compile_network(net, net.sizes, self.functions)]
             if net.also_sizes:
                 try:
                     sets.append(compile_network(net, net.also_sizes, self.functions))
-                except DeriveError:
-                    # Declared for its own widths (a loss naming aᴸ_3): the automatic second size
-                    # set only adds information, it cannot make a valid declaration bad input.
-                    # A second size set the file chose (`also layers`) must fit.
+                except DeriveError as e:
+                    # Declared for its own widths (a loss naming aᴸ_3, assume y_3 = 0): the automatic
+                    # second size set only adds information, it cannot make a valid declaration bad
+                    # input; the rules' details say it was skipped. A second size set the file chose
+                    # (`also layers`) must fit.
                     if net.also_sizes != default_also_sizes(net.sizes):
                         raise
+                    at = f" (line {e.pos.line})" if e.pos is not None else ""
+                    self.skipped[name] = f"the second size set was skipped: {e.message}{at}"
             self.networks[name] = sets
         # What the audit reads instead of the compiled form: the model, at each size set.
         self.scalar.audit_source = (audit.Target("scalar"), doc.functions)
@@ -968,5 +972,11 @@ def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], s
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
-    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
-            for r in rules]
+    verdicts = []
+    for r in rules:
+        verdict = check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
+        skipped = compiled.skipped.get(r.context) if r.context is not None else None
+        if skipped is not None and _size_generic(r):  # it would have been checked there too
+            verdict = replace(verdict, detail=f"{verdict.detail}; {skipped}" if verdict.detail else skipped)
+        verdicts.append(verdict)
+    return verdicts
