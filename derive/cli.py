@@ -17,7 +17,7 @@ from . import __version__
 from .api import check_source, read_rule_file
 from .cost import document_costs, render_costs
 from .errors import DeriveError
-from .limits import seconds, time_box
+from .limits import LIMITS, seconds, time_box
 from .model import load
 from .render import render_json, render_text
 from .verify import DEFAULTS
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
     check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule, and for reading and compiling each file "
-                            f"(default {DEFAULTS['timeout']:g}; none: no limit)")
+                            f"(default {DEFAULTS['timeout']:g}, at most {LIMITS['timeout_s']}; none: no limit)")
     check.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     check.add_argument("-v", "--verbose", action="store_true", help="full details, and debug logging")
     check.add_argument("--numeric", action="store_true",

@@ -16,7 +16,7 @@ import graphviz
 
 from .api import read_rule_file
 from .errors import DeriveError
-from .limits import time_box
+from .limits import LIMITS, time_box
 from .latex import render_latex, render_markdown
 from .model import load
 from .pictures import pictures, picture
@@ -68,7 +68,8 @@ def add_commands(sub) -> None:
                                        "rule's counterexample as a table). Exit codes as for check; 3 when "
                                        "a needed program is missing.")
     latex.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
-    latex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (out.tex, out.md)")
+    latex.add_argument("-o", "--output", required=True, metavar="OUT", type=path_argument,
+                       help="the file to write (out.tex, out.md)")
     latex.add_argument("--format", choices=("tex", "md"), default=None,
                        help="tex (default) or md: Markdown with $…$ math; default from OUT's suffix")
     latex.add_argument("--pdf", action="store_true", help="also compile the LaTeX to PDF (pdflatex or latexmk)")
@@ -76,7 +77,7 @@ def add_commands(sub) -> None:
                        help="include a picture of every graph and network (needs Graphviz's dot)")
     latex.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule check, and for reading and compiling each file "
-                            f"(default {DEFAULTS['timeout']:g}; none: no limit)")
+                            f"(default {DEFAULTS['timeout']:g}, at most {LIMITS['timeout_s']}; none: no limit)")
     latex.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     latex.set_defaults(run=run_latex)
     graph = sub.add_parser("graph", help="draw a computation graph or a network's layer graph (Graphviz)",
@@ -87,7 +88,8 @@ def add_commands(sub) -> None:
     which = graph.add_mutually_exclusive_group()
     which.add_argument("--graph", metavar="NAME", help="the graph or network to draw (default: the first)")
     which.add_argument("--rule", metavar="NAME", help="draw the graph or network this rule belongs to")
-    graph.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (out.svg)")
+    graph.add_argument("-o", "--output", required=True, metavar="OUT", type=path_argument,
+                       help="the file to write (out.svg)")
     graph.set_defaults(run=run_graph)
 
 
