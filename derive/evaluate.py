@@ -222,8 +222,10 @@ class Evaluator:
                 high = self._range_at(sub, axis, dict(idx, **{name: 1}))
                 self._same_range(name, high, sub, uses, dict(idx, **{name: 1}))
                 return high
-        raise DeriveDeclarationError(f"the summation index '{expr.index.id}' is not used as a subscript",
-                                     expr.index.pos)
+        k = expr.index.id
+        raise DeriveDeclarationError(f"the summation index '{k}' is not used as a subscript, so its range is "
+                                     f"unknown: give it bounds, as in Σ_{{{k}=1}}^{{3}}, or sum over the entries "
+                                     f"it indexes, as in Σ_{k} x_{k}", expr.index.pos)
 
     # ------------------------------------------------------------ references (what ∂ differentiates)
 

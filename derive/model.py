@@ -228,6 +228,8 @@ class Scope:
     graph: Graph | None = None
     network: Network | None = None
     layer_env: dict = field(default_factory=dict)  # quantifier values, and L
+    quantifiers: tuple = ()  # the rule's quantifiers (model.Quantifier), for messages
+    ranges: dict = field(default_factory=dict)  # quantifier → (low, high) where all its layers exist (messages)
 
     def is_function(self, name: str) -> bool:
         return name in self.functions or name in BUILTIN_FUNCTIONS
@@ -322,12 +324,74 @@ def _check_layer(expr: s.Sup, scope: Scope, bound: set) -> None:
     layer = int_value(expr.arg, scope.layer_env, "a layer index")
     low = 0 if kind == "a" else 1
     if not low <= layer <= net.depth:
-        raise DeriveDeclarationError(
-            f"layer index out of range: {expr.base.id}^{layer} does not exist "  # type: ignore[union-attr]
-            f"({expr.base.id} has layers {low}..{net.depth})", expr.pos)  # type: ignore[union-attr]
+        name = expr.base.id  # type: ignore[union-attr]
+        raise DeriveDeclarationError(f"layer index out of range: {name}^{layer} does not exist ({name} has layers "
+                                     f"{_layers_text(low, net)}){_quantifier_hint(expr.arg, scope)}",
+                                     expr.pos)
     if kind == "γ" and scope.arity(net.activations[layer - 1]) != 2:
         raise DeriveDeclarationError(f"layer {layer} has no parameters γ: its activation "
                                      f"{net.activations[layer - 1]} takes one argument", expr.pos)
+
+
+def _layer_text(layer: int, net: "Network") -> str:
+    """An upper layer bound as a rule would write it: L, L-1 where L names the last layer, else the number."""
+    if not net.integers or layer not in (net.depth, net.depth - 1):
+        return str(layer)
+    return "L" if layer == net.depth else "L-1"
+
+
+def _layers_text(low: int, net: "Network") -> str:
+    return f"{low}..L, L = {net.depth}" if net.integers else f"{low}..{net.depth}"
+
+
+def _quantifier_hint(arg: s.Expr, scope: Scope) -> str:
+    """For a layer out of range at one value of a rule's quantifier (for l in 1..L+1: δˡ, or
+    δ^{l+1} with l up to L): that value, and the range over which every layer the rule names exists."""
+    used = s.names_in(arg)
+    mine = [q for q in scope.quantifiers if q.var in used]
+    if len(mine) != 1:
+        return ""
+    q = mine[0]
+    net = scope.network
+    assert net is not None
+    at = f" at {q.var} = {scope.layer_env.get(q.var)} (for {q.var} in {q.low}..{q.high}, line {q.pos.line})"
+    fits = scope.ranges.get(q.var)
+    if fits is None:
+        return at
+    return f"{at}: write for {q.var} in {fits[0]}..{_layer_text(fits[1], net)}, where every layer " \
+           f"this rule names exists"
+
+
+def _layer_ranges(sides: list, quantifiers: tuple, net: "Network", env: dict) -> dict:
+    """Per quantifier, the whole range of values at which every layer index the rule writes
+    with it alone (δˡ, W^{l+1}) exists, when that is one range (for messages)."""
+    layered: list = []
+
+    def walk(e) -> None:
+        if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in LAYERED:
+            layered.append((0 if LAYERED[e.base.id] == "a" else 1, e.arg))
+        for child in s.children(e):
+            walk(child)
+
+    for side in sides:
+        walk(side)
+    ranges = {}
+    for q in quantifiers:
+        exprs = [(low, arg) for low, arg in layered if q.var in s.names_in(arg)
+                 and s.names_in(arg) <= {q.var} | set(env)]
+        if not exprs:
+            continue
+        fits = []
+        for value in range(q.low - net.depth - 3, q.high + net.depth + 4):
+            try:
+                if all(low <= int_value(arg, dict(env, **{q.var: value}), "") <= net.depth for low, arg in exprs):
+                    fits.append(value)
+            except DeriveError:
+                break
+        else:
+            if fits and fits == list(range(fits[0], fits[-1] + 1)):
+                ranges[q.var] = (fits[0], fits[-1])
+    return ranges
 
 
 def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
@@ -424,8 +488,11 @@ def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, exp
         _validate(point, scope, set())
         series = (eq.var, point, eq.order)
     rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs, expected, decl.pos, context, series)
+    ranges = {} if scope.network is None or not quantifiers else \
+        _layer_ranges([rule.lhs, rule.rhs], quantifiers, scope.network, scope.layer_env)
     for assignment in rule.layer_assignments:
-        inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
+        inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment),
+                      quantifiers, ranges)
         _validate(rule.lhs, inner, set())
         _validate(rule.rhs, inner, set())
     return rule
