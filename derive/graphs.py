@@ -620,7 +620,8 @@ def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) ->
 
 def build_functions(functions: dict) -> FunctionTable:
     """The function table of a document: built-ins, then the user's definitions in order.
-    A definition named like a built-in must be that built-in (`_is_the_built_in`)."""
+    A definition named like a built-in must be that built-in (`_is_the_built_in`), which
+    then keeps its place in the table: the name has one meaning wherever it is used."""
     table = FunctionTable()
     builtins = FunctionTable()
     shown: set = set()  # built-ins already shown equal (σ and sigma are one definition)
@@ -634,10 +635,11 @@ def build_functions(functions: dict) -> FunctionTable:
         if isinstance(body, sp.MatrixBase):
             raise DeriveDeclarationError(f"a function gives a scalar, this body is a {body.rows}×{body.cols} "
                                          f"matrix", fn.body.pos)
-        canonical = builtins.canonical(fn.name)
-        if builtins.has(fn.name) and canonical not in shown:
-            _is_the_built_in(fn, params, table.expand_definitions(body), builtins)
-            shown.add(canonical)
+        if fn.builtin:  # a claim that it is the built-in: checked, and the built-in stays (one meaning)
+            if builtins.canonical(fn.name) not in shown:
+                _is_the_built_in(fn, params, table.expand_definitions(body), builtins)
+                shown.add(builtins.canonical(fn.name))
+            continue
         table.define(fn.name, params, body)
     return table
 

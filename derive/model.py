@@ -60,12 +60,15 @@ VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
 
 @dataclass(frozen=True)
 class Function:
-    """A user-defined function `f(t, …) = body`."""
+    """A user-defined function `f(t, …) = body`. Named like a built-in (`function σ(t) =
+    1/(1 + exp(-t))`, as textbooks write), it is a claim that it *is* that built-in: verify
+    shows the two equal (else bad input), and the name keeps the built-in's one meaning."""
 
     name: str
     params: tuple
     body: s.Expr
     pos: Pos
+    builtin: bool = False  # named like a built-in function: checked equal to it, never replacing it
 
 
 @dataclass(frozen=True)
@@ -1011,7 +1014,8 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             if stmt.name in STRUCTURAL_FUNCTIONS:
                 raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
                                              f"{stmt.name}(…) itself): choose another name", at)
-            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), at)
+            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), at,
+                          builtin=stmt.name in BUILTIN_FUNCTIONS)
             body_scope = Scope("scalar", dict(doc.functions))
             _validate(fn.body, body_scope, set(stmt.params))
             _check_closed(fn.body, set(stmt.params), body_scope)
