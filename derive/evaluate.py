@@ -553,8 +553,7 @@ class Evaluator:
         except TypeError as e:
             if not is_not_real_comparison(e):
                 raise
-            shown = ", ".join(sp.sstr(a) for a in args)
-            raise DeriveDeclarationError(f"{name}{chr(39) * primes}({shown}) compares a value that is "
+            raise DeriveDeclarationError(f"this call of {name}{chr(39) * primes} compares a value that is "
                                          f"{not_real_value(e)}: {NOT_REAL_HINT}", call.pos) from None
 
     # ------------------------------------------------------------ operators with shapes

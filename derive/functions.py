@@ -179,6 +179,7 @@ class FunctionTable:
 
     def __init__(self) -> None:
         self._classes: dict[str, type] = {}
+        self._compares: dict[type, bool] = {}  # a function class → does its body compare (see `compares`)
         for name, (params, body) in BUILTIN_BODIES.items():
             self._classes[name] = _defined_function(name, params, body)
 
@@ -234,8 +235,10 @@ class FunctionTable:
         fn = self._classes.get(name)
         if fn is None:
             return False
-        params, body = fn._derive_definition
-        return bool(self.expand_definitions(body).has(sp.Piecewise))
+        if fn not in self._compares:
+            _, body = getattr(fn, "_derive_definition")
+            self._compares[fn] = bool(self.expand_definitions(body).has(sp.Piecewise))
+        return self._compares[fn]
 
     def expand_definitions(self, expr: sp.Expr) -> sp.Expr:
         """Replace every call of a defined function by its body (innermost first)."""
