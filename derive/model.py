@@ -253,7 +253,8 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         return
     if isinstance(expr, s.Call):
         if not scope.is_function(expr.func):
-            raise DeriveNameError(f"unknown function '{expr.func}'", expr.pos)
+            raise DeriveNameError(f"unknown function '{expr.func}' (a name directly followed by '(' is a call: "
+                                  f"for a product, write {expr.func} (…) with a space)", expr.pos)
         arity = scope.arity(expr.func)
         if arity is not None and len(expr.args) != arity:
             raise DeriveDeclarationError(

@@ -381,3 +381,10 @@ def test_a_sum_without_a_range_in_a_rule_says_how_to_give_one():
 def test_a_scalar_sum_without_bounds_says_how_to_write_them():
     [v] = check_source("rule s: Σ_k x_k = 1\n", "f.deriv", timeout=None)
     assert v.how == "bad input" and "needs its bounds, as in Σ_{k=1}^{3}" in v.detail
+
+
+def test_a_parameter_called_like_a_function_says_how_to_write_a_product():
+    with pytest.raises(DeriveError) as info:
+        load("function elu2(t, a) = t if t > 0 else a(exp(t) − 1)\n", "f.deriv")
+    assert "unknown function 'a'" in info.value.message and "write a (…) with a space" in info.value.message
+    located(info.value, 1, 39)
