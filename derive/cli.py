@@ -95,12 +95,14 @@ def _cost(args) -> int:
         print(DeriveError("no .deriv files found", filename=" ".join(args.paths)), file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in files:
+        text = ""
         try:
             with time_box(DEFAULTS["timeout"], str(path)):
-                doc = load(read_rule_file(path), str(path))
+                text = read_rule_file(path)
+                doc = load(text, str(path))
                 print(render_costs(document_costs(doc), str(path)))
-        except DeriveError as e:
-            print(e, file=sys.stderr)
+        except DeriveError as e:  # compiling may raise too: point into this file
+            print(e.located(str(path), text) if text else e, file=sys.stderr)
             status = EXIT_BAD_INPUT
     return status
 

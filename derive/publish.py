@@ -23,6 +23,7 @@ from .pictures import pictures, picture
 from .steps import derive_source
 from .syntax import parser
 from .verify import DEFAULTS
+from .vocabulary import How
 
 TEX_HINT = "install TeX Live (Debian: apt-get install texlive-latex-base)"
 DOT_HINT = "install Graphviz (Debian: apt-get install graphviz)"
@@ -155,6 +156,8 @@ def run_latex(args) -> int:
         if code:
             return code
     verdicts = [d.verdict for _, ds in documents for d in ds if d.verdict is not None]
+    if any(How(v.how) is How.BAD_INPUT for v in verdicts):  # as for check
+        return EXIT_BAD_INPUT
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED
 
 
@@ -196,12 +199,14 @@ def run_graph(args) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
+    text = ""
     try:
         with time_box(DEFAULTS["timeout"], str(path)):
-            doc = load(read_rule_file(path), str(path))
+            text = read_rule_file(path)
+            doc = load(text, str(path))
             pic = picture(doc, graph=args.graph, rule=args.rule)
-    except DeriveError as e:
-        print(e, file=sys.stderr)
+    except DeriveError as e:  # compiling may raise too: point into this file
+        print(e.located(str(path), text) if text else e, file=sys.stderr)
         return EXIT_BAD_INPUT
     except LookupError as e:
         print(f"{path}: error: {e.args[0]}", file=sys.stderr)

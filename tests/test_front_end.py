@@ -329,6 +329,37 @@ def test_a_missing_file_is_bad_input(tmp_path, capsys, command):
     assert code == EXIT_BAD_INPUT and "nofile.deriv: error:" in err and "Traceback" not in out + err
 
 
+GIVEN_NETWORK = ("network n {\n layers 2, 2\n activation σ\n loss C = max(sqrt(y_1), 0) + ½‖y − aᴸ‖²\n"
+                 " assume y_1 = -1\n rule r: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)\n}\n")
+GIVEN_GRAPH = "graph g {\n input a = -1\n u = a if sqrt(a) > 0 else 0\n rule r: du/da = 1\n}\n"
+
+
+@pytest.mark.parametrize("command, text, where", [
+    (["graph", "-o", "x.svg"], GIVEN_GRAPH, "3:2"),
+    (["cost"], GIVEN_NETWORK, "4:11"),
+    (["latex", "-o", "x.md"], GIVEN_NETWORK, "4:11"),
+    (["latex", "-o", "x.md"], GIVEN_GRAPH, "3:2"),
+    (["check"], GIVEN_GRAPH, "3:2"),
+])
+def test_every_command_points_a_compile_error_into_the_file(tmp_path, capsys, monkeypatch, command, text, where):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "given.deriv"
+    path.write_text(text, encoding="utf-8")
+    code = main([command[0], str(path), *command[1:]])
+    out, err = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT and "Traceback" not in out + err and "<input>" not in err
+    assert f"{path}:{where}: error: with the values this file gives" in err and "^" in err
+
+
+def test_latex_exits_2_for_a_rule_with_bad_input_as_check_does(tmp_path, capsys):
+    path = tmp_path / "w.deriv"
+    path.write_text("function k(x) = x if sqrt(x) > 1 else 0\ngraph g {\n input a = -4\n u = 2 a\n"
+                    " rule r: k(a) = 0\n rule s: u = 2 a\n}\n", encoding="utf-8")
+    assert main(["check", "--timeout", "none", str(path)]) == EXIT_BAD_INPUT
+    assert main(["latex", str(path), "-o", str(tmp_path / "w.md"), "--timeout", "60"]) == EXIT_BAD_INPUT
+    assert "a value that is 2*I" in (tmp_path / "w.md").read_text(encoding="utf-8")
+
+
 # ---------------------------------------------------------------- 6. messages
 
 
