@@ -238,10 +238,11 @@ class Functions:
         self.user = user  # name → model.Function
 
     def _resolve(self, name: str):
-        if name in self.user:
+        # a definition named like a built-in was shown to be it (derive.graphs): the built-in is meant
+        if name in self.user and not getattr(self.user[name], "builtin", False):
             return self.user[name]
         canonical = ALIASES.get(name, name)
-        if canonical in self.user:
+        if canonical in self.user and not getattr(self.user[canonical], "builtin", False):
             return self.user[canonical]
         if canonical in BUILTINS or canonical in ("max", "min"):
             return canonical

@@ -17,7 +17,7 @@ from . import __version__
 from .api import check_source, read_rule_file
 from .cost import document_costs, render_costs
 from .errors import DeriveError
-from .limits import seconds, time_box
+from .limits import LIMITS, seconds, time_box
 from .model import load
 from .render import render_json, render_text
 from .verify import DEFAULTS
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
     check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule, and for reading and compiling each file "
-                            f"(default {DEFAULTS['timeout']:g}; none: no limit)")
+                            f"(default {DEFAULTS['timeout']:g}, at most {LIMITS['timeout_s']}; none: no limit)")
     check.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     check.add_argument("-v", "--verbose", action="store_true", help="full details, and debug logging")
     check.add_argument("--numeric", action="store_true",
@@ -95,12 +95,14 @@ def _cost(args) -> int:
         print(DeriveError("no .deriv files found", filename=" ".join(args.paths)), file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in files:
+        text = ""
         try:
             with time_box(DEFAULTS["timeout"], str(path)):
-                doc = load(read_rule_file(path), str(path))
+                text = read_rule_file(path)
+                doc = load(text, str(path))
                 print(render_costs(document_costs(doc), str(path)))
-        except DeriveError as e:
-            print(e, file=sys.stderr)
+        except DeriveError as e:  # compiling may raise too: point into this file
+            print(e.located(str(path), text) if text else e, file=sys.stderr)
             status = EXIT_BAD_INPUT
     return status
 

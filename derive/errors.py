@@ -66,9 +66,10 @@ class DeriveSyntaxError(DeriveError):
 
 
 class DeriveNameError(DeriveError):
-    """A name that is not declared where it is used."""
+    """A name that is not declared where it is used. Its message says so ("unknown name 'q'
+    in network n"), so the kind is plain "error", not repeated in front of it."""
 
-    kind = "unknown name"
+    kind = "error"
 
 
 class DeriveDeclarationError(DeriveError):

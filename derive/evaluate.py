@@ -19,7 +19,8 @@ import sympy as sp
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
-from .functions import Cases
+from .functions import (NOT_REAL_HINT, Cases, NotReal, compare, describe_not_real, is_not_real_comparison,
+                        not_real_value)
 from .kinks import without_abs
 from .model import LAYERED, int_value
 
@@ -221,8 +222,10 @@ class Evaluator:
                 high = self._range_at(sub, axis, dict(idx, **{name: 1}))
                 self._same_range(name, high, sub, uses, dict(idx, **{name: 1}))
                 return high
-        raise DeriveDeclarationError(f"the summation index '{expr.index.id}' is not used as a subscript",
-                                     expr.index.pos)
+        k = expr.index.id
+        raise DeriveDeclarationError(f"the summation index '{k}' is not used as a subscript, so its range is "
+                                     f"unknown: give it bounds, as in Σ_{{{k}=1}}^{{3}}, or sum over the entries "
+                                     f"it indexes, as in Σ_{k} x_{k}", expr.index.pos)
 
     # ------------------------------------------------------------ references (what ∂ differentiates)
 
@@ -416,8 +419,6 @@ class Evaluator:
             return sp.zeros(sample.rows, sample.cols)
         return sp.Integer(0)
 
-    _COMPARE = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le}
-
     def _cases(self, expr: s.Cases, idx: dict):
         """`a if c else b` → a `Cases` (piecewise, derivative undefined between pieces)."""
         pieces = []
@@ -429,7 +430,13 @@ class Evaluator:
                 if _is_matrix(v):
                     raise ShapeMismatch(f"a piecewise definition compares and gives scalars, got "
                                         f"{describe_shape(v)}", node.pos)
-            pieces.append((value, self._COMPARE[cond.op](left, right)))
+            try:
+                relation = compare(cond.op, left, right)
+            except NotReal as e:
+                node = cond.left if e.value is left else cond.right
+                raise DeriveDeclarationError(f"this side of the comparison is {describe_not_real(e.value)}: "
+                                             f"{NOT_REAL_HINT}", node.pos) from None
+            pieces.append((value, relation))
         otherwise = _as_scalar_if_1x1(self._eval(expr.otherwise, idx))
         if _is_matrix(otherwise):
             raise ShapeMismatch(f"a piecewise definition gives scalars, got {describe_shape(otherwise)}",
@@ -529,16 +536,25 @@ class Evaluator:
                     raise ShapeMismatch(f"{name} applies entrywise to tensors of one shape, got "
                                         f"{describe_shape(matrices[0][0])} and {describe_shape(a)}", node.pos)
             return sp.Matrix(shape[0], shape[1], lambda i, j: self._apply(
-                name, [a[i, j] if _is_matrix(a) else a for a in args], expr.primes))
-        return self._apply(name, args, expr.primes)  # f'(t, γ): the derivative by t
+                name, [a[i, j] if _is_matrix(a) else a for a in args], expr.primes, expr))
+        return self._apply(name, args, expr.primes, expr)  # f'(t, γ): the derivative by t
 
-    def _apply(self, name: str, args: list, primes: int):
+    def _apply(self, name: str, args: list, primes: int, call: s.Call):
         functions = self.ctx.functions
-        if primes and self.derivatives is not None:
-            u = sp.Dummy("u", real=True)
-            self.derivatives.append((functions.apply(name, [u, *args[1:]], primes), functions.apply(name, [u, *args[1:]]),
-                                     u, primes, args[0]))
-        return functions.apply(name, args, primes)
+        try:
+            if primes and self.derivatives is not None:
+                u = sp.Dummy("u", real=True)
+                self.derivatives.append((functions.apply(name, [u, *args[1:]], primes),
+                                         functions.apply(name, [u, *args[1:]]), u, primes, args[0]))
+            result = functions.apply(name, args, primes)
+            if functions.compares(name):  # its comparisons, with these arguments put in, must be real
+                functions.expand_definitions(result)
+            return result
+        except TypeError as e:
+            if not is_not_real_comparison(e):
+                raise
+            raise DeriveDeclarationError(f"this call of {name}{chr(39) * primes} compares a value that is "
+                                         f"{not_real_value(e)}: {NOT_REAL_HINT}", call.pos) from None
 
     # ------------------------------------------------------------ operators with shapes
 

@@ -55,6 +55,67 @@ class Cases(sp.Piecewise):
         return Cases(*pieces)
 
 
+def not_real(value) -> bool:
+    """Is `value` surely not a finite real number (I, x + I, log(-1), 1/0 → zoo, 0/0 → nan)?
+    Such a value has no place in a comparison: SymPy refuses to build one."""
+    value = sp.sympify(value)
+    return bool(value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)) or value.is_extended_real is False
+
+
+def describe_not_real(value) -> str:
+    """How to name a value that is not a real number in a message."""
+    value = sp.sympify(value)
+    if value.has(sp.nan):
+        return "undefined (0/0)"
+    if value.has(sp.zoo):
+        return "complex infinity (a division by 0, or log(0))"
+    if value.has(sp.oo, -sp.oo):
+        return "infinite"
+    return f"{sp.sstr(value)}, not a real number"
+
+
+NOT_REAL_HINT = ("a condition compares real numbers: keep the arguments of sqrt at least 0 and of log above 0, "
+                 "and every divisor away from 0")
+
+
+def is_not_real_comparison(error: TypeError) -> bool:
+    """Is this SymPy's refusal to compare a value that is not real (or NaN)?"""
+    text = str(error)
+    return text.startswith("Invalid comparison of non-real") or text.startswith("Invalid NaN comparison")
+
+
+def not_real_value(error: TypeError) -> str:
+    """The value SymPy refused to compare (`is_not_real_comparison`), described."""
+    text = str(error)
+    if text.startswith("Invalid NaN comparison"):
+        return describe_not_real(sp.nan)
+    shown = text.removeprefix("Invalid comparison of non-real ").strip()
+    return "complex infinity (a division by 0, or log(0))" if shown == "zoo" else f"{shown}, not a real number"
+
+
+class NotReal(ValueError):
+    """A comparison (a condition, max, min, a piecewise function) given a side that is not
+    a real number: `value` is that side."""
+
+    def __init__(self, value):
+        super().__init__(f"a comparison of {describe_not_real(value)}")
+        self.value = value
+
+
+def compare(op: str, left, right):
+    """`left op right` (op one of > >= < <=), or NotReal naming a side that is not real."""
+    for side in (left, right):
+        if not_real(side):
+            raise NotReal(side)
+    relation = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le}[op]
+    try:
+        return relation(left, right)
+    except TypeError as e:
+        if is_not_real_comparison(e):
+            raise NotReal(left if not_real(left) else right) from None
+        raise
+
+
 def maximum(args: list) -> sp.Expr:
     """max(a, b, …) as nested `Cases`; ties are boundaries (no derivative there).
 
@@ -118,6 +179,7 @@ class FunctionTable:
 
     def __init__(self) -> None:
         self._classes: dict[str, type] = {}
+        self._compares: dict[type, bool] = {}  # a function class → does its body compare (see `compares`)
         for name, (params, body) in BUILTIN_BODIES.items():
             self._classes[name] = _defined_function(name, params, body)
 
@@ -164,6 +226,19 @@ class FunctionTable:
             if needs_limits(body, self.expand_definitions(at)):
                 return value_of_derivative(body, u, sp.sympify(args[0]), primes)
         return at
+
+    def compares(self, name: str) -> bool:
+        """Does `name` compare its arguments (max, min, a piecewise body such as relu's)?"""
+        name = self.canonical(name)
+        if name in VARIADIC_FUNCTIONS and name not in self._classes:
+            return True
+        fn = self._classes.get(name)
+        if fn is None:
+            return False
+        if fn not in self._compares:
+            _, body = getattr(fn, "_derive_definition")
+            self._compares[fn] = bool(self.expand_definitions(body).has(sp.Piecewise))
+        return self._compares[fn]
 
     def expand_definitions(self, expr: sp.Expr) -> sp.Expr:
         """Replace every call of a defined function by its body (innermost first)."""

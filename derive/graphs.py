@@ -36,7 +36,7 @@ import sympy as sp
 from . import numeric
 from .errors import DeriveDeclarationError, Pos
 from .evaluate import Evaluator, Keys, ShapeMismatch
-from .functions import FunctionTable
+from .functions import NOT_REAL_HINT, FunctionTable, is_not_real_comparison, not_real_value
 from .kinks import without_abs
 from .model import Graph, Network
 
@@ -409,6 +409,7 @@ def compile_network(net: Network, sizes: tuple, functions: FunctionTable) -> Com
     tensors[("C", None)] = Keys(1, 1, ("C",), net.loss_name, scalar=True)
     compiled.layer_env = dict(net.integers)
     compiled.assumptions = _solve_assumptions(net.assumptions, compiled, compiled.layer_env)
+    _real_at_fixed_values(compiled, {"C": net.loss.pos})
     return compiled
 
 
@@ -438,6 +439,7 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
     expected = Counter((n.name, n.member) for n in graph.nodes if n.entry is not None)
     gathered: dict = {}  # (name, member) → {(i, j): key}, for definitions entry by entry
     waiting = list(graph.nodes)
+    where: dict = {}  # node key → the position of its definition
     while waiting:
         deferred = []
         ctx = _DefinitionContext("graph", g, functions, tensors, {}, "",
@@ -450,14 +452,43 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
                 continue
             except ShapeMismatch as e:
                 raise DeriveDeclarationError(f"ill-shaped node: {e.message}", e.pos) from None
+            before = len(g.nodes)
             _define(g, tensors, node, definition, gathered, expected)
+            where.update((key, node.pos) for key in list(g.nodes)[before:])
         if len(deferred) == len(waiting):
             node = deferred[0]
             raise DeriveDeclarationError(f"{_layer_label(node.name, node.member)} cannot be computed: its "
                                          f"definition depends on itself (a cycle of definitions)", node.pos)
         waiting = deferred
     compiled.assumptions = _solve_assumptions(graph.assumptions, compiled, compiled.layer_env)
+    _real_at_fixed_values(compiled, where)
     return compiled
+
+
+def _real_at_fixed_values(compiled: Compiled, where: dict) -> None:
+    """Every comparison in a definition must stay one of real numbers once the values the
+    file fixes (`input a = -1`, an `assume`) are put in: with a = -1, `u = a if sqrt(a) > 0
+    else 0` compares I, which means nothing. Bad input at the definition (`where`: key → Pos)."""
+    fixed = compiled.fixed()
+    if not fixed:
+        return
+    g = compiled.graph
+    for key, pos in where.items():
+        node = g.nodes.get(key)
+        if node is None or node.definition is None:
+            continue
+        value = g.expanded(node.base)
+        if not value.has(sp.Piecewise):
+            continue
+        try:
+            value.xreplace(fixed)
+        except TypeError as e:
+            if not is_not_real_comparison(e):
+                raise
+            shown = ", ".join(f"{sym} = {v}" for sym, v in fixed.items() if sym in value.free_symbols)
+            raise DeriveDeclarationError(f"with the values this file gives ({shown}), a comparison in this "
+                                         f"definition compares a value that is {not_real_value(e)}: "
+                                         f"{NOT_REAL_HINT}", pos) from None
 
 
 def _define(g: ScalarGraph, tensors: dict, node, definition, gathered: dict, expected: Counter) -> None:
@@ -552,8 +583,7 @@ class _DefinitionContext(_BaseContext):
         return self.graph.nodes[key].symbol
 
     def derivative(self, target, source):
-        raise DeriveDeclarationError("a declaration cannot contain a derivative; state it as a rule",
-                                     Pos(0, 0))
+        raise DeriveDeclarationError("a declaration cannot contain a derivative; state it as a rule")
 
 
 def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) -> dict:
@@ -565,7 +595,11 @@ def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) ->
         ctx = _DefinitionContext(compiled.kind, g, g.functions, compiled.tensors, compiled.aliases,
                                  compiled.loss_name)
         ev = Evaluator(ctx, layer_env)
-        lhs, rhs = ev.eval(eq.lhs), ev.eval(eq.rhs)
+        try:
+            lhs, rhs = ev.eval(eq.lhs), ev.eval(eq.rhs)
+        except ShapeMismatch as e:  # assume y_3 = 0 where y has two entries
+            at = f" at sizes {','.join(map(str, compiled.sizes))}" if compiled.sizes else ""
+            raise DeriveDeclarationError(f"this assumption does not fit{at}: {e.message}", e.pos) from None
         if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
             raise DeriveDeclarationError("an assumption must be a scalar equation", eq.pos)
         residual = (lhs - rhs).xreplace(solved)
@@ -586,8 +620,12 @@ def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) ->
 
 
 def build_functions(functions: dict) -> FunctionTable:
-    """The function table of a document: built-ins, then the user's definitions in order."""
+    """The function table of a document: built-ins, then the user's definitions in order.
+    A definition named like a built-in must be that built-in (`_is_the_built_in`), which
+    then keeps its place in the table: the name has one meaning wherever it is used."""
     table = FunctionTable()
+    builtins = FunctionTable()
+    shown: set = set()  # built-ins already shown equal (σ and sigma are one definition)
     for fn in functions.values():
         params = tuple(sp.Symbol(p, real=True) for p in fn.params)
         ctx = SymbolicContext("scalar", ScalarGraph(table), table, {}, variables=dict(zip(fn.params, params)))
@@ -595,8 +633,48 @@ def build_functions(functions: dict) -> FunctionTable:
             body = Evaluator(ctx, {}).eval(fn.body)
         except ShapeMismatch as e:
             raise DeriveDeclarationError(f"ill-shaped function body: {e.message}", e.pos) from None
+        if isinstance(body, sp.MatrixBase):
+            raise DeriveDeclarationError(f"a function gives a scalar, this body is a {body.rows}×{body.cols} "
+                                         f"matrix", fn.body.pos)
+        if fn.builtin:  # a claim that it is the built-in: checked, and the built-in stays (one meaning)
+            if builtins.canonical(fn.name) not in shown:
+                _is_the_built_in(fn, params, table.expand_definitions(body), builtins)
+                shown.add(builtins.canonical(fn.name))
+            continue
         table.define(fn.name, params, body)
     return table
+
+
+def _is_the_built_in(fn, params: tuple, body: sp.Expr, builtins: FunctionTable) -> None:
+    """A file may define a function named like a built-in only as that built-in (a textbook's
+    `function σ(t) = 1/(1 + exp(-t))`): its body must be shown equal to the built-in's, by the
+    zero test rules are proved with, for every value of its parameters. Otherwise the name
+    would mean one thing in this file and another in every other: bad input."""
+    from .zero import is_identically_zero
+
+    arity = builtins.arity(fn.name)
+    rename = f"name yours differently, e.g. {fn.name}2"
+    if arity is not None and arity != len(params):
+        raise DeriveDeclarationError(f"{fn.name} is built in and takes {arity} argument(s), this definition "
+                                     f"{len(params)}: {rename}", fn.pos)
+    builtin = builtins.expand_definitions(builtins.apply(fn.name, list(params)))
+    try:
+        equal = is_identically_zero(body - builtin, builtins)
+    except (TypeError, ValueError, ArithmeticError, NotImplementedError):
+        equal = False
+    if not equal:
+        call = f"{fn.name}({', '.join(map(str, params))})"
+        meaning = "" if _written(builtin) == call else f" ({call} = {_written(builtin)})"
+        raise DeriveDeclarationError(f"{fn.name} is built in{meaning}, and this definition is not shown to be "
+                                     f"it: {rename}", fn.pos)
+
+
+def _written(expr: sp.Expr) -> str:
+    """A built-in's body as a file would write it (`t if t > 0 else 0` for a piecewise one)."""
+    if isinstance(expr, sp.Piecewise):
+        *pieces, (last, _) = expr.args
+        return " else ".join([f"{_written(v)} if {sp.sstr(c)}" for v, c in pieces] + [_written(last)])
+    return sp.sstr(expr)
 
 
 def compile_scalar(functions: FunctionTable) -> Compiled:

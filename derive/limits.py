@@ -3,7 +3,8 @@
 * `LIMITS`: sizes too large to check are refused at once, as bad input naming the limit
   (`refuse`), before any SymPy work: the model reads this table while it builds, the
   CLI, the API and the pytest plugin all go through the model.
-* `seconds`: what a time limit may be (a positive finite number of seconds, or none).
+* `seconds`: what a time limit may be (a positive finite number of seconds, at most
+  `LIMITS["timeout_s"]`, or none).
 * `run_limited`: a piece of work in a forked child that is stopped at its time limit,
   with its address space capped (`LIMITS["memory_mb"]` beyond what the parent holds);
   the work reports through `send`, so what it found before the limit is not lost, and an
@@ -42,6 +43,7 @@ LIMITS = {
     "scalars": 20_000,  # scalar quantities of one network (at one size set) or one graph
     "instances": 10_000,  # values a rule's or a declaration's quantifiers take together
     "memory_mb": 2048,  # memory a rule check may add to what derive holds before it
+    "timeout_s": 1_000_000,  # one time limit in seconds (--timeout); longer: `none`, no limit
 }
 
 
@@ -59,8 +61,8 @@ def within(value: int, limit: str, what: str, pos: Pos | None) -> int:
 
 
 def seconds(text) -> float | None:
-    """A time limit: a positive finite number of seconds, or "none" (no limit: None).
-    Raises ValueError with a message saying what is expected."""
+    """A time limit: a positive finite number of seconds, at most `LIMITS["timeout_s"]`, or
+    "none" (no limit: None). Raises ValueError with a message saying what is expected."""
     if text is None or (isinstance(text, str) and text.strip().lower() == "none"):
         return None
     try:
@@ -70,6 +72,9 @@ def seconds(text) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"a time limit must be a positive finite number of seconds (or none for no limit), "
                          f"not {text!r}")
+    if value > LIMITS["timeout_s"]:  # a timer cannot be set that far ahead; none is what is meant
+        raise ValueError(f"a time limit is at most {LIMITS['timeout_s']} seconds (timeout_s in "
+                         f"derive.limits.LIMITS), not {text!r}: write none for no limit")
     return value
 
 

@@ -60,12 +60,15 @@ VECTOR_FUNCTIONS = {"softmax"}  # act on a whole vector, not entry by entry
 
 @dataclass(frozen=True)
 class Function:
-    """A user-defined function `f(t, …) = body`."""
+    """A user-defined function `f(t, …) = body`. Named like a built-in (`function σ(t) =
+    1/(1 + exp(-t))`, as textbooks write), it is a claim that it *is* that built-in: verify
+    shows the two equal (else bad input), and the name keeps the built-in's one meaning."""
 
     name: str
     params: tuple
     body: s.Expr
     pos: Pos
+    builtin: bool = False  # named like a built-in function: checked equal to it, never replacing it
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,8 @@ class Scope:
     graph: Graph | None = None
     network: Network | None = None
     layer_env: dict = field(default_factory=dict)  # quantifier values, and L
+    quantifiers: tuple = ()  # the rule's quantifiers (model.Quantifier), for messages
+    ranges: dict = field(default_factory=dict)  # quantifier → (low, high) where all its layers exist (messages)
 
     def is_function(self, name: str) -> bool:
         return name in self.functions or name in BUILTIN_FUNCTIONS
@@ -248,7 +253,8 @@ def _validate(expr: s.Expr, scope: Scope, bound: set) -> None:
         return
     if isinstance(expr, s.Call):
         if not scope.is_function(expr.func):
-            raise DeriveNameError(f"unknown function '{expr.func}'", expr.pos)
+            raise DeriveNameError(f"unknown function '{expr.func}' (a name directly followed by '(' is a call: "
+                                  f"for a product, write {expr.func} (…) with a space)", expr.pos)
         arity = scope.arity(expr.func)
         if arity is not None and len(expr.args) != arity:
             raise DeriveDeclarationError(
@@ -322,12 +328,74 @@ def _check_layer(expr: s.Sup, scope: Scope, bound: set) -> None:
     layer = int_value(expr.arg, scope.layer_env, "a layer index")
     low = 0 if kind == "a" else 1
     if not low <= layer <= net.depth:
-        raise DeriveDeclarationError(
-            f"layer index out of range: {expr.base.id}^{layer} does not exist "  # type: ignore[union-attr]
-            f"({expr.base.id} has layers {low}..{net.depth})", expr.pos)  # type: ignore[union-attr]
+        name = expr.base.id  # type: ignore[union-attr]
+        raise DeriveDeclarationError(f"layer index out of range: {name}^{layer} does not exist ({name} has layers "
+                                     f"{_layers_text(low, net)}){_quantifier_hint(expr.arg, scope)}",
+                                     expr.pos)
     if kind == "γ" and scope.arity(net.activations[layer - 1]) != 2:
         raise DeriveDeclarationError(f"layer {layer} has no parameters γ: its activation "
                                      f"{net.activations[layer - 1]} takes one argument", expr.pos)
+
+
+def _layer_text(layer: int, net: "Network") -> str:
+    """An upper layer bound as a rule would write it: L, L-1 where L names the last layer, else the number."""
+    if not net.integers or layer not in (net.depth, net.depth - 1):
+        return str(layer)
+    return "L" if layer == net.depth else "L-1"
+
+
+def _layers_text(low: int, net: "Network") -> str:
+    return f"{low}..L, L = {net.depth}" if net.integers else f"{low}..{net.depth}"
+
+
+def _quantifier_hint(arg: s.Expr, scope: Scope) -> str:
+    """For a layer out of range at one value of a rule's quantifier (for l in 1..L+1: δˡ, or
+    δ^{l+1} with l up to L): that value, and the range over which every layer the rule names exists."""
+    used = s.names_in(arg)
+    mine = [q for q in scope.quantifiers if q.var in used]
+    if len(mine) != 1:
+        return ""
+    q = mine[0]
+    net = scope.network
+    assert net is not None
+    at = f" at {q.var} = {scope.layer_env.get(q.var)} (for {q.var} in {q.low}..{q.high}, line {q.pos.line})"
+    fits = scope.ranges.get(q.var)
+    if fits is None:
+        return at
+    return f"{at}: write for {q.var} in {fits[0]}..{_layer_text(fits[1], net)}, where every layer " \
+           f"this rule names exists"
+
+
+def _layer_ranges(sides: list, quantifiers: tuple, net: "Network", env: dict) -> dict:
+    """Per quantifier, the whole range of values at which every layer index the rule writes
+    with it alone (δˡ, W^{l+1}) exists, when that is one range (for messages)."""
+    layered: list = []
+
+    def walk(e) -> None:
+        if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in LAYERED:
+            layered.append((0 if LAYERED[e.base.id] == "a" else 1, e.arg))
+        for child in s.children(e):
+            walk(child)
+
+    for side in sides:
+        walk(side)
+    ranges = {}
+    for q in quantifiers:
+        exprs = [(low, arg) for low, arg in layered if q.var in s.names_in(arg)
+                 and s.names_in(arg) <= {q.var} | set(env)]
+        if not exprs:
+            continue
+        fits = []
+        for value in range(q.low - net.depth - 3, q.high + net.depth + 4):
+            try:
+                if all(low <= int_value(arg, dict(env, **{q.var: value}), "") <= net.depth for low, arg in exprs):
+                    fits.append(value)
+            except DeriveError:
+                break
+        else:
+            if fits and fits == list(range(fits[0], fits[-1] + 1)):
+                ranges[q.var] = (fits[0], fits[-1])
+    return ranges
 
 
 def _validate_index(item: s.Expr, scope: Scope, bound: set) -> None:
@@ -361,7 +429,8 @@ def _validate_name(expr: s.Name, scope: Scope, bound: set) -> None:
         names = g.names
         if name in names or name in g.sizes:
             return
-        raise DeriveNameError(f"unknown name '{name}' in graph {g.name}", expr.pos)
+        known = ", ".join(dict.fromkeys([*(i.name for i in g.inputs), *(n.name for n in g.nodes), *g.sizes]))
+        raise DeriveNameError(f"unknown name '{name}' in graph {g.name} (known: {known})", expr.pos)
     net = scope.network
     assert net is not None
     if name in ("x", "y", net.loss_name, "L") or name in net.aliases:
@@ -423,8 +492,11 @@ def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, exp
         _validate(point, scope, set())
         series = (eq.var, point, eq.order)
     rule = Rule(decl.name, quantifiers, decl.equation.lhs, decl.equation.rhs, expected, decl.pos, context, series)
+    ranges = {} if scope.network is None or not quantifiers else \
+        _layer_ranges([rule.lhs, rule.rhs], quantifiers, scope.network, scope.layer_env)
     for assignment in rule.layer_assignments:
-        inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment))
+        inner = Scope(scope.kind, scope.functions, scope.graph, scope.network, dict(scope.layer_env, **assignment),
+                      quantifiers, ranges)
         _validate(rule.lhs, inner, set())
         _validate(rule.rhs, inner, set())
     return rule
@@ -564,11 +636,66 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
     for a in assumptions:
         _validate(a.lhs, scope, set())
         _validate(a.rhs, scope, set())
+        for side in (a.lhs, a.rhs):
+            _of_inputs(side, _network_derived(net, env), "x, y, Wˡ, bˡ" + (", γˡ" if any(
+                BUILTIN_FUNCTIONS.get(f) == 2 or (f in functions and len(functions[f].params) == 2)
+                for f in net.activations) else ""))
     for name, expr in aliases.items():
         _validate(expr, scope, set())
     rules = tuple(_rule(r, scope, decl.name, names) for r in rule_decls)
     return Network(net.name, net.sizes, net.also_sizes, net.activations, net.loss_name, net.loss, net.aliases,
                    net.assumptions, rules, net.pos)
+
+
+def _first_derived(expr: s.Expr, derived) -> str | None:
+    """The first thing in `expr` that `derived` names (a computed quantity, a derivative), or None."""
+    if isinstance(expr, s.Partial) or (isinstance(expr, s.Call) and expr.func in ("grad", "diff")):
+        return "a derivative"
+    found = derived(expr)
+    if found is not None:
+        return found
+    for child in s.children(expr):
+        found = _first_derived(child, derived)
+        if found is not None:
+            return found
+    return None
+
+
+def _of_inputs(expr: s.Expr, derived, inputs: str) -> None:
+    """An `assume` equation relates inputs only (assume Σ y = 1): the inputs are what the
+    checks sample, and an assumption solves for one of them. A computed quantity (zˡ, aˡ,
+    δˡ, the loss, a graph node), a `let` standing for one, or a derivative is bad input."""
+    def walk(e: s.Expr) -> None:
+        found = "a derivative" if isinstance(e, s.Partial) or (isinstance(e, s.Call) and e.func in ("grad", "diff")) \
+            else derived(e)
+        if found is not None:
+            raise DeriveDeclarationError(f"an assumption relates inputs only (here: {inputs}), and this is "
+                                         f"{found}: state what follows from the inputs as a rule, and assume "
+                                         f"only facts about the inputs, as in assume Σ y = 1", e.pos)
+        for child in s.children(e):
+            walk(child)
+
+    walk(expr)
+
+
+def _network_derived(net: "Network", env: dict):
+    """`derived` for a network's assumptions: aˡ (l ≥ 1), zˡ, δˡ and the loss are computed,
+    x, y, Wˡ, bˡ, γˡ (and a⁰ = x) are inputs; a `let` is what it stands for."""
+    def derived(e: s.Expr) -> str | None:
+        if isinstance(e, s.Sup) and isinstance(e.base, s.Name) and e.base.id in LAYERED:
+            kind = LAYERED[e.base.id]
+            layer = int_value(e.arg, env, "a layer index")
+            if kind in ("z", "δ") or (kind == "a" and layer != 0):
+                return f"{e.base.id}^{layer}, which the network computes"
+            return None
+        if isinstance(e, s.Name) and e.id == net.loss_name:
+            return f"the loss {e.id}"
+        if isinstance(e, s.Name) and e.id in net.aliases:
+            inner = _first_derived(net.aliases[e.id], derived)
+            return None if inner is None else f"the `let` name {e.id}, which stands for {inner}"
+        return None
+
+    return derived
 
 
 def _network_names(network: str, loss, env: dict, functions: dict) -> Names:
@@ -812,8 +939,25 @@ def _graph(decl: s.GraphDecl, functions: dict) -> Graph:
                                              n.target.pos)
             claim(n.name, member, entry, n.pos, "node")
             nodes.append(GraphNode(n.name, member, entry, expr, env, n.pos))
+    node_names = {n.name for n in decl.nodes}
+    input_names = ", ".join(dict.fromkeys(i.name for i in decl.inputs)) or "none"
+
+    def derived(e: s.Expr) -> str | None:
+        """What a graph's node or `let` used in an assumption is (None: it relates inputs only)."""
+        if isinstance(e, s.Name) and e.id in node_names:
+            return f"the node {e.id}, which the graph computes"
+        if isinstance(e, s.Name) and e.id in aliases:
+            inner = _first_derived(aliases[e.id].expr, derived)
+            return None if inner is None else f"the `let` name {e.id}, which stands for {inner}"
+        return None
+
     def expanded(eq: s.Equation) -> s.Equation:
-        lhs, rhs = (_expand_aliases(resolve(side, names, size_names), aliases) for side in (eq.lhs, eq.rhs))
+        sides = [resolve(side, names, size_names) for side in (eq.lhs, eq.rhs)]
+        for side in sides:
+            _of_inputs(side, derived, input_names)
+        lhs, rhs = (_expand_aliases(side, aliases) for side in sides)
+        _validate(lhs, Scope("graph", functions, graph=declared, layer_env=dict(sizes)), set())
+        _validate(rhs, Scope("graph", functions, graph=declared, layer_env=dict(sizes)), set())
         return s.Equation(lhs, rhs, eq.pos)
 
     graph = Graph(decl.name, tuple(inputs), tuple(nodes), tuple(expanded(a.equation) for a in decl.assumptions), (),
@@ -839,6 +983,7 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
         seen_rules[key] = rule_decl.pos
 
     blocks: dict = {}
+    taken = _block_names(tree)
     for stmt in tree.statements:
         if isinstance(stmt, (s.GraphDecl, s.NetworkDecl)):
             if stmt.name in blocks:  # rules name their block, so block names must be unique
@@ -846,26 +991,40 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                                              f"{blocks[stmt.name][0]} (line {blocks[stmt.name][1].line})", stmt.pos)
             blocks[stmt.name] = ("graph" if isinstance(stmt, s.GraphDecl) else "network", stmt.pos)
         if isinstance(stmt, s.FunctionDecl):
+            at = stmt.name_pos or stmt.pos
             if stmt.name in doc.functions:
-                raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", stmt.pos)
-            if len(set(stmt.params)) != len(stmt.params):
-                raise DeriveDeclarationError("a parameter name is repeated", stmt.pos)
+                raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice", at)
+            param_pos = stmt.param_pos or (stmt.pos,) * len(stmt.params)
+            for i, param in enumerate(stmt.params):
+                if param in stmt.params[:i]:
+                    raise DeriveDeclarationError(f"the parameter name '{param}' is repeated: give each parameter "
+                                                 f"a name of its own", param_pos[i])
             names = Names("scalar", dict(doc.functions))
-            for param in stmt.params:
-                check_binder(param, stmt.pos, names, "parameter")
+            for param, where in zip(stmt.params, param_pos):
+                if param == stmt.name or spellings(param) & spellings(stmt.name):
+                    raise DeriveDeclarationError(f"the parameter '{param}' would hide the function {stmt.name} "
+                                                 f"itself: choose another name for the parameter", where)
+                check_binder(param, where, names, "parameter")
             if stmt.name in CONSTANTS:
-                raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", stmt.pos)
+                raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: it is the constant π", at)
+            for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
+                if spelling in taken:
+                    raise DeriveDeclarationError(f"a function cannot be named {stmt.name}: {spelling} is "
+                                                 f"{taken[spelling]} (functions are named for the whole file): "
+                                                 f"name the function differently, e.g. {stmt.name}fn", at)
             if stmt.name in STRUCTURAL_FUNCTIONS:
                 raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
-                                             f"{stmt.name}(…) itself): choose another name", stmt.pos)
-            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), stmt.pos)
+                                             f"{stmt.name}(…) itself): choose another name", at)
+            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), at,
+                          builtin=stmt.name in BUILTIN_FUNCTIONS)
             body_scope = Scope("scalar", dict(doc.functions))
             _validate(fn.body, body_scope, set(stmt.params))
             _check_closed(fn.body, set(stmt.params), body_scope)
-            for spelling in spellings(stmt.name):  # σ and sigma are one name: the definition is both
+            # σ and sigma are one name: the definition is both (the spelling written first)
+            for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
                 if spelling != stmt.name and spelling in doc.functions:
                     raise DeriveDeclarationError(f"function '{stmt.name}' is defined twice ('{spelling}' is "
-                                                 f"another spelling of it)", stmt.pos)
+                                                 f"another spelling of it)", at)
                 doc.functions[spelling] = replace(fn, name=spelling)
         elif isinstance(stmt, s.RuleDecl):
             note_rule(stmt, "")
@@ -882,6 +1041,32 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                     note_rule(r, stmt.name)
             doc.networks[stmt.name] = _network(stmt, dict(doc.functions))
     return doc
+
+
+def _block_names(tree: s.SourceFile) -> dict:
+    """Every name a block of the file declares or reserves → what it is there (for messages):
+    a network's x, y, quantities (aˡ, zˡ, Wˡ …), L, loss and `let`s; a graph's sizes,
+    inputs, nodes and `let`s. A function (named for the whole file) may not take one."""
+    taken: dict = {}
+    for stmt in tree.statements:
+        if isinstance(stmt, s.NetworkDecl):
+            where = f"network {stmt.name}"
+            losses = [i for i in stmt.items if isinstance(i, s.LossDecl)]
+            names = {"x": "the input x", "y": "the target y", "L": "the last layer L"}
+            names.update({q: f"the quantity {q}ˡ" for q in NETWORK_QUANTITIES})
+            names.update({i.name: f"the loss {i.name}" for i in losses})
+            names.update({i.name: f"the `let` name {i.name}" for i in stmt.items if isinstance(i, s.AliasDecl)})
+        elif isinstance(stmt, s.GraphDecl):
+            where = f"graph {stmt.name}"
+            names = {}
+            for what, items in (("size", stmt.sizes), ("input", stmt.inputs), ("node", stmt.nodes),
+                                ("`let` name", stmt.aliases)):
+                names.update({i.name: f"{'an' if what == 'input' else 'a'} {what}" for i in items})
+        else:
+            continue
+        for name, meaning in names.items():
+            taken.setdefault(name, f"{meaning} of {where}")
+    return taken
 
 
 def _not_a_network_rule(rule: s.RuleDecl) -> None:

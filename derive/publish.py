@@ -16,13 +16,14 @@ import graphviz
 
 from .api import read_rule_file
 from .errors import DeriveError
-from .limits import time_box
+from .limits import LIMITS, time_box
 from .latex import render_latex, render_markdown
 from .model import load
 from .pictures import pictures, picture
 from .steps import derive_source
 from .syntax import parser
 from .verify import DEFAULTS
+from .vocabulary import How
 
 TEX_HINT = "install TeX Live (Debian: apt-get install texlive-latex-base)"
 DOT_HINT = "install Graphviz (Debian: apt-get install graphviz)"
@@ -68,7 +69,8 @@ def add_commands(sub) -> None:
                                        "rule's counterexample as a table). Exit codes as for check; 3 when "
                                        "a needed program is missing.")
     latex.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
-    latex.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (out.tex, out.md)")
+    latex.add_argument("-o", "--output", required=True, metavar="OUT", type=path_argument,
+                       help="the file to write (out.tex, out.md)")
     latex.add_argument("--format", choices=("tex", "md"), default=None,
                        help="tex (default) or md: Markdown with $…$ math; default from OUT's suffix")
     latex.add_argument("--pdf", action="store_true", help="also compile the LaTeX to PDF (pdflatex or latexmk)")
@@ -76,7 +78,7 @@ def add_commands(sub) -> None:
                        help="include a picture of every graph and network (needs Graphviz's dot)")
     latex.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule check, and for reading and compiling each file "
-                            f"(default {DEFAULTS['timeout']:g}; none: no limit)")
+                            f"(default {DEFAULTS['timeout']:g}, at most {LIMITS['timeout_s']}; none: no limit)")
     latex.add_argument("-k", dest="select", metavar="TEXT", help="only rules whose name contains TEXT")
     latex.set_defaults(run=run_latex)
     graph = sub.add_parser("graph", help="draw a computation graph or a network's layer graph (Graphviz)",
@@ -87,7 +89,8 @@ def add_commands(sub) -> None:
     which = graph.add_mutually_exclusive_group()
     which.add_argument("--graph", metavar="NAME", help="the graph or network to draw (default: the first)")
     which.add_argument("--rule", metavar="NAME", help="draw the graph or network this rule belongs to")
-    graph.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (out.svg)")
+    graph.add_argument("-o", "--output", required=True, metavar="OUT", type=path_argument,
+                       help="the file to write (out.svg)")
     graph.set_defaults(run=run_graph)
 
 
@@ -153,6 +156,8 @@ def run_latex(args) -> int:
         if code:
             return code
     verdicts = [d.verdict for _, ds in documents for d in ds if d.verdict is not None]
+    if any(How(v.how) is How.BAD_INPUT for v in verdicts):  # as for check
+        return EXIT_BAD_INPUT
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED
 
 
@@ -194,12 +199,14 @@ def run_graph(args) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
+    text = ""
     try:
         with time_box(DEFAULTS["timeout"], str(path)):
-            doc = load(read_rule_file(path), str(path))
+            text = read_rule_file(path)
+            doc = load(text, str(path))
             pic = picture(doc, graph=args.graph, rule=args.rule)
-    except DeriveError as e:
-        print(e, file=sys.stderr)
+    except DeriveError as e:  # compiling may raise too: point into this file
+        print(e.located(str(path), text) if text else e, file=sys.stderr)
         return EXIT_BAD_INPUT
     except LookupError as e:
         print(f"{path}: error: {e.args[0]}", file=sys.stderr)

@@ -272,6 +272,8 @@ class FunctionDecl:
     params: tuple
     body: Expr
     pos: Pos
+    name_pos: Pos | None = None  # where the name is written (messages about the name point there)
+    param_pos: tuple = ()  # where each parameter is written
 
 
 @dataclass(frozen=True)
@@ -443,10 +445,11 @@ class _ToSyntax(Transformer):
 
     def function_def(self, meta, children):
         name, params, body = children
-        return FunctionDecl(str(name), params, body, _pos(meta))
+        return FunctionDecl(str(name), tuple(str(p) for p in params), body, _pos(meta), _pos(name),
+                            tuple(_pos(p) for p in params))
 
     def params(self, meta, children):
-        return tuple(str(c) for c in children)
+        return tuple(children)  # the tokens: function_def keeps their text and positions
 
     def rule(self, meta, children):
         marker = children[0].type if isinstance(children[0], Token) else None

@@ -48,8 +48,9 @@ import sympy as sp
 
 from . import audit, kinks, numdiff, numeric
 from . import syntax as s
-from .errors import DeriveError
+from .errors import DeriveDeclarationError, DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
+from .functions import NOT_REAL_HINT, is_not_real_comparison, not_real_value
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
@@ -925,6 +926,14 @@ def check_rule(rule: Rule, compiled: list, filename: str, timeout: float | None 
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.BAD_INPUT,
                                                   "too deeply nested to check (Python's recursion limit)", None, "")
         except Exception as e:  # a bug in derive must never look like a verdict
+            if isinstance(e, TypeError) and is_not_real_comparison(e):
+                # a comparison that became one of non-real values on the way (the definitions
+                # and calls are checked as they are read; this is the net under them)
+                error = DeriveDeclarationError(f"this rule makes a comparison of a value that is "
+                                               f"{not_real_value(e)}: {NOT_REAL_HINT}", rule.pos)
+                return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
+                               Outcome.ERROR, How.BAD_INPUT, str(error.located(filename, source)),
+                               time.perf_counter() - started, None, "", notes.get("numeric", ""))
             log.debug("internal error", exc_info=True)
             verdict, how, detail, cx, evidence = (Outcome.ERROR, How.INTERNAL, f"{type(e).__name__}: {e}", None,
                                                   traceback.format_exc(limit=3))
@@ -977,17 +986,21 @@ class CompiledDocument:
         self.scalar = compile_scalar(self.functions)
         self.graphs = {name: compile_graph(g, self.functions) for name, g in doc.graphs.items()}
         self.networks = {}
+        self.skipped: dict = {}  # network name → why its automatic second size set is not checked
         for name, net in doc.networks.items():
             sets = [compile_network(net, net.sizes, self.functions)]
             if net.also_sizes:
                 try:
                     sets.append(compile_network(net, net.also_sizes, self.functions))
-                except DeriveError:
-                    # Declared for its own widths (a loss naming aᴸ_3): the automatic second size
-                    # set only adds information, it cannot make a valid declaration bad input.
-                    # A second size set the file chose (`also layers`) must fit.
+                except DeriveError as e:
+                    # Declared for its own widths (a loss naming aᴸ_3, assume y_3 = 0): the automatic
+                    # second size set only adds information, it cannot make a valid declaration bad
+                    # input; the rules' details say it was skipped. A second size set the file chose
+                    # (`also layers`) must fit.
                     if net.also_sizes != default_also_sizes(net.sizes):
                         raise
+                    at = f" (line {e.pos.line})" if e.pos is not None else ""
+                    self.skipped[name] = f"the second size set was skipped: {e.message}{at}"
             self.networks[name] = sets
         for name, c in self.graphs.items():  # the `assume` equations as written, for the verdicts' scope
             c.assumed = _as_written(doc.graphs[name].assumptions, doc.source)
@@ -1050,5 +1063,11 @@ def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], s
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
-    return [check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
-            for r in rules]
+    verdicts = []
+    for r in rules:
+        verdict = check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
+        skipped = compiled.skipped.get(r.context) if r.context is not None else None
+        if skipped is not None and _size_generic(r):  # it would have been checked there too
+            verdict = replace(verdict, detail=f"{verdict.detail}; {skipped}" if verdict.detail else skipped)
+        verdicts.append(verdict)
+    return verdicts

@@ -38,13 +38,30 @@ def test_message_is_kept_apart_from_the_location():
 @pytest.mark.parametrize("cls, kind", [
     (DeriveError, "error"),
     (DeriveSyntaxError, "syntax error"),
-    (DeriveNameError, "unknown name"),
+    (DeriveNameError, "error"),
     (DeriveDeclarationError, "error"),
 ])
 def test_each_kind_names_itself(cls, kind):
     err = cls("msg", Pos(1, 1), filename="f.deriv")
     assert isinstance(err, DeriveError) and isinstance(err, Exception)
     assert str(err).splitlines()[0] == f"f.deriv:1:1: {kind}: msg"
+
+
+@pytest.mark.parametrize("text", [
+    "network n {\n layers 2, 2\n activation σ\n loss C = ½‖y − q‖²\n}\n",  # an unknown name
+    "graph g {\n input a\n u = 2 a\n rule r: dg/da = 2\n}\n",  # dg is no name here
+    "rule r: foo(t) = 1\n",  # an unknown function
+    "network n {\n layers 2, 2\n activation nope\n loss C = ½‖y − aᴸ‖²\n}\n",  # an unknown activation
+])
+def test_a_message_never_repeats_its_kind(text):
+    from derive.model import load
+
+    with pytest.raises(DeriveError) as info:
+        load(text, "f.deriv")
+    head = str(info.value).splitlines()[0]
+    words = head.split(": ", 1)[1]
+    assert "unknown name: unknown" not in head and "error: error" not in head, head
+    assert words.startswith("error: unknown "), head
 
 
 def test_caret_under_the_column():

@@ -231,11 +231,11 @@ def test_graph_node_redefining_an_input():
 
 
 def test_function_defined_twice():
-    assert_error("function f(a) = a\nfunction f(b) = 2b\n", DeriveDeclarationError, 2, 1, "defined twice")
+    assert_error("function f(a) = a\nfunction f(b) = 2b\n", DeriveDeclarationError, 2, 10, "defined twice")
 
 
 def test_function_with_a_repeated_parameter():
-    assert_error("function f(a, a) = a\n", DeriveDeclarationError, 1, 1, "repeated")
+    assert_error("function f(a, a) = a\n", DeriveDeclarationError, 1, 15, "repeated")
 
 
 # ---------------------------------------------------------------- arity

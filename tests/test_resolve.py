@@ -283,10 +283,11 @@ def test_built_ins_read_by_derive_itself_cannot_be_redefined(name, params):
     assert "built in with a meaning of its own" in error_of(f"function {name}({params}) = 1\n").message
 
 
-def test_redefining_one_spelling_redefines_every_spelling():
-    text = "function sigma(t) = t\nrule a: σ(-1) = -1\nrule b: sigma(-1) = -1\nrule c: σ'(2) = 1\n"
-    assert verdicts(text) == {"a": "proved", "b": "proved", "c": "proved"}
-    assert "defined twice" in error_of("function σ(t) = t\nfunction sigma(t) = t\n").message
+def test_a_definition_of_a_built_in_is_one_of_every_spelling():
+    text = "function sigma(t) = exp(t)/(1 + exp(t))\nrule a: σ'(t) = σ(t)(1 − σ(t))\nrule b: sigma(0) = 1/2\n"
+    assert verdicts(text) == {"a": "proved", "b": "proved"}
+    both = "function σ(t) = 1/(1 + exp(-t))\nfunction sigma(t) = 1/(1 + exp(-t))\n"
+    assert "defined twice" in error_of(both).message
 
 
 # ---------------------------------------------------------------- the resolved form
