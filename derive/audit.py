@@ -105,6 +105,12 @@ def _against(v, other):
     return v.data[0] if _is_mat(v) and v.shape == (1, 1) and _is_mat(other) and other.shape != (1, 1) else v
 
 
+def too_large(v) -> bool:
+    """Is |v| beyond 2^8192? exp, σ, … of it has an exponent too large to hold, or takes
+    minutes: no value at this point (as for a division by zero)."""
+    return mpmath.isinf(v) or (v != 0 and mpmath.mag(v) > 8192)
+
+
 def _real(v):
     if isinstance(v, mpmath.mpc):
         if v.imag != 0:
@@ -268,6 +274,8 @@ class Functions:
                 for a in args[1:]:
                     best = min(a, best)
                 return best
+            if fn not in ("log", "sqrt") and any(too_large(a) for a in args):
+                raise Undefined(f"{fn} of a number too large to compute")
             try:
                 return _real(BUILTINS[fn](*args))
             except (ZeroDivisionError, OverflowError, ValueError) as e:
@@ -843,6 +851,8 @@ class Interpreter:
             return self._eval(expr, idx or {})
         except ZeroDivisionError:
             raise Undefined("division by zero") from None
+        except OverflowError:
+            raise Undefined("a value too large to compute") from None
 
     def _eval(self, expr, idx: dict):
         if isinstance(expr, s.Num):
@@ -1140,6 +1150,8 @@ class Interpreter:
                 return b ** n
             if b < 0 or (b == 0 and exponent <= 0):
                 raise Undefined("a power of a negative number")
+            if too_large(exponent):
+                raise Undefined("a power too large to compute")
             return _real(b ** exponent)
 
         return base.map(power) if _is_mat(base) else power(base)

@@ -317,9 +317,10 @@ class Compiled:
                 point[key] = Fraction(rng.choice((-3, 3)), 10)
         for sym, solution in self.assumptions.items():
             key = self.graph.key_of(sym)
-            exact = solution.xreplace({self.graph.nodes[k].symbol: sp.Rational(v.numerator, v.denominator)
-                                       for k, v in point.items()})
-            point[key] = Fraction(int(sp.numer(exact)), int(sp.denom(exact)))
+            exact = solution.xreplace({self.graph.nodes[k].symbol: numeric.sympy_number(v) for k, v in point.items()})
+            # kept exact (8π/5, sqrt(-2) where the assumption has no real value): a rounded
+            # value would break the assumption, and a counterexample must satisfy it exactly
+            point[key] = Fraction(int(exact.p), int(exact.q)) if exact.is_Rational else exact
         return point
 
 
@@ -609,7 +610,10 @@ def _solve_assumptions(equations: tuple, compiled: Compiled, layer_env: dict) ->
                 continue
             poly = sp.Poly(residual, sym) if residual.is_polynomial(sym) else None
             if poly is not None and poly.degree() == 1 and poly.coeffs()[0].is_number and poly.coeffs()[0] != 0:
-                solution = sp.solve(residual, sym)[0]
+                solution = -poly.nth(0) / poly.nth(1)  # linear: the one solution
+                if solution.is_extended_real is False or solution.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+                    raise DeriveDeclarationError(f"this assumption has no real solution for "
+                                                 f"{g.nodes[g.key_of(sym)].label} ({sym} = {solution})", eq.pos)
                 solved = {k: v.xreplace({sym: solution}) for k, v in solved.items()}
                 solved[sym] = solution
                 break

@@ -33,6 +33,9 @@ class Undefined(Exception):
 
 MP, IV = mpmath.mp, mpmath.iv  # floating point, and rigorous interval enclosures
 KINK_TOLERANCE = mpmath.mpf("1e-9")  # relative distance to a piece boundary treated as on it
+# exp, sin, … of an argument beyond 2^LARGE_BITS in magnitude is "no value here": its result
+# (exp(exp(exp(100)))) has an exponent too large to hold, or takes minutes to compute
+LARGE_BITS = 8192
 
 _UNARY = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.sinh: "sinh", sp.cosh: "cosh", sp.sin: "sin",
           sp.cos: "cos", sp.erf: "erf", sp.Abs: "abs"}
@@ -49,9 +52,28 @@ def precision(ctx, dps: int):
         ctx.prec = saved
 
 
-def exact(value: Fraction, ctx=MP):
-    """An exact rational input as a number (or a tight interval) at the current precision."""
-    return ctx.mpf(value.numerator) / value.denominator
+def exact(value, ctx=MP):
+    """An exact input as a number (or a tight interval) at the current precision: a Fraction,
+    or a SymPy number (8π/5: an assumption's solved value). Raises Undefined where that
+    number is not real (sqrt(−2): the assumption has no real value at this point)."""
+    if isinstance(value, Fraction):
+        return ctx.mpf(value.numerator) / value.denominator
+    if value.is_extended_real is False or value.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise Undefined(f"{value} is not a real number")
+    try:
+        return evaluate(value, {}, ctx)
+    except Unsupported:
+        if ctx is IV:
+            raise
+    number = value.evalf(ctx.dps + 10)  # floating point, as value_at does
+    if not number.is_real:
+        raise Undefined(f"{value} is not a real number")
+    return ctx.mpf(sp.Float(number, ctx.dps + 10)._mpf_)
+
+
+def sympy_number(value) -> sp.Expr:
+    """An exact input (Fraction or SymPy number) as a SymPy number."""
+    return sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else value
 
 
 def evaluate(expr: sp.Expr, env: dict, ctx=MP):
@@ -60,6 +82,8 @@ def evaluate(expr: sp.Expr, env: dict, ctx=MP):
         value = _eval(expr, env, ctx)
     except (ZeroDivisionError, mpmath.libmp.ComplexResult):
         raise Undefined("division by zero or a value that is not real") from None
+    except OverflowError:  # an exponent too large to hold (mpmath's integers)
+        raise Undefined("a value too large to compute") from None
     if ctx is IV:
         if not (mpmath.isfinite(mpmath.mpf(value.a)) and mpmath.isfinite(mpmath.mpf(value.b))):
             raise Undefined("not finite")
@@ -131,9 +155,12 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
             if ctx is MP and _not_real(b):
                 raise Undefined("the square root of a negative number")
             return ctx.sqrt(b)
+        p = _eval(exponent, env, ctx)
+        if too_large(p, ctx):
+            raise Undefined("a power too large to compute")
         if ctx is MP:
-            return mpmath.power(b, _eval(exponent, env, ctx))
-        return ctx.exp(_eval(exponent, env, ctx) * ctx.log(b))
+            return mpmath.power(b, p)
+        return ctx.exp(p * ctx.log(b))
     if isinstance(e, sp.Piecewise):
         for value, condition in e.args:
             if _holds(condition, env, ctx):
@@ -154,8 +181,16 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
             arg = arg.real
         if name == "log" and ctx is MP and arg <= 0:
             raise Undefined("log of a non-positive number")
+        if name not in ("log", "abs") and too_large(arg, ctx):
+            raise Undefined(f"{name} of a number too large to compute")
         return _function(ctx, name)(arg)
     raise Unsupported(type(e).__name__)
+
+
+def too_large(x, ctx=MP) -> bool:
+    """Is |x| beyond 2^LARGE_BITS (exp(x) could not be computed in reasonable time and space)?"""
+    ends = (mpmath.mpf(x.a.a), mpmath.mpf(x.b.b)) if ctx is IV else (x,)
+    return any(mpmath.isinf(e) or (e != 0 and mpmath.mag(e) > LARGE_BITS) for e in ends)
 
 
 def _not_real(b) -> bool:

@@ -243,7 +243,7 @@ class _Point:
 
     def __init__(self, target: _Target, inputs: dict, variables: dict, region: str = ""):
         self.target = target
-        self.inputs = inputs  # graph input key → Fraction
+        self.inputs = inputs  # graph input key → Fraction (a SymPy number where an assumption gives one)
         self.variables = variables  # scalar variable Symbol → Fraction
         self.region = region  # where the point was chosen, for a piecewise claim
         self._cache: dict = {}
@@ -284,7 +284,10 @@ class _Point:
         return tuple(items)
 
 
-def _fraction_text(v: Fraction) -> str:
+def _fraction_text(v) -> str:
+    """An exact input for people: a Fraction, or a SymPy number (an assumption's 8π/5)."""
+    if not isinstance(v, Fraction):
+        return sp.sstr(v)
     return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
 
