@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover
 
 _COMPARISONS = (sp.Gt, sp.Ge, sp.Lt, sp.Le)
 MAX_REGIONS = 512  # beyond this many, a claim is left undecided rather than split further
+_X = sp.Dummy("X")  # the variable of a constant's minimal polynomial (_rational_constants)
 
 
 _SIGN_TEXT = {1: ">", 0: "=", -1: "<"}
@@ -168,7 +169,41 @@ def _linear(signs: tuple) -> bool:
             return False
         if poly.total_degree() > 1 or not all(c.is_Rational for c in poly.coeffs()):
             return False
+        # the coefficients linprog is given: in the EX domain a surd constant that is exactly
+        # 0 (sqrt(2) + sqrt(3) − sqrt(5 + 2√6)) is left out of coeffs() but not of these
+        if not all(poly.coeff_monomial(m).is_Rational for m in (1, *symbols)):
+            return False
     return True
+
+
+def _rational_constants(signs: tuple) -> tuple:
+    """Each linear compared expression with its algebraic coefficients that are rationals in
+    disguise (sqrt(2) + sqrt(3) − sqrt(5 + 2√6) is 0) written as those rationals, exactly
+    (a minimal polynomial of degree 1): the linear program then sees the true condition.
+    Any other irrational coefficient stays, and the condition is not linear (`_linear`)."""
+    out = []
+    for g, s in signs:
+        symbols = sorted(g.free_symbols, key=str)
+        try:
+            poly = sp.Poly(g, *symbols) if symbols else None
+        except sp.PolynomialError:
+            poly = None
+        if poly is None or poly.total_degree() > 1:
+            out.append((g, s))
+            continue
+        terms = []
+        for m in (1, *symbols):
+            c = poly.coeff_monomial(m)
+            if not c.is_Rational and c.is_algebraic:
+                try:
+                    minimal = sp.minimal_polynomial(c, _X, polys=True)
+                except (NotImplementedError, ValueError, ArithmeticError, sp.PolynomialError):
+                    minimal = None
+                if minimal is not None and minimal.degree() == 1:
+                    c = -minimal.nth(0) / minimal.nth(1)
+            terms.append(c * m)
+        out.append((sp.Add(*terms), s))
+    return tuple(out)
 
 
 def _eliminate(signs: tuple):
@@ -343,7 +378,7 @@ def feasible(signs: tuple, rng: random.Random | None = None):
             return False  # a constant that is not 0 never ties
         if s != 0 and (s * g).is_positive is False:
             return False  # a constant of the wrong sign (an undecided constant keeps the region)
-    varying = tuple((g, s) for g, s in signs if g.free_symbols)
+    varying = _rational_constants(tuple((g, s) for g, s in signs if g.free_symbols))
     if not varying:
         return True if all((g.is_zero if s == 0 else (s * g).is_positive) for g, s in signs) else None
     if _linear(varying):
@@ -368,7 +403,7 @@ def witness(signs: tuple, rng: random.Random | None = None):
     if not signs:
         return ()
     point = _sampled_point(signs, rng or random.Random(0), tries=100)
-    varying = tuple((g, s) for g, s in signs if g.free_symbols)
+    varying = _rational_constants(tuple((g, s) for g, s in signs if g.free_symbols))
     if point is None and varying and _linear(varying):
         point = _lp_point(varying)[1]
         if point is not None and not inside(signs, point):
