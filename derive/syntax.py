@@ -778,13 +778,52 @@ class _NormBars:
             yield token
 
 
+_EXPONENT = re.compile(r"[eE][0-9]")
+
+
+def _numbers(stream):
+    """Post-lexer check: number spellings derive does not read, refused rather than read as
+    a product. A digit directly followed by a vulgar fraction (`2½`, which is 2·½ by
+    juxtaposition, not the mixed number 5/2) and scientific notation (`1e-3`, `2.5E4`, which
+    would be 1·e − 3 and 2.5·E4 with e and E names) are bad input, with a hint. With a space
+    (`2 ½`, `2 e - 3`) they are products as usual. Tokens are checked as they pass: the
+    lexer depends on the parser's state, so none is read ahead."""
+    before: list = []  # the tokens just passed, directly adjacent to one another
+    for token in stream:
+        previous = before[-1] if before else None
+        if previous is None or previous.end_pos != token.start_pos:
+            before = []
+        number = before[0] if before and before[0].type in ("INT", "DECIMAL") else None
+        if number is not None and len(before) == 1 and token.type == "VULGAR":
+            whole, part = Fraction(str(number)), Fraction(unicodedata.numeric(str(token))).limit_denominator(16)
+            raise DeriveSyntaxError(f"'{number}{token}' is not read as a mixed number (it would be "
+                                    f"{number}·{token}): write {whole + part} or {number} + {token}",
+                                    _pos(number))
+        if number is not None and len(before) == 1 and token.type in ("NAME", "FUNC_NAME") \
+                and _EXPONENT.match(str(token)):
+            _scientific(number, str(token)[0], "", re.match(r"[eE]([0-9]+)", str(token)).group(1))
+        if number is not None and len(before) == 3 and token.type == "INT" and str(before[1]) in ("e", "E") \
+                and str(before[2]) in ("-", "−", "+"):
+            _scientific(number, str(before[1]), str(before[2]), str(token))
+        before.append(token)
+        yield token
+
+
+def _scientific(number: Token, letter: str, sign: str, digits: str) -> None:
+    exponent = -int(digits) if sign in ("-", "−") else int(digits)
+    raise DeriveSyntaxError(f"scientific notation '{number}{letter}{sign}{digits}' is not read ({letter} is a "
+                            f"name here, and {number}{letter} a product): write {number}·10^({exponent}) "
+                            f"(= {Fraction(str(number)) * Fraction(10) ** exponent})", _pos(number))
+
+
 class _PostLex:
-    """Post-lexer: LaTeX spellings to their Unicode tokens (derive.latex_input), then norm bars."""
+    """Post-lexer: LaTeX spellings to their Unicode tokens (derive.latex_input), then norm
+    bars, then number spellings derive refuses (`_numbers`)."""
 
     always_accept = _NormBars.always_accept + latex_input.ALWAYS_ACCEPT
 
     def process(self, stream):
-        return _NormBars().process(latex_input.normalise_tokens(stream))
+        return _numbers(_NormBars().process(latex_input.normalise_tokens(stream)))
 
 
 def _grammar_text() -> str:
