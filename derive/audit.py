@@ -1034,6 +1034,8 @@ class Interpreter:
             e = [mpmath.exp(t - top) for t in v.data]
             total = mpmath.fsum(e)
             return Mat(v.rows, 1, [t / total for t in e])
+        if name in ("max", "min") and not user and len(args) == 1 and _is_mat(args[0]):
+            return self.functions.apply(name, list(args[0].data))  # max(v): its largest entry, as sum(v)
         if any(_is_mat(a) and a.shape != (1, 1) for a in args):  # max(wᵀx, x): the 1×1 one is a scalar
             args = [_one(a) for a in args]
         matrices = [a for a in args if _is_mat(a)]
@@ -1141,6 +1143,8 @@ class Interpreter:
         exponent = _one(exponent)  # 2^(wᵀx): a 1×1 exponent is a scalar
         if _is_mat(exponent):
             raise Unsupported("a matrix exponent")
+        if _is_mat(base) and base.rows > 1 and base.cols > 1:  # bad input, as derive.evaluate says
+            raise Unsupported("a power of a matrix (matrix power or entrywise?)")
 
         def power(b):
             if mpmath.isint(exponent):

@@ -355,7 +355,7 @@ class Evaluator:
             if self._is_member(expr):
                 return self._values(self._refs(expr, idx))
             base = self._eval(expr.base, idx)
-            return self._power(base, self._eval(expr.arg, idx), expr.pos)
+            return self._power(base, self._eval(expr.arg, idx), expr.pos, self._label(expr.base, idx))
         if isinstance(expr, s.Sub):
             if self._scalar_variable(expr):
                 if isinstance(expr.base, s.Sup):  # x²₁: entry 1 of x², as for a tensor: (x₁)²
@@ -526,6 +526,10 @@ class Evaluator:
             exps = [sp.exp(e) for e in v]
             total = sp.Add(*exps)
             return sp.Matrix([e / total for e in exps])
+        if name in ("max", "min") and len(args) == 1 and _is_matrix(args[0]):
+            # max(v) of one tensor is its largest entry, as sum(v) is the sum of its entries
+            # (max-pooling); ties between entries are ties of that max (no derivative there)
+            return self._apply(name, list(args[0]), 0, expr)
         if any(_is_matrix(a) and a.shape != (1, 1) for a in args):  # max(wᵀx, z): the 1×1 one is a scalar
             args = [_as_scalar_if_1x1(a) for a in args]
         matrices = [(a, node) for a, node in zip(args, expr.args) if _is_matrix(a)]
@@ -561,7 +565,7 @@ class Evaluator:
     def _binop(self, expr: s.BinOp, idx: dict):
         left = self._eval(expr.left, idx)
         if expr.op == "^":
-            return self._power(left, self._eval(expr.right, idx), expr.pos)
+            return self._power(left, self._eval(expr.right, idx), expr.pos, self._label(expr.left, idx))
         right = self._eval(expr.right, idx)
         if expr.op in "+-":
             return self._add(left, right if expr.op == "+" else -right, expr)
@@ -633,13 +637,25 @@ class Evaluator:
             return left.multiply_elementwise(right)
         return left * right
 
-    def _power(self, base, exponent, pos):
+    def _power(self, base, exponent, pos, label: str = "the tensor"):
         exponent = _as_scalar_if_1x1(exponent)  # 2^(wᵀx): a 1×1 result is a scalar
         if _is_matrix(exponent):
             raise ShapeMismatch("an exponent must be a scalar", pos)
+        if _is_matrix(base) and base.rows > 1 and base.cols > 1:
+            raise DeriveDeclarationError(matrix_power_message(label, exponent, base.rows, base.cols), pos)
         if _is_matrix(base):  # elementwise, as (y − a)² is meant for a vector
             return base.applyfunc(lambda e: e**exponent)
         return base**exponent
+
+
+def matrix_power_message(label: str, exponent, rows: int, cols: int) -> str:
+    """Why a power of a matrix (more than one row and column) is bad input: a reader takes
+    W² as W W and W⁻¹ as the inverse, derive would take them entrywise. A vector's v² is
+    entrywise, as documented. (derive.audit refuses it with this message too.)"""
+    w = "W" if label == "the tensor" else label
+    inverse = "; derive has no matrix inverse" if exponent == -1 else ""
+    return (f"a power of a {rows}×{cols} matrix is ambiguous ({label}^{exponent}: the matrix power, or "
+            f"entrywise?): write {w} {w} for the matrix product, {w} ⊙ {w} for entrywise{inverse}")
 
 
 def _scalar_against(v, other):
