@@ -264,15 +264,10 @@ class Functions:
             return derivative(lambda u: self.apply(name, [u, *rest]), args[0], primes)
         fn = self._resolve(name)
         if isinstance(fn, str):
-            if fn == "max":  # as written: the first of the largest
+            if fn in ("max", "min"):  # as written: the first of the largest (smallest)
                 best = args[0]
                 for a in args[1:]:
-                    best = max(a, best)
-                return best
-            if fn == "min":
-                best = args[0]
-                for a in args[1:]:
-                    best = min(a, best)
+                    best = max(a, best) if fn == "max" else min(a, best)
                 return best
             if fn not in ("log", "sqrt") and any(too_large(a) for a in args):
                 raise Undefined(f"{fn} of a number too large to compute")
@@ -1021,8 +1016,12 @@ class Interpreter:
             i, j = (self._int(a, idx) for a in expr.args)
             return mpmath.mpf(1 if i == j else 0)
         args = [self._eval(a, idx) for a in expr.args]
+        if name in ("sum", "max", "min") and not user and len(args) == 1 and _is_mat(args[0]):
+            # sum(v), and max(v) / min(v) of one tensor: its largest / smallest entry
+            data = args[0].data
+            return mpmath.fsum(data) if name == "sum" else self.functions.apply(name, list(data))
         if name == "sum" and not user:
-            return mpmath.fsum(args[0].data) if _is_mat(args[0]) else args[0]
+            return args[0]
         if name == "norm" and not user:
             v = args[0]
             return mpmath.sqrt(mpmath.fsum(e * e for e in v.data)) if _is_mat(v) else abs(v)
@@ -1034,8 +1033,6 @@ class Interpreter:
             e = [mpmath.exp(t - top) for t in v.data]
             total = mpmath.fsum(e)
             return Mat(v.rows, 1, [t / total for t in e])
-        if name in ("max", "min") and not user and len(args) == 1 and _is_mat(args[0]):
-            return self.functions.apply(name, list(args[0].data))  # max(v): its largest entry, as sum(v)
         if any(_is_mat(a) and a.shape != (1, 1) for a in args):  # max(wᵀx, x): the 1×1 one is a scalar
             args = [_one(a) for a in args]
         matrices = [a for a in args if _is_mat(a)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib import resources
@@ -778,10 +779,10 @@ class _NormBars:
             yield token
 
 
-_EXPONENT = re.compile(r"[eE][0-9]")
+_EXPONENT = re.compile(r"[eE]([0-9]+)")
 
 
-def _numbers(stream):
+def _numbers(stream: Iterable[Token]) -> Iterator[Token]:
     """Post-lexer check: number spellings derive does not read, refused rather than read as
     a product. A digit directly followed by a vulgar fraction (`2½`, which is 2·½ by
     juxtaposition, not the mixed number 5/2) and scientific notation (`1e-3`, `2.5E4`, which
@@ -799,9 +800,9 @@ def _numbers(stream):
             raise DeriveSyntaxError(f"'{number}{token}' is not read as a mixed number (it would be "
                                     f"{number}·{token}): write {whole + part} or {number} + {token}",
                                     _pos(number))
-        if number is not None and len(before) == 1 and token.type in ("NAME", "FUNC_NAME") \
-                and _EXPONENT.match(str(token)):
-            _scientific(number, str(token)[0], "", re.match(r"[eE]([0-9]+)", str(token)).group(1))
+        exponent = _EXPONENT.match(str(token)) if token.type in ("NAME", "FUNC_NAME") else None
+        if number is not None and len(before) == 1 and exponent is not None:
+            _scientific(number, str(token)[0], "", exponent.group(1))
         if number is not None and len(before) == 3 and token.type == "INT" and str(before[1]) in ("e", "E") \
                 and str(before[2]) in ("-", "−", "+"):
             _scientific(number, str(before[1]), str(before[2]), str(token))

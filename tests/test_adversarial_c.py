@@ -21,7 +21,6 @@ from derive.graphs import build_functions, compile_graph
 from derive.model import load
 from derive.regions import feasible, witness
 from derive.syntax import parse
-
 from tests.conftest import mlp, verdicts_of
 from tests.test_audit import _audit_all
 
