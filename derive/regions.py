@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
@@ -191,19 +192,21 @@ def _rational_constants(signs: tuple) -> tuple:
         if poly is None or poly.total_degree() > 1:
             out.append((g, s))
             continue
-        terms = []
-        for m in (1, *symbols):
-            c = poly.coeff_monomial(m)
-            if not c.is_Rational and c.is_algebraic:
-                try:
-                    minimal = sp.minimal_polynomial(c, _X, polys=True)
-                except (NotImplementedError, ValueError, ArithmeticError, sp.PolynomialError):
-                    minimal = None
-                if minimal is not None and minimal.degree() == 1:
-                    c = -minimal.nth(0) / minimal.nth(1)
-            terms.append(c * m)
-        out.append((sp.Add(*terms), s))
+        out.append((sp.Add(*(_as_rational(poly.coeff_monomial(m)) * m for m in (1, *symbols))), s))
     return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def _as_rational(c: sp.Expr) -> sp.Expr:
+    """An algebraic number that is rational (its minimal polynomial has degree 1) as that
+    rational; any other number as it is."""
+    if c.is_Rational or not c.is_algebraic:
+        return c
+    try:
+        minimal = sp.minimal_polynomial(c, _X, polys=True)
+    except (NotImplementedError, ValueError, ArithmeticError, sp.PolynomialError):
+        return c
+    return -minimal.nth(0) / minimal.nth(1) if minimal.degree() == 1 else c
 
 
 def _eliminate(signs: tuple):
