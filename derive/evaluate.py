@@ -652,9 +652,9 @@ def matrix_power_message(label: str, exponent, rows: int, cols: int) -> str:
     """Why a power of a matrix (more than one row and column) is bad input: a reader takes
     W² as W W and W⁻¹ as the inverse, derive would take them entrywise. A vector's v² is
     entrywise, as documented. (derive.audit refuses it with this message too.)"""
-    w = "W" if label == "the tensor" else label
+    w = "M" if label == "the tensor" else label  # (Wᵀ)², (W + W)²: M stands for the matrix
     inverse = "; derive has no matrix inverse" if exponent == -1 else ""
-    return (f"a power of a {rows}×{cols} matrix is ambiguous ({label}^{exponent}: the matrix power, or "
+    return (f"a power of a {rows}×{cols} matrix is ambiguous ({w}^{exponent}: the matrix power, or "
             f"entrywise?): write {w} {w} for the matrix product, {w} ⊙ {w} for entrywise{inverse}")
 
 

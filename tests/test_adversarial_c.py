@@ -39,6 +39,10 @@ MATRIX_POWERS = """graph G {
   rule row: r^2 = r ⊙ r
   rule scalar: (vᵀv)^2 = (v_1^2 + v_2^2)^2
   rule written_out: (W ⊙ W) v = (W ⊙ W) v
+  rule unicode: W² v = W (W v)
+  rule stars: W**2 = W ⊙ W
+  rule transposed: (Wᵀ)^2 = Wᵀ ⊙ Wᵀ
+  rule image: (W v)^2 = (W v) ⊙ (W v)
 }
 """
 
@@ -46,7 +50,8 @@ MATRIX_POWERS = """graph G {
 def test_a_power_of_a_matrix_is_bad_input_with_a_hint():
     verdicts = verdicts_of(MATRIX_POWERS)
     lines = MATRIX_POWERS.splitlines()
-    for name, line in (("inverse", 4), ("square", 5), ("product", 6), ("root", 7), ("wide", 8)):
+    for name, line in (("inverse", 4), ("square", 5), ("product", 6), ("root", 7), ("wide", 8), ("unicode", 13),
+                       ("stars", 14), ("transposed", 15)):
         column = lines[line - 1].index(": ") + 3  # the caret under the power's base
         v = verdicts[name]
         assert (v.verdict, v.how) == ("error", "bad input"), (name, v.verdict, v.how, v.detail)
@@ -55,7 +60,8 @@ def test_a_power_of_a_matrix_is_bad_input_with_a_hint():
     assert "2×2 matrix" in verdicts["square"].detail and "W W for the matrix product" in verdicts["square"].detail
     assert "no matrix inverse" in verdicts["inverse"].detail
     assert "2×3 matrix" in verdicts["wide"].detail
-    for name in ("vector", "row", "scalar", "written_out"):  # vectors (and 1×1) stay entrywise
+    assert "M M for the matrix product" in verdicts["transposed"].detail  # no name for (Wᵀ): M stands for it
+    for name in ("vector", "row", "scalar", "written_out", "image"):  # vectors (and 1×1) stay entrywise
         assert verdicts[name].verdict == "proved", (name, verdicts[name].detail)
 
 
