@@ -7,10 +7,15 @@ rule such as σ' = σ(1−σ) is checked against what differentiation actually g
 `expand_definitions` replaces every such call by its body before zero-testing.
 
 Piecewise functions (ReLU, hard-tanh, max, a user's `x if x > 0 else 0.01 x`) are
-`Cases`: SymPy's `Piecewise` with one change, the derivative. A `Cases` derivative holds
-only in the *interior* of each piece and is NaN on the boundaries between pieces, so
-relu'(0) is "undefined here (a kink)", never 0 or 1 by convention. `derive.regions`
-splits such expressions into regions with the piece fixed.
+`Cases`: SymPy's `Piecewise` with one change, the derivative. A derivative by x keeps a
+condition that does not involve x exactly (moving x never crosses it); a condition that
+does is kept in its *interior*, and on its tie the derivative is a `Kink` marker, never
+0 or 1 by convention. Where a region fixes the pieces (`derive.regions`), a Kink becomes
+a value: on a tie that holds on an open set (a "flat tie": relu(u) where u ≡ 0) the
+function is its tie piece there, so the derivative is that piece's; on an isolated tie
+it is decided by one-sided limits (`derive.kinks.tie_value`): the common value, NaN
+where there is none (relu'(0): a kink), or `UndecidedTie`. A Kink is not NaN, so
+Kink·0 = 0: the chain-rule factor of an argument constant on an open set annihilates it.
 """
 
 from __future__ import annotations
@@ -34,33 +39,84 @@ def _interior(cond):
     return cond  # Ne: already open
 
 
-class Cases(sp.Piecewise):
-    """A piecewise function whose derivative is undefined (NaN) between its pieces.
+class Kink(sp.Function):
+    """F′(p) on a tie of one of the conditions of a `Cases` F: args (Lambda(s, F(s)), p).
+    Never evaluated on its own; see the module doc and `derive.kinks.tie_value`."""
 
-    >>> x = sp.Symbol("x", real=True)
+    nargs = 2
+
+    @classmethod
+    def eval(cls, function, point):
+        return None
+
+    def _eval_derivative(self, x):
+        function, point = self.args
+        (s,), body = function.variables, function.expr
+        return Kink(sp.Lambda(s, sp.diff(body, s)), point) * sp.diff(point, x)
+
+    def _eval_is_real(self):
+        return True
+
+
+class UndecidedTie(sp.Function):
+    """A derivative on a tie that one-sided limits did not decide: never shown 0, no number."""
+
+    nargs = 1
+
+    def _eval_derivative(self, x):
+        return UndecidedTie(sp.Derivative(self.args[0], x)) if self.args[0].has(x) else sp.Integer(0)
+
+
+def exact_derivative(function: sp.Lambda, point: sp.Expr) -> sp.Expr:
+    """The derivative of each piece of F = Lambda(s, Cases(…)) with F's own (exact) conditions,
+    at `point`: F′ where the piece F selects holds on an open set around."""
+    (s,), body = function.variables, function.expr
+    if not isinstance(body, sp.Piecewise):
+        return sp.diff(body, s).xreplace({s: point})
+    return Cases(*[(sp.diff(value, s), cond) for value, cond in body.args]).xreplace({s: point})
+
+
+def _interior_in(cond, x):
+    """`_interior` for the comparisons that involve x; the others stay exact."""
+    cond = sp.to_nnf(cond) if isinstance(cond, sp.logic.boolalg.Boolean) and not cond.is_Relational else cond
+    if cond in (sp.true, sp.false) or x not in cond.free_symbols:
+        return cond
+    if isinstance(cond, (sp.And, sp.Or)):
+        return type(cond)(*[_interior_in(c, x) for c in cond.args])
+    return _interior(cond)
+
+
+class Cases(sp.Piecewise):
+    """A piecewise function whose derivative by x is a `Kink` on the ties of the conditions
+    that involve x (and exact where no condition involves x).
+
+    >>> x, c = sp.symbols("x c", real=True)
     >>> relu = Cases((x, x > 0), (0, True))
-    >>> relu.diff(x)
-    Cases((1, x > 0), (0, x < 0), (nan, True))
-    >>> relu.diff(x).subs(x, 0)
-    nan
+    >>> relu.diff(x).args[:2]
+    ((1, x > 0), (0, x < 0))
+    >>> Cases((c * x, x >= 1), (0, True)).diff(c)
+    Cases((x, x >= 1), (0, True))
     """
 
     def _eval_derivative(self, x):
+        if not any(x in cond.free_symbols for _, cond in self.args):
+            return Cases(*[(sp.diff(value, x), cond) for value, cond in self.args])
         pieces, earlier = [], []
         for value, cond in self.args:
-            region = sp.And(_interior(cond), *[_interior(sp.Not(c)) for c in earlier])
+            region = sp.And(_interior_in(cond, x), *[_interior_in(sp.Not(c), x) for c in earlier])
             pieces.append((sp.diff(value, x), region))
             earlier.append(cond)
-        pieces.append((sp.nan, True))
+        s = sp.Dummy("s", real=True)
+        pieces.append((Kink(sp.Lambda(s, self.xreplace({x: s})), x), True))
         return Cases(*pieces)
 
 
 def maximum(args: list) -> sp.Expr:
-    """max(a, b, …) as nested `Cases`; ties are boundaries (no derivative there).
+    """max(a, b, …) as nested `Cases`; ties are boundaries (a `Kink` in a derivative).
 
     >>> a, b = sp.symbols("a b", real=True)
-    >>> maximum([a, b, sp.Integer(0)]).subs({a: -1, b: 2}), maximum([a, b]).diff(a).subs({a: 1, b: 1})
-    (2, nan)
+    >>> maximum([a, b, sp.Integer(0)]).subs({a: -1, b: 2}), maximum([a, b]).diff(a).subs({a: 1, b: 1}).func
+    (2, Kink)
     """
     result = args[0]
     for a in args[1:]:

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .functions import Cases
+from functools import lru_cache
+
+from .functions import Cases, Kink, UndecidedTie, exact_derivative
 from .regions import CannotSplit, _fix, _innermost_comparison, _key
 
 MAX_ORDER = 8  # derivatives of g tried to find its sign beside a zero of g
@@ -64,7 +66,8 @@ def _finite(value) -> bool:
 
 
 def _sign_beside(g: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> int:
-    """The sign of g at p + side·ε for every small ε > 0."""
+    """The sign of g at p + side·ε for every small ε > 0 (0: g vanishes identically there,
+    a flat tie)."""
     for k in range(MAX_ORDER + 1):
         value = (g if k == 0 else sp.diff(g, u, k)).xreplace({u: p})
         if value.free_symbols:
@@ -77,18 +80,37 @@ def _sign_beside(g: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> int:
         if positive is None:
             raise Undecided(f"the sign of {g} beside {u} = {p}")
         return (1 if positive else -1) * (side**k)
-    return 0  # g vanishes to high order: treat p's neighbourhood as the tie
+    # g and its first MAX_ORDER derivatives vanish at p: g ≡ 0 (a flat tie), or a zero of
+    # higher order (x⁹ at 0), found exactly for a polynomial, otherwise not decided
+    if g.is_polynomial(u):
+        t = sp.Dummy("t")
+        shifted = sp.Poly(sp.expand(g.xreplace({u: p + t})), t)
+        if shifted.is_zero:
+            return 0
+        (k,), lowest = min(shifted.terms(), key=lambda term: term[0][0])
+        lowest = sp.expand(lowest)
+        if not lowest.is_number or lowest.is_positive is None:
+            raise Undecided(f"the sign of {g} beside {u} = {p}")
+        return (1 if lowest.is_positive else -1) * (side**k)
+    if sp.expand(g) == 0:
+        return 0
+    raise Undecided(f"the sign of {g} beside {u} = {p}: a zero of high order")
 
 
 def _beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> sp.Expr:
-    """`e` with every piece fixed as it is on the `side` of p."""
+    """`e` with every piece fixed as it is on the `side` of p (an open interval: a derivative
+    on a tie that holds there is its tie piece's, `resolve`)."""
     for _ in range(256):
         try:
             comparison = _innermost_comparison(e)
         except CannotSplit:
             raise Undecided("a condition that is not a comparison") from None
         if comparison is None:
-            return e
+            resolved = resolve(e, open_set=True)
+            if resolved == e:
+                return e
+            e = resolved
+            continue
         g = _key(comparison)[0]
         e = _fix(e, g, _sign_beside(g, u, p, side))
     raise Undecided("too many nested pieces")
@@ -97,7 +119,7 @@ def _beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> sp.Expr:
 def one_sided_limit(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int):
     """lim e as u → p from the `side` (+1 right, −1 left): a finite number, or None."""
     e = _beside(e, u, p, side)
-    if e.has(sp.Piecewise):
+    if e.has(sp.Piecewise, UndecidedTie):
         raise Undecided("a piece left unfixed")
     if e.has(sp.nan):
         return None
@@ -120,7 +142,7 @@ def _real_beside(e: sp.Expr, u: sp.Symbol, p: sp.Expr, side: int) -> bool:
 
     from . import numeric
 
-    others = e.free_symbols - {u}
+    others = (e.free_symbols - {u}) | p.free_symbols
     if others:
         return True  # a value that depends on other variables: nothing to say here
     with mpmath.workdps(60):
@@ -150,7 +172,7 @@ def derivative_at(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool
     1
     """
     f = without_abs(f)
-    value = f.xreplace({u: p})
+    value = substitute(f, {u: p})
     limit = None
     for k in range(order + 1):
         fk = f if k == 0 else sp.diff(f, u, k)
@@ -168,17 +190,133 @@ def derivative_at(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool
 def needs_limits(f: sp.Expr, value: sp.Expr) -> bool:
     """Must a derivative of f at a point, `value` by substitution, be decided by limits
     (f has pieces or |·|, or the substitution gives no finite value)?"""
-    return f.has(sp.Piecewise, sp.Abs, sp.sign) or not _finite(value)
+    return f.has(sp.Piecewise, sp.Abs, sp.sign, Kink) or not _finite(value)
 
 
 def value_of_derivative(f: sp.Expr, u: sp.Symbol, p: sp.Expr, order: int, extend: bool = False) -> sp.Expr:
     """f⁽ᵒʳᵈᵉʳ⁾(p): by substitution where f is smooth and that gives a finite value, by
     `derivative_at` (one-sided limits) where f has pieces or the substitution fails and p
-    is a number; the substituted form when other variables decide the pieces."""
-    direct = (f if order == 0 else sp.diff(f, u, order)).xreplace({u: p})
+    is a number; the substituted form when other variables decide the pieces (a number
+    left undecided is `UndecidedTie`, never a value)."""
+    direct = substitute(f if order == 0 else sp.diff(f, u, order), {u: p})
     if p.free_symbols or not needs_limits(f, direct):
         return direct
     try:
         return derivative_at(f, u, p, order, extend)
     except Undecided:
-        return direct
+        return UndecidedTie(direct) if not direct.free_symbols else direct
+
+
+# ---------------------------------------------------------------- ties (Kink markers)
+
+
+def _exposed(e: sp.Expr):
+    """The Kinks of e that no piece hides (their Cases chose the tie), outermost first."""
+    if isinstance(e, Kink):
+        yield e
+        return
+    if isinstance(e, (sp.Piecewise, UndecidedTie)):
+        return
+    for a in e.args:
+        yield from _exposed(a)
+
+
+def resolve(e: sp.Expr, open_set: bool) -> sp.Expr:
+    """`e` with each exposed Kink(F, p) made a value. On an open set where F's conditions
+    depend on s alone and p varies, the tie holds on an interval of s around p (a flat
+    tie: max(x, relu(x)) for x > 0), so F′(p) is its tie piece's (`exact_derivative`);
+    otherwise (an isolated tie, a constant p: relu′(0)) by one-sided limits (`tie_value`).
+    A chain-rule factor that vanishes on an open set has already removed its Kink (·0)."""
+    kinks = list(dict.fromkeys(_exposed(e)))
+    if not kinks:
+        return e
+    values = {k: exact_derivative(*k.args) if open_set and _flat(k) else tie_value(k) for k in kinks}
+    return e.xreplace(values)
+
+
+def _flat(kink: Kink) -> bool:
+    """Do F's conditions depend on its own variable s alone, and is p shown to vary (a
+    derivative of p is certainly nonzero at some exact point, interval arithmetic)?"""
+    from . import numeric
+
+    function, point = kink.args
+    (s,), body = function.variables, function.expr
+    if any(c.free_symbols - {s} for c in body.atoms(sp.Gt, sp.Ge, sp.Lt, sp.Le)) or not point.free_symbols:
+        return False
+    for index in range(3):
+        at = {v: sp.Rational(7 + 3 * index + 2 * i, 10 + index) for i, v in enumerate(sorted(point.free_symbols, key=str))}
+        for v in at:
+            try:
+                slope = numeric.value_at(sp.diff(point, v).xreplace(at), {}, 30, numeric.IV)
+            except (numeric.Unsupported, numeric.Undefined, TypeError, ValueError, ArithmeticError):
+                continue
+            if slope is not None and numeric.disjoint(slope, numeric.IV.mpf(0)):
+                return True
+    return False
+
+
+def substitute(e: sp.Expr, values: dict) -> sp.Expr:
+    """e.xreplace(values), with each Kink whose point becomes a number decided there by
+    one-sided limits first (so a chain-rule factor that is 0 at the point does not hide a
+    derivative that does not exist: step(a²)′ at a = 0)."""
+    if e.has(Kink):
+        e = e.replace(lambda k: isinstance(k, Kink) and not k.args[1].xreplace(values).free_symbols,
+                      lambda k: tie_value(Kink(k.args[0].xreplace(values), k.args[1].xreplace(values))))
+    return e.xreplace(values)
+
+
+def _tie_roots(body: sp.Expr, s: sp.Symbol) -> list | None:
+    """The points s where some condition of `body` is on its tie (in the other variables),
+    or None when they are not found."""
+    roots: list = []
+    for comparison in body.atoms(sp.Gt, sp.Ge, sp.Lt, sp.Le):
+        g = sp.expand(comparison.lhs - comparison.rhs)
+        if s not in g.free_symbols:
+            continue
+        if g.has(sp.Piecewise, Kink):
+            return None
+        if g.is_polynomial(s) and sp.degree(g, s) == 1 and g.coeff(s, 1).is_number and g.coeff(s, 1) != 0:
+            roots.append(sp.expand(-g.coeff(s, 0) / g.coeff(s, 1)))
+            continue
+        if g.free_symbols != {s}:
+            return None
+        try:
+            solutions = sp.solveset(g, s, sp.S.Reals)
+        except (NotImplementedError, ValueError, TypeError):
+            return None
+        if not isinstance(solutions, sp.FiniteSet) or len(solutions) > 16:
+            return None
+        roots.extend(solutions)
+    return list(dict.fromkeys(roots))
+
+
+@lru_cache(maxsize=4096)
+def tie_value(kink: Kink) -> sp.Expr:
+    """F′(p) for Kink(F, p) on a tie that holds at isolated points (measure zero), by
+    one-sided limits (`derivative_at`): NaN where F′ does not exist (a kink, a jump), the
+    tie piece's derivative where it exists at every tie of F, `UndecidedTie` otherwise."""
+    function, point = kink.args
+    (s,), body = function.variables, function.expr
+    if not point.free_symbols:
+        try:
+            return derivative_at(body, s, point, 1)
+        except Undecided:
+            return UndecidedTie(kink)
+    roots = _tie_roots(body, s)
+    if not roots:
+        return UndecidedTie(kink)
+    found = []
+    for root in roots:
+        try:
+            value = derivative_at(body, s, root, 1)
+        except Undecided:
+            return UndecidedTie(kink)
+        found.append(value is sp.nan or (not _finite(value)) or None)
+        if found[-1] is None:
+            tie = resolve(exact_derivative(function, root), open_set=False)
+            found[-1] = False if _same(value, tie) else None
+    if all(f is True for f in found):
+        return sp.nan
+    if all(f is False for f in found):
+        return exact_derivative(function, point)
+    return UndecidedTie(kink)

@@ -63,10 +63,34 @@ class Region:
 
 
 def fix(expr: sp.Expr, signs: tuple) -> sp.Expr:
-    """`expr` with the pieces fixed by a region's signs (innermost first, as `split` did)."""
-    for g, sign in signs:
-        expr = _fix(expr, g, sign)
+    """`expr` with the pieces fixed by a region's signs (innermost first, as `split` did),
+    and its derivatives on ties decided as `split` decides them (`_settle`)."""
+    for _ in range(64):
+        for g, sign in signs:
+            expr = _fix(expr, g, sign)
+        settled = _settle(expr, signs)
+        if settled == expr:
+            return expr
+        expr = settled
     return expr
+
+
+def _open(signs: tuple) -> bool:
+    """Is the region open: no tie but ties that hold everywhere (a flat tie, g ≡ 0)?"""
+    return not any(s == 0 and g.free_symbols for g, s in signs)
+
+
+def _settle(expr: sp.Expr, signs: tuple) -> sp.Expr:
+    """The exposed `Kink`s of a region's expression made values (`kinks.resolve`): on an
+    open region the tie holds all around (the tie piece's derivative), on a region with a
+    tie of its own by one-sided limits."""
+    from .functions import Kink
+
+    if not expr.has(Kink):
+        return expr
+    from .kinks import resolve
+
+    return resolve(expr, _open(signs))
 
 
 class CannotSplit(Exception):
@@ -94,11 +118,22 @@ def _truth(comparison, sign: int) -> bool:
     return positive if isinstance(comparison, (sp.Gt, sp.Ge)) else not positive
 
 
+def _pieces(expr: sp.Expr):
+    """The piecewise subexpressions of expr, outside `Kink` markers (whose functions are in
+    a bound variable of their own)."""
+    from .functions import Kink, UndecidedTie
+
+    if isinstance(expr, (Kink, UndecidedTie)):
+        return
+    if isinstance(expr, sp.Piecewise):
+        yield expr
+    for a in expr.args:
+        yield from _pieces(a)
+
+
 def _innermost_comparison(expr: sp.Expr):
     """A comparison tested by some piece that holds no piecewise expression itself."""
-    for pw in sp.preorder_traversal(expr):
-        if not isinstance(pw, sp.Piecewise):
-            continue
+    for pw in _pieces(expr):
         for _, condition in pw.args:
             for atom in sp.preorder_traversal(condition):
                 if isinstance(atom, sp.Eq) or isinstance(atom, sp.Ne):
@@ -131,6 +166,10 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
         signs, current = pending.pop()
         comparison = None if current in (sp.nan, sp.zoo) else _innermost_comparison(current)
         if comparison is None:
+            settled = fix(current, signs)
+            if settled != current:
+                pending.append((signs, settled))
+                continue
             done.append(Region(signs, current, witness(signs, tie_rng if any(s == 0 for _, s in signs) else rng)))
             continue
         g = _key(comparison)[0]
