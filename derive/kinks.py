@@ -259,6 +259,7 @@ def substitute(e: sp.Expr, values: dict) -> sp.Expr:
     """e.xreplace(values), with each Kink whose point becomes a number decided there by
     one-sided limits first (so a chain-rule factor that is 0 at the point does not hide a
     derivative that does not exist: step(a²)′ at a = 0)."""
+    values = {k: sp.sympify(v) for k, v in values.items()}
     if e.has(Kink):
         e = e.replace(lambda k: isinstance(k, Kink) and not k.args[1].xreplace(values).free_symbols,
                       lambda k: tie_value(Kink(k.args[0].xreplace(values), k.args[1].xreplace(values))))
