@@ -106,9 +106,21 @@ class Cases(sp.Piecewise):
             region = sp.And(_interior_in(cond, x), *[_interior_in(sp.Not(c), x) for c in earlier])
             pieces.append((sp.diff(value, x), region))
             earlier.append(cond)
-        s = sp.Dummy("s", real=True)
+        s = _bound_variable(self, x)
         pieces.append((Kink(sp.Lambda(s, self.xreplace({x: s})), x), True))
         return Cases(*pieces)
+
+
+# The variables Kinks bind: one per nesting level, so that the same derivative taken twice
+# is the same expression (and cancels), while a Kink inside another's function binds its own.
+_LEVELS = tuple(sp.Dummy(f"s{k}", real=True) for k in range(32))
+
+
+def _bound_variable(expr: sp.Expr, x: sp.Symbol) -> sp.Symbol:
+    used = [_LEVELS.index(v) for v in (expr.atoms(sp.Dummy) | {x}) if v in _LEVELS]
+    for k in expr.atoms(Kink):
+        used.append(_LEVELS.index(k.args[0].variables[0]))
+    return _LEVELS[1 + max(used, default=-1)]
 
 
 def maximum(args: list) -> sp.Expr:
