@@ -6,7 +6,8 @@ Neither can decide whether f'(p) exists. Two things make the decision here:
 
 1. |e| is written as the piecewise `e if e ≥ 0 else −e` (`without_abs`) before anything
    is differentiated, so every kink derive knows is a boundary between pieces, where a
-   `Cases` derivative is NaN (not a convention such as sign(0) = 0).
+   `Cases` derivative is a `Kink` marker (not a convention such as sign(0) = 0), decided
+   per region by `resolve` (a flat tie: the tie piece's; otherwise `tie_value`).
 2. At a numeric point p, `derivative_at` decides by one-sided limits instead of
    substituting: f⁽ⁿ⁾(p) exists and equals L when f is continuous at p (f(p) is a finite
    value equal to both one-sided limits of f) and, for k = 1 … n, the one-sided limits
@@ -19,17 +20,17 @@ Neither can decide whether f'(p) exists. Two things make the decision here:
 
 A one-sided limit fixes every piece as it is just beside p (the sign of each compared
 expression g at p ± ε, from g(p) or, when g(p) = 0, from its first nonzero derivative at
-p), then substitutes p, or asks SymPy's `limit` when that gives no finite value. A
-comparison whose sign there cannot be decided (it names another free variable) raises
-`Undecided`: the caller then keeps the symbolic form, whose pieces `derive.regions`
-splits.
+p; a zero of high order of a polynomial exactly, x⁹ at 0), then substitutes p, or asks
+SymPy's `limit` when that gives no finite value. A comparison whose sign there cannot be
+decided (it names another free variable) raises `Undecided`: the caller then keeps the
+symbolic form, whose pieces `derive.regions` splits, or, at a number, `UndecidedTie`.
 """
 
 from __future__ import annotations
 
-import sympy as sp
-
 from functools import lru_cache
+
+import sympy as sp
 
 from .functions import Cases, Kink, UndecidedTie, exact_derivative
 from .regions import CannotSplit, _fix, _innermost_comparison, _key
@@ -306,18 +307,19 @@ def tie_value(kink: Kink) -> sp.Expr:
     roots = _tie_roots(body, s)
     if not roots:
         return UndecidedTie(kink)
-    found = []
+    found: list[str] = []  # at each tie of F: "none" (no derivative), "tie piece" (its piece's), "other"
     for root in roots:
         try:
             value = derivative_at(body, s, root, 1)
         except Undecided:
             return UndecidedTie(kink)
-        found.append(value is sp.nan or (not _finite(value)) or None)
-        if found[-1] is None:
+        if value is sp.nan or not _finite(value):
+            found.append("none")
+        else:
             tie = resolve(exact_derivative(function, root), open_set=False)
-            found[-1] = False if _same(value, tie) else None
-    if all(f is True for f in found):
+            found.append("tie piece" if _same(value, tie) else "other")
+    if set(found) == {"none"}:
         return sp.nan
-    if all(f is False for f in found):
+    if set(found) == {"tie piece"}:
         return exact_derivative(function, point)
     return UndecidedTie(kink)

@@ -7,10 +7,12 @@ and keeps the combinations that can occur; what remains in each region is an ord
 expression. The *tie sets* (g = 0: a kink, a tie in max, the boundary of a step) are
 regions too: a rule about values must hold there as well (`1 if x ≥ 0 else 0` and
 `1 if x > 0 else 0` differ at x = 0 only), and a tie set can hold every point
-(max((x+1)², x² + 2x + 1) ties everywhere). A derivative of a piece does not exist on a
-tie set (it is NaN there, see `functions.Cases`): such a region is *undefined*
-(`Region.defined` is False), a place where the rule says nothing, and a claim with no
-defined region at all is about nothing.
+(max((x+1)², x² + 2x + 1) ties everywhere). A derivative taken across a tie is a `Kink`
+marker there (`functions.Cases`); once a region fixes the pieces around it, it is decided
+(`kinks.resolve`): on an open region (a flat tie) the tie piece's derivative; on a tie of
+the region's own by one-sided limits, NaN where it does not exist. A region left NaN is
+*undefined* (`Region.defined` is False), a place where the rule says nothing, and a claim
+with no defined region at all is about nothing.
 
 Whether a combination of signs can occur is decided soundly: by an exact linear
 program when every compared expression is linear with rational coefficients (which

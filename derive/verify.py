@@ -324,8 +324,9 @@ def _full(target: _Target, side: sp.Expr) -> sp.Expr:
 
 
 def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
-    """Each claim at an exact point of each tie set (g = 0) of its pieces, with the pieces
-    fixed as they are there, and, for a claim without pieces, at one exact point (a graph's
+    """Each claim at an exact point of each region of its pieces (each tie set g = 0, and
+    each open region, where a derivative on a flat tie leaves numbers undefined), with the
+    pieces fixed as they are there, and, for a claim without pieces, at one exact point (a graph's
     given values): the one route that decides a comparison exactly on its boundary, where
     the numeric screen sees only "too near a kink". Raises _Refuted on disjoint interval
     enclosures; returns the indices of the claims that were defined at a point checked.
