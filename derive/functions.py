@@ -39,6 +39,20 @@ def _interior(cond):
     return cond  # Ne: already open
 
 
+class TieFunction(sp.Lambda):
+    """The function a `Kink` is about, s ↦ F(s): a substitution never touches its own s
+    (a Kink inside another's function may bind the same variable)."""
+
+    def _xreplace(self, rule):
+        if self in rule:
+            return rule[self], True
+        rule = {k: v for k, v in rule.items() if k not in self.variables}
+        if not rule:
+            return self, False
+        new, changed = self.expr._xreplace(rule)
+        return (type(self)(self.signature, new), True) if changed else (self, False)
+
+
 class Kink(sp.Function):
     """F′(p) on a tie of one of the conditions of a `Cases` F: args (Lambda(s, F(s)), p).
     Never evaluated on its own; see the module doc and `derive.kinks.tie_value`."""
@@ -52,7 +66,7 @@ class Kink(sp.Function):
     def _eval_derivative(self, x):
         function, point = self.args
         (s,), body = function.variables, function.expr
-        return Kink(sp.Lambda(s, sp.diff(body, s)), point) * sp.diff(point, x)
+        return Kink(TieFunction(s, sp.diff(body, s)), point) * sp.diff(point, x)
 
     def _eval_is_real(self):
         return True
@@ -107,7 +121,7 @@ class Cases(sp.Piecewise):
             pieces.append((sp.diff(value, x), region))
             earlier.append(cond)
         s = _bound_variable(self, x)
-        pieces.append((Kink(sp.Lambda(s, self.xreplace({x: s})), x), True))
+        pieces.append((Kink(TieFunction(s, self.xreplace({x: s})), x), True))
         return Cases(*pieces)
 
 

@@ -235,6 +235,15 @@ def resolve(e: sp.Expr, open_set: bool) -> sp.Expr:
     return e.xreplace(values)
 
 
+def _conditions(body: sp.Expr) -> set:
+    """The comparisons of F's own pieces (not those inside a nested Kink's function)."""
+    if isinstance(body, (Kink, UndecidedTie)):
+        return set()
+    if isinstance(body, (sp.Gt, sp.Ge, sp.Lt, sp.Le)):
+        return {body}
+    return set().union(*(_conditions(a) for a in body.args)) if body.args else set()
+
+
 def _flat(kink: Kink) -> bool:
     """Do F's conditions depend on its own variable s alone, and is p shown to vary (a
     derivative of p is certainly nonzero at some exact point, interval arithmetic)?"""
@@ -242,7 +251,7 @@ def _flat(kink: Kink) -> bool:
 
     function, point = kink.args
     (s,), body = function.variables, function.expr
-    if any(c.free_symbols - {s} for c in body.atoms(sp.Gt, sp.Ge, sp.Lt, sp.Le)) or not point.free_symbols:
+    if any(c.free_symbols - {s} for c in _conditions(body)) or not point.free_symbols:
         return False
     for index in range(3):
         at = {v: sp.Rational(7 + 3 * index + 2 * i, 10 + index) for i, v in enumerate(sorted(point.free_symbols, key=str))}
@@ -271,7 +280,7 @@ def _tie_roots(body: sp.Expr, s: sp.Symbol) -> list | None:
     """The points s where some condition of `body` is on its tie (in the other variables),
     or None when they are not found."""
     roots: list = []
-    for comparison in body.atoms(sp.Gt, sp.Ge, sp.Lt, sp.Le):
+    for comparison in _conditions(body):
         g = sp.expand(comparison.lhs - comparison.rhs)
         if s not in g.free_symbols:
             continue
@@ -292,14 +301,31 @@ def _tie_roots(body: sp.Expr, s: sp.Symbol) -> list | None:
     return list(dict.fromkeys(roots))
 
 
-@lru_cache(maxsize=4096)
+_DEPTH = [0]  # tie_value's nesting (a Kink inside a Kink's function): bounded, never endless
+
+
 def tie_value(kink: Kink) -> sp.Expr:
+    """See `_tie_value`; nested deeper than 16, `UndecidedTie`."""
+    if _DEPTH[0] > 16:
+        return UndecidedTie(kink)
+    _DEPTH[0] += 1
+    try:
+        return _tie_value(kink)
+    finally:
+        _DEPTH[0] -= 1
+
+
+@lru_cache(maxsize=4096)
+def _tie_value(kink: Kink) -> sp.Expr:
     """F′(p) for Kink(F, p) on a tie that holds at isolated points (measure zero), by
-    one-sided limits (`derivative_at`): NaN where F′ does not exist (a kink, a jump), the
-    tie piece's derivative where it exists at every tie of F, `UndecidedTie` otherwise."""
+    one-sided limits (`derivative_at`): at p itself when p is a number and F's conditions
+    name no other variable; otherwise at each tie of F (max(s, y) at s = y): NaN where F′
+    exists at none (a kink, a jump), the tie piece's derivative where it exists at every
+    one, `UndecidedTie` otherwise."""
     function, point = kink.args
     (s,), body = function.variables, function.expr
-    if not point.free_symbols:
+    others = set().union(*(c.free_symbols for c in _conditions(body))) - {s}
+    if not point.free_symbols and not others:  # at a number: whether F′ exists there
         try:
             return derivative_at(body, s, point, 1)
         except Undecided:
