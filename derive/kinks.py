@@ -226,13 +226,25 @@ def resolve(e: sp.Expr, open_set: bool) -> sp.Expr:
     """`e` with each exposed Kink(F, p) made a value. On an open set where F's conditions
     depend on s alone and p varies, the tie holds on an interval of s around p (a flat
     tie: max(x, relu(x)) for x > 0), so F′(p) is its tie piece's (`exact_derivative`);
-    otherwise (an isolated tie, a constant p: relu′(0)) by one-sided limits (`tie_value`).
+    on a region with a tie of its own by one-sided limits (`tie_value`); see `_on_open_set`.
     A chain-rule factor that vanishes on an open set has already removed its Kink (·0)."""
     kinks = list(dict.fromkeys(_exposed(e)))
     if not kinks:
         return e
-    values = {k: exact_derivative(*k.args) if open_set and _flat(k) else tie_value(k) for k in kinks}
+    values = {k: _on_open_set(k) if open_set else tie_value(k) for k in kinks}
     return e.xreplace(values)
+
+
+def _on_open_set(kink: Kink) -> sp.Expr:
+    """A Kink exposed on an open set is never left out (NaN) unless its point is a number
+    (relu′(0) written so): a flat tie gives its tie piece's derivative; a tie of F that is
+    isolated in s but held by arguments moving together (gc(x, x), c x if x ≥ c) is left
+    undecided, since the partials alone do not exist but their sum may."""
+    if _flat(kink):
+        return exact_derivative(*kink.args)
+    function, point = kink.args
+    constant = sp.expand(point)  # a point constant as written ((x+1)² − x² − 2x − 1) is that number
+    return UndecidedTie(kink) if constant.free_symbols else tie_value(Kink(function, constant))
 
 
 def _conditions(body: sp.Expr) -> set:
