@@ -11,11 +11,12 @@ Piecewise functions (ReLU, hard-tanh, max, a user's `x if x > 0 else 0.01 x`) ar
 condition that does not involve x exactly (moving x never crosses it); a condition that
 does is kept in its *interior*, and on its tie the derivative is a `Kink` marker, never
 0 or 1 by convention. Where a region fixes the pieces (`derive.regions`), a Kink becomes
-a value: on a tie that holds on an open set (a "flat tie": relu(u) where u ≡ 0) the
-function is its tie piece there, so the derivative is that piece's; on an isolated tie
-it is decided by one-sided limits (`derive.kinks.tie_value`): the common value, NaN
-where there is none (relu'(0): a kink), or `UndecidedTie`. A Kink is not NaN, so
-Kink·0 = 0: the chain-rule factor of an argument constant on an open set annihilates it.
+a value (`derive.kinks.resolve`): on a tie that holds on an open set (a "flat tie":
+max(x, relu(x)) for x > 0) the function is its tie piece there, so the derivative is that
+piece's; on an isolated tie it is decided by one-sided limits (`derive.kinks.tie_value`):
+the common value, NaN where there is none (relu'(0): a kink), or `UndecidedTie`. A Kink
+is not NaN, so Kink·0 = 0: the chain-rule factor of an argument constant on an open set
+(relu(u) where u ≡ 0) removes it, as the derivative of a constant is 0.
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ class Kink(sp.Function):
     def _eval_is_real(self):
         return True
 
+    def _latex(self, printer):
+        return r"\text{(at a tie: decided per region)}"
+
+    _derive_latex = _latex  # derive.latex's printer
+
+    def _sympystr(self, printer):
+        return "(at a tie)"
+
 
 class UndecidedTie(sp.Function):
     """A derivative on a tie that one-sided limits did not decide: never shown 0, no number."""
@@ -79,6 +88,14 @@ class UndecidedTie(sp.Function):
 
     def _eval_derivative(self, x):
         return UndecidedTie(sp.Derivative(self.args[0], x)) if self.args[0].has(x) else sp.Integer(0)
+
+    def _latex(self, printer):
+        return r"\text{(at a tie: undecided)}"
+
+    _derive_latex = _latex
+
+    def _sympystr(self, printer):
+        return "(at a tie: undecided)"
 
 
 def exact_derivative(function: sp.Lambda, point: sp.Expr) -> sp.Expr:
