@@ -102,6 +102,9 @@ def exact_derivative(function: sp.Lambda, point: sp.Expr) -> sp.Expr:
     """The derivative of each piece of F = Lambda(s, Cases(…)) with F's own (exact) conditions,
     at `point`: F′ where the piece F selects holds on an open set around."""
     (s,), body = function.variables, function.expr
+    # a piece that is itself a derivative on this tie (F = f′, its tie piece Kink(f, s)) is
+    # f's tie piece's derivative on the same open set
+    body = body.replace(lambda e: isinstance(e, Kink) and e.args[1] == s, lambda e: exact_derivative(e.args[0], s))
     if not isinstance(body, sp.Piecewise):
         return sp.diff(body, s).xreplace({s: point})
     return Cases(*[(sp.diff(value, s), cond) for value, cond in body.args]).xreplace({s: point})

@@ -378,7 +378,9 @@ def feasible(signs: tuple, rng: random.Random | None = None):
     if not signs:
         return True
     for g, s in signs:
-        if g.free_symbols:
+        if g.free_symbols:  # SymPy's assumptions (real symbols) may show a sign impossible: x² < 0
+            if (s == 0 and g.is_zero is False) or (s != 0 and (s * g).is_positive is False):
+                return False
             continue
         if s == 0 and g.is_zero is False:
             return False  # a constant that is not 0 never ties

@@ -49,6 +49,10 @@ SCALAR = {  # rule: (verdict, how)
     "diff(max((x + 1)^2, x^2 + 2 x + 1), x) = 2 x + 2": ("proved", "symbolic"),
     "diff(max((x + 1)^2, x^2 + 2 x + 1), x) = 2 x": ("refuted", "counterexample"),
     "diff(relu(min(x, 0)), x) = 0": ("proved", "symbolic"),
+    # second derivatives across a flat tie (the tie piece of f′ is itself a derivative on the tie)
+    "diff(diff(max(x, relu(x)), x), x) = 0": ("proved", "symbolic"),
+    "diff(diff(max(x, relu(x)), x), x) = 1": ("refuted", "counterexample"),
+    "lrelu''(x^2, 1/100) = 0": ("proved", "symbolic"),  # x² < 0 cannot occur (SymPy's assumptions)
     # a derivative function at a flat argument is still at a kink: relu′(0) does not exist
     "relu'((x+1)^2 - x^2 - 2x - 1) = 0": ("undefined", "kink"),
     # the tie s = c held by arguments that move together: the partials do not exist there,

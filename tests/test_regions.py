@@ -69,6 +69,11 @@ def test_a_tie_that_holds_everywhere_is_the_only_region():
     assert len(derivative) == 1 and derivative[0].defined and sp.expand(derivative[0].expr - 2 * x - 2) == 0
 
 
+def test_signs_that_real_symbols_rule_out_are_infeasible():
+    assert feasible(((x**2, -1),)) is False and feasible(((x**2 + 1, 0),)) is False
+    assert feasible(((x**2, 0),)) is True and feasible(((x**2 - 1, -1),)) is True
+
+
 def test_ties_are_feasible_only_where_they_can_hold():
     assert feasible(((x - 2, 0), (x + 2, 0))) is False  # x = 2 and x = −2
     assert feasible(((x - y, 0), (x + y - 1, 1), (y, -1))) is False  # x = y, x + y > 1, y < 0
