@@ -231,8 +231,23 @@ def resolve(e: sp.Expr, open_set: bool) -> sp.Expr:
     kinks = list(dict.fromkeys(_exposed(e)))
     if not kinks:
         return e
-    values = {k: _on_open_set(k) if open_set else tie_value(k) for k in kinks}
+    values = {}
+    for k in kinks:
+        vanishing = _vanishing(e, k) if open_set else None
+        values[k] = vanishing if vanishing is not None else _on_open_set(k) if open_set else tie_value(k)
     return e.xreplace(values)
+
+
+def _vanishing(e: sp.Expr, kink: Kink) -> sp.Expr | None:
+    """0 for a Kink whose point is constant on the open set (it expands to a number) and
+    whose factor in e expands to 0: the chain-rule factor p′ of such a point, 0 without
+    being written 0 (3(x+1)² − 3x² − 6x − 3), as Kink·0 = 0 does for one written so."""
+    point = kink.args[1]
+    if not point.free_symbols or sp.expand(point).free_symbols:
+        return None
+    d = sp.Dummy("kink")
+    factor = e.xreplace({kink: d}).diff(d)
+    return sp.Integer(0) if not factor.has(d) and sp.expand(factor) == 0 else None
 
 
 def _on_open_set(kink: Kink) -> sp.Expr:
