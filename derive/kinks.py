@@ -222,19 +222,27 @@ def _exposed(e: sp.Expr):
         yield from _exposed(a)
 
 
-def resolve(e: sp.Expr, open_set: bool) -> sp.Expr:
+def resolve(e: sp.Expr, open_set: bool, pinned: dict | None = None) -> sp.Expr:
     """`e` with each exposed Kink(F, p) made a value. On an open set where F's conditions
     depend on s alone and p varies, the tie holds on an interval of s around p (a flat
     tie: max(x, relu(x)) for x > 0), so F′(p) is its tie piece's (`exact_derivative`);
     on a region with a tie of its own by one-sided limits (`tie_value`); see `_on_open_set`.
-    A chain-rule factor that vanishes on an open set has already removed its Kink (·0)."""
+    A chain-rule factor that vanishes on an open set has already removed its Kink (·0).
+    `pinned`: variables the region's ties fix to a number (x = 0), put into F and p first."""
     kinks = list(dict.fromkeys(_exposed(e)))
     if not kinks:
         return e
     values = {}
     for k in kinks:
         vanishing = _vanishing(e, k) if open_set else None
-        values[k] = vanishing if vanishing is not None else _on_open_set(k) if open_set else tie_value(k)
+        if vanishing is not None:
+            values[k] = vanishing
+        elif open_set:
+            values[k] = _on_open_set(k)
+        else:
+            pinned_point = k.args[1].xreplace(pinned or {})
+            values[k] = tie_value(Kink(k.args[0].xreplace(pinned), pinned_point) if pinned and not
+                                  pinned_point.free_symbols else k)
     return e.xreplace(values)
 
 

@@ -92,7 +92,24 @@ def _settle(expr: sp.Expr, signs: tuple) -> sp.Expr:
         return expr
     from .kinks import resolve
 
-    return resolve(expr, _open(signs))
+    return resolve(expr, _open(signs), _pinned(signs))
+
+
+def _pinned(signs: tuple) -> dict:
+    """Variables a region's ties fix to one number (x = 0 on the tie x = 0; not x² = 2)."""
+    pinned: dict = {}
+    for g, s in signs:
+        g = g.xreplace(pinned)
+        if s != 0 or len(g.free_symbols) != 1:
+            continue
+        (v,) = g.free_symbols
+        try:
+            solutions = sp.solveset(g, v, sp.S.Reals)
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+        if isinstance(solutions, sp.FiniteSet) and len(solutions) == 1:
+            pinned[v] = next(iter(solutions))
+    return pinned
 
 
 class CannotSplit(Exception):
@@ -386,6 +403,16 @@ def feasible(signs: tuple, rng: random.Random | None = None):
             return False  # a constant that is not 0 never ties
         if s != 0 and (s * g).is_positive is False:
             return False  # a constant of the wrong sign (an undecided constant keeps the region)
+    for g, s in signs:  # a tie in one variable, rational in it, with no real point (x/(1 + x²) = 3)
+        if s == 0 and len(g.free_symbols) == 1 and g.is_rational_function(*g.free_symbols):
+            (v,) = g.free_symbols
+            numerator = sp.numer(sp.together(g))
+            if numerator.is_polynomial(v) and sp.Poly(numerator, v).degree() > 0:
+                try:
+                    if sp.solveset(numerator, v, sp.S.Reals) is sp.S.EmptySet:
+                        return False
+                except (NotImplementedError, ValueError, TypeError):
+                    pass
     varying = tuple((g, s) for g, s in signs if g.free_symbols)
     if not varying:
         return True if all((g.is_zero if s == 0 else (s * g).is_positive) for g, s in signs) else None

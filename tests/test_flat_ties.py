@@ -72,6 +72,9 @@ SCALAR = {  # rule: (verdict, how)
     "diff(relu(x), x) = stepge(x)": ("proved", "symbolic"),  # they differ only where relu′ does not exist
     "diff(max(x, y), y) = step(y - x)": ("proved", "symbolic"),
     "relu'(0) = 0": ("undefined", "kink"),
+    # an isolated tie that fixes the variable (t = 0): decided at that number; max(t, t) = t there
+    "diff(max(t, lrelu(t, 2)), t) = 1": ("proved", "symbolic"),
+    "diff(max(t, lrelu(t, 2)), t) = 2": ("refuted", "counterexample"),
     # 4. series at jumps
     "s9(x) ≈ 0 at x = 0 order 1": ("undefined", "kink"),
     "s1(x) ≈ 0 at x = 0 order 1": ("undefined", "kink"),

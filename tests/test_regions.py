@@ -72,6 +72,7 @@ def test_a_tie_that_holds_everywhere_is_the_only_region():
 def test_signs_that_real_symbols_rule_out_are_infeasible():
     assert feasible(((x**2, -1),)) is False and feasible(((x**2 + 1, 0),)) is False
     assert feasible(((x**2, 0),)) is True and feasible(((x**2 - 1, -1),)) is True
+    assert feasible(((x / (1 + x**2) - 3, 0),)) is False  # a tie with no real point
 
 
 def test_ties_are_feasible_only_where_they_can_hold():
