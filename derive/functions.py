@@ -7,10 +7,16 @@ rule such as σ' = σ(1−σ) is checked against what differentiation actually g
 `expand_definitions` replaces every such call by its body before zero-testing.
 
 Piecewise functions (ReLU, hard-tanh, max, a user's `x if x > 0 else 0.01 x`) are
-`Cases`: SymPy's `Piecewise` with one change, the derivative. A `Cases` derivative holds
-only in the *interior* of each piece and is NaN on the boundaries between pieces, so
-relu'(0) is "undefined here (a kink)", never 0 or 1 by convention. `derive.regions`
-splits such expressions into regions with the piece fixed.
+`Cases`: SymPy's `Piecewise` with one change, the derivative. A derivative by x keeps a
+condition that does not involve x exactly (moving x never crosses it); a condition that
+does is kept in its *interior*, and on its tie the derivative is a `Kink` marker, never
+0 or 1 by convention. Where a region fixes the pieces (`derive.regions`), a Kink becomes
+a value (`derive.kinks.resolve`): on a tie that holds on an open set (a "flat tie":
+max(x, relu(x)) for x > 0) the function is its tie piece there, so the derivative is that
+piece's; on an isolated tie it is decided by one-sided limits (`derive.kinks.tie_value`):
+the common value, NaN where there is none (relu'(0): a kink), or `UndecidedTie`. A Kink
+is not NaN, so Kink·0 = 0: the chain-rule factor of an argument constant on an open set
+(relu(u) where u ≡ 0) removes it, as the derivative of a constant is 0.
 """
 
 from __future__ import annotations
@@ -34,24 +40,108 @@ def _interior(cond):
     return cond  # Ne: already open
 
 
-class Cases(sp.Piecewise):
-    """A piecewise function whose derivative is undefined (NaN) between its pieces.
+class TieFunction(sp.Lambda):
+    """The function a `Kink` is about, s ↦ F(s): a substitution never touches its own s
+    (a Kink inside another's function may bind the same variable)."""
 
-    >>> x = sp.Symbol("x", real=True)
+    def _xreplace(self, rule):
+        if self in rule:
+            return rule[self], True
+        rule = {k: v for k, v in rule.items() if k not in self.variables}
+        if not rule:
+            return self, False
+        new, changed = self.expr._xreplace(rule)
+        return (type(self)(self.signature, new), True) if changed else (self, False)
+
+
+class Kink(sp.Function):
+    """F′(p) on a tie of one of the conditions of a `Cases` F: args (Lambda(s, F(s)), p).
+    Never evaluated on its own; see the module doc and `derive.kinks.tie_value`."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, function, point):
+        return None
+
+    def _eval_derivative(self, x):
+        function, point = self.args
+        (s,), body = function.variables, function.expr
+        return Kink(TieFunction(s, sp.diff(body, s)), point) * sp.diff(point, x)
+
+    def _eval_is_real(self):
+        return True
+
+    def _latex(self, printer):
+        return r"\text{(at a tie: decided per region)}"
+
+    _derive_latex = _latex  # derive.latex's printer
+
+    def _sympystr(self, printer):
+        return "(at a tie)"
+
+
+class UndecidedTie(sp.Function):
+    """A derivative on a tie that one-sided limits did not decide: never shown 0, no number."""
+
+    nargs = 1
+
+    def _eval_derivative(self, x):
+        return UndecidedTie(sp.Derivative(self.args[0], x)) if self.args[0].has(x) else sp.Integer(0)
+
+    def _latex(self, printer):
+        return r"\text{(at a tie: undecided)}"
+
+    _derive_latex = _latex
+
+    def _sympystr(self, printer):
+        return "(at a tie: undecided)"
+
+
+def exact_derivative(function: sp.Lambda, point: sp.Expr) -> sp.Expr:
+    """The derivative of each piece of F = Lambda(s, Cases(…)) with F's own (exact) conditions,
+    at `point`: F′ where the piece F selects holds on an open set around."""
+    (s,), body = function.variables, function.expr
+    # a piece that is itself a derivative on this tie (F = f′, its tie piece Kink(f, s)) is
+    # f's tie piece's derivative on the same open set
+    body = body.replace(lambda e: isinstance(e, Kink) and e.args[1] == s, lambda e: exact_derivative(e.args[0], s))
+    if not isinstance(body, sp.Piecewise):
+        return sp.diff(body, s).xreplace({s: point})
+    return Cases(*[(sp.diff(value, s), cond) for value, cond in body.args]).xreplace({s: point})
+
+
+def _interior_in(cond, x):
+    """`_interior` for the comparisons that involve x; the others stay exact."""
+    cond = sp.to_nnf(cond) if isinstance(cond, sp.logic.boolalg.Boolean) and not cond.is_Relational else cond
+    if cond in (sp.true, sp.false) or x not in cond.free_symbols:
+        return cond
+    if isinstance(cond, (sp.And, sp.Or)):
+        return type(cond)(*[_interior_in(c, x) for c in cond.args])
+    return _interior(cond)
+
+
+class Cases(sp.Piecewise):
+    """A piecewise function whose derivative by x is a `Kink` on the ties of the conditions
+    that involve x (and exact where no condition involves x).
+
+    >>> x, c = sp.symbols("x c", real=True)
     >>> relu = Cases((x, x > 0), (0, True))
-    >>> relu.diff(x)
-    Cases((1, x > 0), (0, x < 0), (nan, True))
-    >>> relu.diff(x).subs(x, 0)
-    nan
+    >>> relu.diff(x).args[:2]
+    ((1, x > 0), (0, x < 0))
+    >>> Cases((c * x, x >= 1), (0, True)).diff(c)
+    Cases((x, x >= 1), (0, True))
     """
 
     def _eval_derivative(self, x):
+        if not any(x in cond.free_symbols for _, cond in self.args):
+            return Cases(*[(sp.diff(value, x), cond) for value, cond in self.args])
         pieces, earlier = [], []
         for value, cond in self.args:
-            region = sp.And(_interior(cond), *[_interior(sp.Not(c)) for c in earlier])
+            region = sp.And(_interior_in(cond, x), *[_interior_in(sp.Not(c), x) for c in earlier])
             pieces.append((sp.diff(value, x), region))
             earlier.append(cond)
-        pieces.append((sp.nan, True))
+        s = _bound_variable(self, x)
+        pieces.append((Kink(TieFunction(s, self.xreplace({x: s})), x), True))
         return Cases(*pieces)
 
 
@@ -116,12 +206,24 @@ def compare(op: str, left, right):
         raise
 
 
+# The variables Kinks bind: one per nesting level, so that the same derivative taken twice
+# is the same expression (and cancels), while a Kink inside another's function binds its own.
+_LEVELS = tuple(sp.Dummy(f"s{k}", real=True) for k in range(32))
+
+
+def _bound_variable(expr: sp.Expr, x: sp.Symbol) -> sp.Symbol:
+    used = [_LEVELS.index(v) for v in (expr.atoms(sp.Dummy) | {x}) if v in _LEVELS]
+    for k in expr.atoms(Kink):
+        used.append(_LEVELS.index(k.args[0].variables[0]))
+    return _LEVELS[1 + max(used, default=-1)]
+
+
 def maximum(args: list) -> sp.Expr:
-    """max(a, b, …) as nested `Cases`; ties are boundaries (no derivative there).
+    """max(a, b, …) as nested `Cases`; ties are boundaries (a `Kink` in a derivative).
 
     >>> a, b = sp.symbols("a b", real=True)
-    >>> maximum([a, b, sp.Integer(0)]).subs({a: -1, b: 2}), maximum([a, b]).diff(a).subs({a: 1, b: 1})
-    (2, nan)
+    >>> maximum([a, b, sp.Integer(0)]).subs({a: -1, b: 2}), maximum([a, b]).diff(a).subs({a: 1, b: 1}).func
+    (2, Kink)
     """
     result = args[0]
     for a in args[1:]:

@@ -22,6 +22,8 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
+from .functions import Kink, UndecidedTie
+
 
 class Unsupported(Exception):
     """An expression node this evaluator does not know."""
@@ -166,7 +168,7 @@ def _eval(e, env, ctx):  # noqa: C901 - one branch per node type
             if _holds(condition, env, ctx):
                 return _eval(value, env, ctx)
         raise Undefined("no piece applies")
-    if e is sp.nan:
+    if e is sp.nan or isinstance(e, (Kink, UndecidedTie)):  # a derivative on a tie: not decided by a number
         raise Undefined("a derivative that does not exist here (a kink)")
     if e is sp.E:
         return ctx.e

@@ -19,6 +19,7 @@ import graphviz
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from .functions import Kink
 from .graphs import Compiled, build_functions, compile_graph
 from .model import Document, Graph, Network
 
@@ -77,10 +78,10 @@ def _number(value: sp.Expr, functions) -> str:
 
 class _TextPrinter(StrPrinter):
     """Plain text for labels; a piecewise value as the file writes one (a if c else b).
-    Pieces whose value is NaN (the derivative on a boundary: a kink, a tie) are left out."""
+    Pieces whose value is NaN or a `Kink` (the derivative on a boundary: a kink, a tie) are left out."""
 
     def _print_Piecewise(self, expr):
-        pieces = [(e, c) for e, c in expr.args if e is not sp.nan]
+        pieces = [(e, c) for e, c in expr.args if e is not sp.nan and not isinstance(e, Kink)]
         text = self._print(pieces[-1][0]) if pieces[-1][1] == sp.true else \
             f"{self._print(pieces[-1][0])} if {self._print(pieces[-1][1])}"
         for e, c in reversed(pieces[:-1]):

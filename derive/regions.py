@@ -7,10 +7,12 @@ and keeps the combinations that can occur; what remains in each region is an ord
 expression. The *tie sets* (g = 0: a kink, a tie in max, the boundary of a step) are
 regions too: a rule about values must hold there as well (`1 if x ≥ 0 else 0` and
 `1 if x > 0 else 0` differ at x = 0 only), and a tie set can hold every point
-(max((x+1)², x² + 2x + 1) ties everywhere). A derivative of a piece does not exist on a
-tie set (it is NaN there, see `functions.Cases`): such a region is *undefined*
-(`Region.defined` is False), a place where the rule says nothing, and a claim with no
-defined region at all is about nothing.
+(max((x+1)², x² + 2x + 1) ties everywhere). A derivative taken across a tie is a `Kink`
+marker there (`functions.Cases`); once a region fixes the pieces around it, it is decided
+(`kinks.resolve`): on an open region (a flat tie) the tie piece's derivative; on a tie of
+the region's own by one-sided limits, NaN where it does not exist. A region left NaN is
+*undefined* (`Region.defined` is False), a place where the rule says nothing, and a claim
+with no defined region at all is about nothing.
 
 Whether a combination of signs can occur is decided soundly: by an exact linear
 program when every compared expression is linear with rational coefficients (which
@@ -65,10 +67,51 @@ class Region:
 
 
 def fix(expr: sp.Expr, signs: tuple) -> sp.Expr:
-    """`expr` with the pieces fixed by a region's signs (innermost first, as `split` did)."""
-    for g, sign in signs:
-        expr = _fix(expr, g, sign)
+    """`expr` with the pieces fixed by a region's signs (innermost first, as `split` did),
+    and its derivatives on ties decided as `split` decides them (`_settle`)."""
+    for _ in range(64):
+        for g, sign in signs:
+            expr = _fix(expr, g, sign)
+        settled = _settle(expr, signs)
+        if settled == expr:
+            return expr
+        expr = settled
     return expr
+
+
+def _open(signs: tuple) -> bool:
+    """Is the region open: no tie but ties that hold everywhere (a flat tie, g ≡ 0)?"""
+    return not any(s == 0 and g.free_symbols for g, s in signs)
+
+
+def _settle(expr: sp.Expr, signs: tuple) -> sp.Expr:
+    """The exposed `Kink`s of a region's expression made values (`kinks.resolve`): on an
+    open region the tie holds all around (the tie piece's derivative), on a region with a
+    tie of its own by one-sided limits."""
+    from .functions import Kink
+
+    if not expr.has(Kink):
+        return expr
+    from .kinks import resolve
+
+    return resolve(expr, _open(signs), _pinned(signs))
+
+
+def _pinned(signs: tuple) -> dict:
+    """Variables a region's ties fix to one number (x = 0 on the tie x = 0; not x² = 2)."""
+    pinned: dict = {}
+    for g, s in signs:
+        g = g.xreplace(pinned)
+        if s != 0 or len(g.free_symbols) != 1:
+            continue
+        (v,) = g.free_symbols
+        try:
+            solutions = sp.solveset(g, v, sp.S.Reals)
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+        if isinstance(solutions, sp.FiniteSet) and len(solutions) == 1:
+            pinned[v] = next(iter(solutions))
+    return pinned
 
 
 class CannotSplit(Exception):
@@ -96,11 +139,22 @@ def _truth(comparison, sign: int) -> bool:
     return positive if isinstance(comparison, (sp.Gt, sp.Ge)) else not positive
 
 
+def _pieces(expr: sp.Expr):
+    """The piecewise subexpressions of expr, outside `Kink` markers (whose functions are in
+    a bound variable of their own)."""
+    from .functions import Kink, UndecidedTie
+
+    if isinstance(expr, (Kink, UndecidedTie)):
+        return
+    if isinstance(expr, sp.Piecewise):
+        yield expr
+    for a in expr.args:
+        yield from _pieces(a)
+
+
 def _innermost_comparison(expr: sp.Expr):
     """A comparison tested by some piece that holds no piecewise expression itself."""
-    for pw in sp.preorder_traversal(expr):
-        if not isinstance(pw, sp.Piecewise):
-            continue
+    for pw in _pieces(expr):
         for _, condition in pw.args:
             for atom in sp.preorder_traversal(condition):
                 if isinstance(atom, sp.Eq) or isinstance(atom, sp.Ne):
@@ -133,6 +187,10 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
         signs, current = pending.pop()
         comparison = None if current in (sp.nan, sp.zoo) else _innermost_comparison(current)
         if comparison is None:
+            settled = fix(current, signs)
+            if settled != current:
+                pending.append((signs, settled))
+                continue
             done.append(Region(signs, current, witness(signs, tie_rng if any(s == 0 for _, s in signs) else rng)))
             continue
         g = _key(comparison)[0]
@@ -375,12 +433,24 @@ def feasible(signs: tuple, rng: random.Random | None = None):
     if not signs:
         return True
     for g, s in signs:
-        if g.free_symbols:
+        if g.free_symbols:  # SymPy's assumptions (real symbols) may show a sign impossible: x² < 0
+            if (s == 0 and g.is_zero is False) or (s != 0 and (s * g).is_positive is False):
+                return False
             continue
         if s == 0 and g.is_zero is False:
             return False  # a constant that is not 0 never ties
         if s != 0 and (s * g).is_positive is False:
             return False  # a constant of the wrong sign (an undecided constant keeps the region)
+    for g, s in signs:  # a tie in one variable, rational in it, with no real point (x/(1 + x²) = 3)
+        if s == 0 and len(g.free_symbols) == 1 and g.is_rational_function(*g.free_symbols):
+            (v,) = g.free_symbols
+            numerator = sp.numer(sp.together(g))
+            if numerator.is_polynomial(v) and sp.Poly(numerator, v).degree() > 0:
+                try:
+                    if sp.solveset(numerator, v, sp.S.Reals) is sp.S.EmptySet:
+                        return False
+                except (NotImplementedError, ValueError, TypeError):
+                    pass
     varying = _rational_constants(tuple((g, s) for g, s in signs if g.free_symbols))
     if not varying:
         return True if all((g.is_zero if s == 0 else (s * g).is_positive) for g, s in signs) else None

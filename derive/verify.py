@@ -303,7 +303,7 @@ def _region_points(target: _Target, rng: random.Random) -> list:
         if not (g.has_pieces() or g.expanded(claim.lhs - claim.rhs).has(sp.Piecewise)):
             continue  # no piece anywhere: expanding the chain rule in full would find none
         *_, full = g.derive_partials(claim.lhs - claim.rhs)
-        full = g.expanded(full.xreplace(compiled.fixed()))
+        full = g.expanded(kinks.substitute(full, compiled.fixed()))
         if not full.has(sp.Piecewise):
             continue
         try:
@@ -330,12 +330,13 @@ def _full(target: _Target, side: sp.Expr) -> sp.Expr:
     g = target.compiled.graph
     *_, full = g.derive_partials(side)
     fixed = target.compiled.fixed()
-    return g.expanded(full.xreplace(fixed) if fixed else full)
+    return g.expanded(kinks.substitute(full, fixed) if fixed else full)
 
 
 def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
-    """Each claim at an exact point of each tie set (g = 0) of its pieces, with the pieces
-    fixed as they are there, and, for a claim without pieces, at one exact point (a graph's
+    """Each claim at an exact point of each region of its pieces (each tie set g = 0, and
+    each open region, where a derivative on a flat tie leaves numbers undefined), with the
+    pieces fixed as they are there, and, for a claim without pieces, at one exact point (a graph's
     given values): the one route that decides a comparison exactly on its boundary, where
     the numeric screen sees only "too near a kink". Raises _Refuted on disjoint interval
     enclosures; returns the indices of the claims that were defined at a point checked.
@@ -353,7 +354,9 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
         difference = lhs - rhs
         if difference.has(sp.Piecewise):
             try:
-                regions = [r for r in split(difference, rng) if r.ties and r.witness is not None and r.defined]
+                # every region: a tie's exact point, and an open region's where a derivative on a
+                # flat tie (relu′(u), u ≡ 0 there) leaves numbers undefined
+                regions = [r for r in split(difference, rng) if r.witness is not None and r.defined]
             except CannotSplit:
                 continue
         elif difference.free_symbols:
@@ -619,7 +622,7 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
     kink = ("a derivative in this rule does not exist at the point it names "
             "(a kink of a piecewise function, or a tie in max)" + (f", at {claim.instance}" if claim.instance else ""))
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
-        stage = stage.xreplace(fixed) if fixed else stage
+        stage = kinks.substitute(stage, fixed) if fixed else stage
         if g.expanded(stage) in (sp.nan, sp.zoo):
             return _prove_at_kink(target, claim, kink)
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
@@ -665,7 +668,7 @@ def _prove_at_kink(target: _Target, claim: _Claim, kink: str) -> tuple | None:
         if continuous is sp.nan or left is None or right is None or sp.expand(left - right) != 0:
             raise _Undefined(kink)
         values[sym] = left
-    sides = [g.expanded(side.xreplace(values).xreplace(fixed)) for side in (claim.lhs, claim.rhs)]
+    sides = [g.expanded(kinks.substitute(side.xreplace(values), fixed)) for side in (claim.lhs, claim.rhs)]
     if any(side.has(sp.nan, sp.zoo) or side.free_symbols for side in sides):
         raise _Undefined(kink)
     target.checked.add(next(i for i, c in enumerate(target.claims) if c is claim))

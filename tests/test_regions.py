@@ -64,8 +64,15 @@ def test_a_tie_that_holds_everywhere_is_the_only_region():
     regions = split(table.apply("max", [a, b]))
     assert len(regions) == 1 and regions[0].ties and regions[0].expr == b
     assert regions[0].describe() == "a tie everywhere"
+    # max(f, f) = f on an open set: its derivative is f′ there (a flat tie), not a kink
     derivative = split(table.apply("max", [a, b]).diff(x))
-    assert len(derivative) == 1 and not derivative[0].defined
+    assert len(derivative) == 1 and derivative[0].defined and sp.expand(derivative[0].expr - 2 * x - 2) == 0
+
+
+def test_signs_that_real_symbols_rule_out_are_infeasible():
+    assert feasible(((x**2, -1),)) is False and feasible(((x**2 + 1, 0),)) is False
+    assert feasible(((x**2, 0),)) is True and feasible(((x**2 - 1, -1),)) is True
+    assert feasible(((x / (1 + x**2) - 3, 0),)) is False  # a tie with no real point
 
 
 def test_ties_are_feasible_only_where_they_can_hold():

@@ -209,8 +209,8 @@ graph corner {
 }
 """
 
-GRAPH_VERDICTS = {
-    ("tie", "m0"): "refuted", ("tie", "mu"): "proved", ("tie", "dm0"): "undefined",
+GRAPH_VERDICTS = {  # dm0: m = max(u, u); ∂m/∂u alone does not exist there, dm/da does (undecided)
+    ("tie", "m0"): "refuted", ("tie", "mu"): "proved", ("tie", "dm0"): "undecided",
     ("norm", "dJ"): "undefined", ("norm2", "dJ"): "undefined", ("norm34", "dJ"): "proved",
     ("relu0", "dz"): "undefined", ("relu0", "value"): "proved", ("relu0", "value1"): "refuted",
     ("step0", "value"): "proved", ("step0", "value0"): "refuted", ("step0", "ds"): "undefined",
