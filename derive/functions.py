@@ -313,9 +313,19 @@ class FunctionTable:
         such as the slope γ of lrelu(t, γ), held fixed)."""
         name = self.canonical(name)
         if name in VARIADIC_FUNCTIONS and name not in self._classes:
+            # Constants compared as values, not as unevaluated calls (σ(2) < 3), which SymPy's
+            # Piecewise cannot always decide.
+            args = [self.expand_definitions(a) if getattr(a, "is_number", False) else a for a in args]
             return VARIADIC_FUNCTIONS[name](list(args))
         fn = self._classes.get(name) or SYMPY_FUNCTIONS[name]
         if primes == 0:
+            definition = getattr(fn, "_derive_definition", None)
+            if definition is not None and definition[1].has(sp.Piecewise) and args \
+                    and all(getattr(a, "is_number", False) for a in args):
+                # A piecewise function at numbers is its piece's value: left as a call, SymPy
+                # cannot compare it (max(-1, lrelu(-1, 1/10)) recursed for minutes).
+                params, body = definition
+                return self.expand_definitions(body.xreplace(dict(zip(params, args))))
             return fn(*args)
         u = sp.Dummy("u", real=True)
         derivative = sp.diff(fn(u, *args[1:]), u, primes)

@@ -201,10 +201,6 @@ def test_the_bench_fails_on_a_false_verdict(capsys):
     assert "1 false proved" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(strict=True, reason="functions.maximum builds `lrelu(-1, 1/10) > -1` on an unevaluated call of "
-                                       "constants and SymPy's comparison recurses through as_real_imag without end; "
-                                       "in a function definition that happens while compiling, outside the rule's "
-                                       "time limit (found by the 'second derivative' kind)")
 def test_max_of_a_constant_call_in_a_function_finishes():
     text = "function f(t) = max(-1, lrelu(-1, 1/10))\nrule r: f(t) = -1/10\n"
     code = f"from derive.api import check_source; print(check_source({text!r}, timeout=5)[0].verdict)"
@@ -215,9 +211,6 @@ def test_max_of_a_constant_call_in_a_function_finishes():
     assert done.stdout.strip() == "proved", done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="min of a nested min of constants (σ(2) < 3 left unevaluated) makes SymPy's "
-                                       "Piecewise raise KeyError 'pop from an empty set'; in a function definition "
-                                       "it escapes check_source as a traceback (found by the 'derivative' kind)")
 def test_min_of_constant_calls_in_a_function_is_no_crash():
     from derive.api import check_source
     from derive.errors import DeriveError
