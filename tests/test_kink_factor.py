@@ -66,7 +66,8 @@ def test_a_factor_zero_at_a_kink(rule):
 
 
 def test_the_tie_is_the_counterexample_without_the_audit():
-    v = verdicts_of(FUNCTIONS + "rule r: diff(sqrt((x - 1/3)^2)^3, x) = 3 (x - 1/3) sqrt((x - 1/3)^2) + e(x) - f(x)")["r"]
+    rule = "diff(sqrt((x - 1/3)^2)^3, x) = 3 (x - 1/3) sqrt((x - 1/3)^2) + e(x) - f(x)"
+    v = verdicts_of(FUNCTIONS + f"rule r: {rule}")["r"]
     assert dict(v.counterexample.inputs) == {"x": "1/3"} and (v.counterexample.lhs, v.counterexample.rhs) == ("0", "1")
     v = verdicts_of(FUNCTIONS + "rule r: diff(x relu(x), x) = 2 relu(x) + st(x) - p0(x)")["r"]
     assert v.how == "counterexample" and dict(v.counterexample.inputs) == {"x": "0"}
