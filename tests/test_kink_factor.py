@@ -111,6 +111,23 @@ graph T {
   J = a step(a)
   undefined rule t: dJ/da = 0
 }
+graph G0 {
+  input a = 0, b = 0
+  J = S(a^2, b)
+  undefined rule g0: dJ/da = 0
+}
+graph G1 {
+  input a = 0, b = 1
+  J = S(a^2, b)
+  rule g1: dJ/da = 0
+}
+graph G3 {
+  input a = 0, b = 0
+  u = a^2
+  J = max(u, b)
+  rule g3: dJ/da = 0
+  wrong rule g3b: dJ/da = 1
+}
 graph T2 {
   input a = 0
   u = a^2
@@ -122,7 +139,7 @@ graph T2 {
 
 def test_graphs_with_given_values():
     verdicts = verdicts_of(GRAPHS)
-    wrong = {name for name in ("h1", "h0", "p", "p1", "q", "t", "t2") if not verdicts[name].ok}
+    wrong = {name for name in ("h1", "h0", "p", "p1", "q", "t", "t2", "g0", "g1", "g3", "g3b") if not verdicts[name].ok}
     assert not wrong, {name: (verdicts[name].verdict, verdicts[name].detail) for name in wrong}
     for name in ("k2", "k2u"):  # J jumps at a = 0 when b = 0: never a proof that covers b = 0
         v = verdicts[name]
