@@ -81,6 +81,21 @@ class Kink(sp.Function):
         return "(at a tie)"
 
 
+class WrittenKink(Kink):
+    """A `Kink` of a derivative written as a function in a rule (relu'(x)), not taken by
+    `diff`: x·relu'(x) is not a derivative of anything, so a factor 0 never makes it exist
+    at the tie (`derive.kinks`); what is derived from it by `diff` is a plain Kink."""
+
+
+def written(e: sp.Expr) -> sp.Expr:
+    """`e` (a derivative f⁽ⁿ⁾(u) as written) with its exposed Kinks made `WrittenKink`s."""
+    if type(e) is Kink:
+        return WrittenKink(*e.args)
+    if isinstance(e, (Kink, UndecidedTie)) or not e.args or not e.has(Kink):
+        return e
+    return e.func(*[written(a) for a in e.args])
+
+
 class UndecidedTie(sp.Function):
     """A derivative on a tie that one-sided limits did not decide: never shown 0, no number."""
 
@@ -329,7 +344,7 @@ class FunctionTable:
             return fn(*args)
         u = sp.Dummy("u", real=True)
         derivative = sp.diff(fn(u, *args[1:]), u, primes)
-        at = derivative.xreplace({u: args[0]})
+        at = written(derivative.xreplace({u: args[0]}))
         if getattr(args[0], "is_number", False) and not any(getattr(a, "free_symbols", None) for a in args[1:]):
             # At a number: does the derivative exist there? (a kink, a tie, sqrt at 0 …)
             from .kinks import needs_limits, value_of_derivative

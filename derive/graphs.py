@@ -37,7 +37,7 @@ from . import numeric
 from .errors import DeriveDeclarationError, Pos
 from .evaluate import Evaluator, Keys, ShapeMismatch
 from .functions import NOT_REAL_HINT, FunctionTable, is_not_real_comparison, not_real_value
-from .kinks import without_abs
+from .kinks import substitute, without_abs
 from .model import Graph, Network
 
 
@@ -159,6 +159,17 @@ class ScalarGraph:
             sym = min(pending, key=lambda x: self.nodes[self.opaque[x][1]].order)
             expr = expr.xreplace({sym: self.expand_once(*self.opaque[sym])})
             yield expr
+
+    def at_given(self, stage: sp.Expr, fixed: dict) -> sp.Expr | None:
+        """A stage of `derive_partials` with the given values put in (`kinks.substitute`),
+        or None when that removes a ∂ symbol not yet expanded: its factor 0 at the point
+        (2a at a = 0) would hide a derivative that may not exist there (∂J/∂u of a step at
+        u = a² = 0), so it must be expanded, and its Kinks decided, first."""
+        if not fixed:
+            return stage
+        substituted = substitute(stage, fixed)
+        opaque = stage.free_symbols & set(self.opaque)
+        return None if opaque - substituted.free_symbols else substituted
 
     # ------------------------------------------------------------ numbers
 

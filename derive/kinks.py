@@ -32,8 +32,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .functions import Cases, Kink, UndecidedTie, exact_derivative
-from .regions import CannotSplit, _fix, _innermost_comparison, _key
+from .functions import Cases, Kink, UndecidedTie, WrittenKink, exact_derivative
+from .regions import CannotSplit, _fix, _innermost_comparison, _key, _pieces
 
 MAX_ORDER = 8  # derivatives of g tried to find its sign beside a zero of g
 
@@ -241,8 +241,8 @@ def resolve(e: sp.Expr, open_set: bool, pinned: dict | None = None) -> sp.Expr:
             values[k] = _on_open_set(k)
         else:
             pinned_point = k.args[1].xreplace(pinned or {})
-            values[k] = tie_value(Kink(k.args[0].xreplace(pinned), pinned_point) if pinned and not
-                                  pinned_point.free_symbols else k)
+            at = Kink(k.args[0].xreplace(pinned), pinned_point) if pinned and not pinned_point.free_symbols else k
+            values[k] = sp.Integer(0) if pinned and _factor_removes(e, k, at, pinned) else tie_value(at)
     return e.xreplace(values)
 
 
@@ -300,14 +300,114 @@ def _flat(kink: Kink) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- a factor 0 at a kink
+
+
+def lipschitz_at(kink: Kink) -> bool | None:
+    """Is Kink(F, p)'s F continuous at the number p, with finite one-sided derivatives there
+    (a kink such as relu, |·| or max; not a jump, not an infinite slope such as sqrt at 0)?
+    By one-sided limits: F(p) equal to both limits of F, and both limits of F′ finite (then,
+    by the mean value theorem, they are F's one-sided derivatives). None: not decided (F's
+    conditions name another variable)."""
+    function, point = kink.args
+    (s,), body = function.variables, function.expr
+    if point.free_symbols:
+        return None
+    try:
+        if derivative_at(body, s, point, 0) is sp.nan:
+            return False
+        slope = sp.diff(without_abs(body), s)
+        return one_sided_limit(slope, s, point, -1) is not None and one_sided_limit(slope, s, point, 1) is not None
+    except Undecided:
+        return None
+
+
+def _coefficient(e: sp.Expr, kink: Kink) -> sp.Expr | None:
+    """∂e/∂K with the marker K taken as a symbol, or None when e is not linear in it."""
+    d = sp.Dummy("kink")
+    coefficient = e.xreplace({kink: d}).diff(d)
+    return None if coefficient.has(d) else coefficient
+
+
+def _is_zero(e: sp.Expr) -> bool:
+    return e == 0 or sp.expand(e) == 0
+
+
+def _factor_removes(e: sp.Expr, kink: Kink, at: Kink, values: dict) -> bool:
+    """Does the chain-rule factor of `kink` remove it at the point `values`: e linear in the
+    marker, its coefficient exactly 0 there, and F a kink there (`lipschitz_at`, `at` being
+    the marker with the point put in)? Near p, e is the derivative of Φ(x, F(g(x))) with one-
+    sided derivatives Φ_x + Φ_F·F′±·g′, so with Φ_F·g′ = 0 at p the derivative exists and
+    is the other terms: |x − 1/3|³ at 1/3, x·relu(x) at 0. A jump or an infinite slope
+    under a factor 0 is not removed (x·step(x) at 0 has no derivative), nor a derivative
+    written as a function (`WrittenKink`: x·relu'(x) is undefined at 0)."""
+    if isinstance(kink, WrittenKink):
+        return False
+    coefficient = _coefficient(e, kink)
+    if coefficient is None or not _is_zero(coefficient.xreplace(values)):
+        return False
+    return lipschitz_at(at) is True
+
+
+def _exposed_to(e: sp.Expr, values: dict) -> list:
+    """The Kinks of e (inside pieces too, not inside another Kink's function) whose point
+    `values` makes a number."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, Kink):
+            if not node.args[1].xreplace(values).free_symbols:
+                found.append(node)
+            return
+        if isinstance(node, UndecidedTie):
+            return
+        for a in node.args:
+            walk(a)
+
+    walk(e)
+    return list(dict.fromkeys(found))
+
+
+def _decide_at(e: sp.Expr, values: dict, fold: bool = True) -> sp.Expr:
+    """e with each Kink whose point `values` makes a number decided there (`substitute`):
+    0 where its factor removes it (`_factor_removes`), else its value by one-sided limits
+    (`tie_value`). A marker with no value there (NaN, or undecided) whose factor is 0 there
+    must not vanish with its factor: inside a piece, the pieces are first brought outside
+    (each piece then decided alone); a marker left undecided so makes e undecided."""
+    kinks = _exposed_to(e, values)
+    if not kinks:
+        return e
+    decided, kept = {}, []
+    for k in kinks:
+        at = Kink(k.args[0].xreplace(values), k.args[1].xreplace(values))
+        coefficient = _coefficient(e, k)
+        zero = coefficient is not None and _is_zero(coefficient.xreplace(values))
+        if zero and not isinstance(k, WrittenKink) and lipschitz_at(at) is True:
+            decided[k] = sp.Integer(0)
+            continue
+        decided[k] = tie_value(at)
+        if zero and (decided[k].has(sp.nan, UndecidedTie) or not _finite(decided[k])):
+            kept.append(k)
+    if not kept:
+        return e.xreplace(decided)
+    pieces = next(_pieces(e), None) is not None  # (not those of a Kink's function)
+    if fold and pieces:
+        markers = {k: sp.Dummy("kink") for k in kinks}
+        folded = sp.piecewise_fold(e.xreplace(markers)).xreplace({d: k for k, d in markers.items()})
+        if isinstance(folded, sp.Piecewise):
+            return Cases(*[(_decide_at(value, values, fold=False), condition) for value, condition in folded.args])
+    if pieces or any(decided[k].has(UndecidedTie) for k in kept):
+        return UndecidedTie(e)  # a factor 0 would hide what is not decided
+    return e.xreplace(decided)  # c·NaN with c = 0 at the point: NaN
+
+
 def substitute(e: sp.Expr, values: dict) -> sp.Expr:
-    """e.xreplace(values), with each Kink whose point becomes a number decided there by
-    one-sided limits first (so a chain-rule factor that is 0 at the point does not hide a
-    derivative that does not exist: step(a²)′ at a = 0)."""
+    """e.xreplace(values), with each Kink whose point becomes a number decided there first
+    (`_decide_at`), so a chain-rule factor that is 0 at the point neither hides a derivative
+    that does not exist (step(a²)′ at a = 0) nor leaves out one that does (relu(a²)′)."""
     values = {k: sp.sympify(v) for k, v in values.items()}
     if e.has(Kink):
-        e = e.replace(lambda k: isinstance(k, Kink) and not k.args[1].xreplace(values).free_symbols,
-                      lambda k: tie_value(Kink(k.args[0].xreplace(values), k.args[1].xreplace(values))))
+        e = _decide_at(e, values)
     return e.xreplace(values)
 
 

@@ -36,7 +36,6 @@ from .errors import DeriveError
 from .evaluate import Evaluator, ShapeMismatch, instances
 from .functions import BUILTIN_ALIASES, BUILTIN_BODIES
 from .graphs import Compiled, SymbolicContext
-from .kinks import substitute
 from .limits import run_limited
 from .model import Document, Rule, int_value, load
 from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
@@ -218,7 +217,8 @@ def check_step(target: _Target, before: sp.Expr, after: sp.Expr, rng: random.Ran
     for steps, stage in enumerate(g.derive_partials(difference)):
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # as verify does: the exact test cannot succeed at this stage
-        if is_identically_zero(substitute(stage, fixed) if fixed else stage, g.functions):
+        at_given = g.at_given(stage, fixed)
+        if at_given is not None and is_identically_zero(at_given, g.functions):
             how = f"after {steps} chain-rule step{'s' if steps != 1 else ''}" if steps else "as written"
             return StepCheck("checked", f"difference ≡ 0 {how}")
     return StepCheck("unverified", f"not shown ≡ 0; the two sides agree numerically at {used} exact random "
@@ -354,7 +354,8 @@ def _meets(target: _Target, current: sp.Expr, rhs: sp.Expr) -> bool:
     compiled = target.compiled
     fixed = compiled.fixed()
     difference = compiled.graph.to_base(plain(current) - plain(rhs))
-    return is_identically_zero(substitute(difference, fixed) if fixed else difference, compiled.graph.functions)
+    at_given = compiled.graph.at_given(difference, fixed)
+    return at_given is not None and is_identically_zero(at_given, compiled.graph.functions)
 
 
 def _chain(target: _Target, lhs: sp.Expr, rhs: sp.Expr, kind: str, refuted: bool = False) -> list:

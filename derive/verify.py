@@ -622,7 +622,9 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
     kink = ("a derivative in this rule does not exist at the point it names "
             "(a kink of a piecewise function, or a tie in max)" + (f", at {claim.instance}" if claim.instance else ""))
     for steps, stage in enumerate(g.derive_partials(claim.lhs - claim.rhs)):
-        stage = kinks.substitute(stage, fixed) if fixed else stage
+        stage = g.at_given(stage, fixed)
+        if stage is None:
+            continue  # a given value's factor 0 would remove a ∂ not yet expanded
         if g.expanded(stage) in (sp.nan, sp.zoo):
             return _prove_at_kink(target, claim, kink)
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
