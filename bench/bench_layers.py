@@ -48,8 +48,17 @@ import sympy as sp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # bench_common puts this checkout first on the import path (never an installed derive).
-from bench_common import (naive_cell, print_environment, print_table, prove_all, ratio_cell, run_naive,  # noqa: E402
-                          sigma, sigma_prime, warm_parser)
+from bench_common import (  # noqa: E402
+    naive_cell,
+    print_environment,
+    print_table,
+    prove_all,
+    ratio_cell,
+    run_naive,
+    sigma,
+    sigma_prime,
+    warm_parser,
+)
 
 DEFAULT_CASES = ["conv1d:6,3", "conv1d:16,5", "conv2d:4,2", "conv2d:6,3",
                  "rnn:2", "rnn:3", "rnn:4", "risk:2", "risk:3", "risk:2,3"]

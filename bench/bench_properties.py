@@ -39,14 +39,15 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(_HERE), "tests"))
 sys.path.insert(0, _HERE)
 
-import bench_common  # first: it puts this checkout's derive on the path
-import strategies as S
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
+import bench_common  # noqa: E402  (after the path is set; first: it puts this checkout's derive on the path)
+import strategies as S  # noqa: E402
 
 
 def _settings(n: int):

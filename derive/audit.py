@@ -955,7 +955,8 @@ class Interpreter:
             high = int_value(expr.high, env, "a bound")
         else:
             low, high = 1, -1
-            for name, sub, axis in self._index_uses(expr.body, frozenset(), outer=frozenset()):  # Σ_k hides a quantifier k
+            # Σ_k hides a quantifier k
+            for name, sub, axis in self._index_uses(expr.body, frozenset(), outer=frozenset()):
                 if name == expr.index.id:
                     high = self._range(sub, axis, dict(idx, **{name: 1}))
                     break
@@ -1458,7 +1459,8 @@ def audit_rule(rule: Rule, targets: list, user_functions: dict, seed: str = "", 
                 if used == 0:
                     where = f" at sizes {','.join(map(str, target.sizes))}" if target.sizes else ""
                     result.unaudited = (f"the audit could evaluate the rule at none of its points{where} "
-                                        f"(undefined there: a kink, a tie, a division by 0…; or its value lost in rounding)")
+                                        f"(undefined there: a kink, a tie, a division by 0…; "
+                                        f"or its value lost in rounding)")
                     return result
                 result.points += used
     except (Unsupported, DeriveError) as e:

@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "proved (symbolically), refuted (with a counterexample or a shape "
                                        "mismatch) or undecided (time limit, or not shown). Exit 0 when every "
                                        "verdict is the expected one, 1 otherwise, 2 on bad input.")
-    check.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
+    check.add_argument("paths", nargs="+", metavar="PATH", type=path_argument,
+                       help="rule files or folders holding *.deriv files")
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
     check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule, and for reading and compiling each file "
@@ -80,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
                                       "finite differences need for the gradient (P + 1 one-sided, 2P central) "
                                       "against one forward and one backward pass for backprop, with SymPy "
                                       "operation counts of the derived forward and backward expressions.")
-    cost.add_argument("paths", nargs="+", metavar="FILE", type=path_argument, help="rule files or folders holding *.deriv files")
+    cost.add_argument("paths", nargs="+", metavar="FILE", type=path_argument,
+                      help="rule files or folders holding *.deriv files")
     from . import publish  # the latex and graph commands live in their own module
 
     publish.add_commands(sub)
@@ -132,7 +134,8 @@ def _main(argv: list | None) -> int:
     if args.command != "check":
         return args.run(args)
     files = rule_files(args.paths)
-    verdicts, errors = [], []
+    verdicts: list = []
+    errors: list = []
     for path in files:
         if not path.exists():
             errors.append(DeriveError("no such file or folder", filename=str(path)))
@@ -148,8 +151,8 @@ def _main(argv: list | None) -> int:
         print(render_json(verdicts, errors))
     else:
         print(render_text(verdicts, errors, verbose=args.verbose))
-        for e in errors:
-            print(e, file=sys.stderr)
+        for error in errors:
+            print(error, file=sys.stderr)
     if errors or any(How(v.how) is How.BAD_INPUT for v in verdicts):
         return EXIT_BAD_INPUT
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED

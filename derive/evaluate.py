@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sympy as sp
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, Pos
-from .functions import (NOT_REAL_HINT, Cases, NotReal, compare, describe_not_real, is_not_real_comparison,
-                        not_real_value)
+from .functions import NOT_REAL_HINT, Cases, NotReal, compare, describe_not_real, is_not_real_comparison, not_real_value
 from .kinks import without_abs
 from .model import LAYERED, int_value
-
 
 CONSTANTS = {"π": sp.pi, "pi": sp.pi}  # the values of resolve.CONSTANTS: names that are numbers, not variables
 
@@ -158,15 +156,16 @@ class Evaluator:
             and not expr.raw.isdigit() and len(expr.items) == 1 else expr.items
         env = dict(self.layer_env, **idx)
         values = [_integer_expr(item, env) for item in items]
-        if expr.base.id in ("δ", "delta") and len(values) == 2:  # Kronecker δ_ij, as everywhere
+        base = cast(s.Name, expr.base).id  # the callers checked: _scalar_variable
+        if base in ("δ", "delta") and len(values) == 2:  # Kronecker δ_ij, as everywhere
             if not all(v.is_Integer for v in values):
                 raise DeriveDeclarationError("δ_ij (Kronecker) needs indices with values here (bound by Σ or a "
                                              "quantifier); a free index of a scalar rule has none", expr.pos)
             return sp.Integer(1 if values[0] == values[1] else 0)
         parts = [str(v) for v in values]
         text = ",".join(parts)
-        name = f"{expr.base.id}_{text}" if len(parts) == 1 and (text.isdigit() or text.isidentifier()) \
-            else f"{expr.base.id}_{{{text}}}"
+        name = f"{base}_{text}" if len(parts) == 1 and (text.isdigit() or text.isidentifier()) \
+            else f"{base}_{{{text}}}"
         return self.ctx.variable(name, expr.pos)
 
     def _index_uses(self, expr, bound: frozenset, outer=None):
@@ -245,7 +244,7 @@ class Evaluator:
     def _refs(self, expr: s.Expr, idx: dict, strict: bool = True):
         """The graph keys an expression names (a quantity, an entry, a node), or None."""
         ctx = self.ctx
-        if self._is_member(expr):
+        if isinstance(expr, s.Sup) and isinstance(expr.base, s.Name) and self._is_member(expr):  # (types for mypy)
             return ctx.keys(expr.base.id, int_value(expr.arg, self._scope(idx), "a member index"),
                             expr.pos)
         if isinstance(expr, s.Sup) and ctx.kind == "network" and isinstance(expr.base, s.Name) \
@@ -339,7 +338,8 @@ class Evaluator:
                 return sum(v) if _is_matrix(v) else v
             if expr.low is not None:  # Σ_{t=1}^{T}
                 env = self._scope(idx)
-                low, high = int_value(expr.low, env, "a summation bound"), int_value(expr.high, env,
+                # the grammar writes both bounds or neither
+                low, high = int_value(expr.low, env, "a summation bound"), int_value(cast(s.Expr, expr.high), env,
                                                                                     "a summation bound")
             else:
                 low, high = 1, self._summation_range(expr, idx)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import unicodedata
 from fractions import Fraction
+from typing import cast
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -371,7 +372,7 @@ def _definitions(d: Derivation) -> list:
         L = decl.depth
         out.append("a^{0} = x, \\quad z^{l} = W^{l} a^{l-1} + b^{l}, \\quad a^{l} = f^{l}\\left(z^{l}\\right) "
                    f"\\quad (l = 1, \\ldots, {L})" + ("" if "L" not in decl.integers else f", \\quad L = {L}"))
-        acts = {}
+        acts: dict = {}
         for layer, fn in enumerate(decl.activations, start=1):
             acts.setdefault(fn, []).append(str(layer))
         out.append(", \\quad ".join(f"f^{{{','.join(ls)}}} = {function_latex(fn)}" for fn, ls in acts.items())
@@ -517,7 +518,8 @@ def derivation_latex(d: Derivation, definitions_shown: bool = False) -> str:
            f", {text(_scope_words(d))}.", ""]
     definitions = _definitions(d)
     if definitions and definitions_shown:
-        out.append(f"\\textit{{Definitions}} as above ({text(d.kind)} {text(d.rule.context)}).")
+        # definitions_shown: the rule has a context (a network or graph) whose definitions were shown
+        out.append(f"\\textit{{Definitions}} as above ({text(d.kind)} {text(cast(str, d.rule.context))}).")
     elif definitions:
         out.append("\\textit{Definitions.}")
         out.append("\\begin{gather*}\n" + " \\\\\n".join(definitions) + "\n\\end{gather*}")
@@ -542,10 +544,10 @@ def derivation_latex(d: Derivation, definitions_shown: bool = False) -> str:
                f"{{{text(verdict)}}}.")
     if d.verdict is not None and d.verdict.verdict != Outcome.REFUTED:
         out.append(f"{text(d.verdict.detail)}")
-    rows = _counterexample_rows(d)
-    if rows:
+    cx_rows = _counterexample_rows(d)
+    if cx_rows:
         out.append("\n\\textit{Counterexample} (exact inputs; both sides' values):\n")
-        body = " \\\\\n".join(f"${label}$ & ${value}$" for label, value in rows)
+        body = " \\\\\n".join(f"${label}$ & ${value}$" for label, value in cx_rows)
         out.append("\\begin{tabular}{ll}\n\\hline\n\\textbf{input} & \\textbf{value} \\\\\n\\hline\n"
                    f"{body} \\\\\n\\hline\n\\end{{tabular}}")
     out.append("")
@@ -600,9 +602,9 @@ def derivation_markdown(d: Derivation, definitions_shown: bool = False) -> str:
         out += [f"No derivation: {d.note}.", ""]
     out += [f"*Verdict.* **{_verdict_words(d)}**." + (f" {d.verdict.detail}" if d.verdict and
                                                       d.verdict.verdict != Outcome.REFUTED else ""), ""]
-    rows = _counterexample_rows(d)
-    if rows:
-        out += ["| input | value |", "|---|---|"] + [f"| ${label}$ | ${value}$ |" for label, value in rows] + [""]
+    cx_rows = _counterexample_rows(d)
+    if cx_rows:
+        out += ["| input | value |", "|---|---|"] + [f"| ${label}$ | ${value}$ |" for label, value in cx_rows] + [""]
     return "\n".join(out)
 
 
@@ -645,9 +647,9 @@ def derivation_html(d: Derivation) -> str:
     elif d.note:
         out.append(f"<p>No derivation: {html.escape(d.note)}.</p>")
     out.append(f"<p><i>Verdict.</i> <b>{html.escape(_verdict_words(d))}</b>.</p>")
-    rows = _counterexample_rows(d)
-    if rows:
-        body = "".join(f"<tr><td>${html.escape(k)}$</td><td>${html.escape(v)}$</td></tr>" for k, v in rows)
+    cx_rows = _counterexample_rows(d)
+    if cx_rows:
+        body = "".join(f"<tr><td>${html.escape(k)}$</td><td>${html.escape(v)}$</td></tr>" for k, v in cx_rows)
         out.append(f"<table><tr><th>input</th><th>value</th></tr>{body}</table>")
     return "\n".join(out)
 

@@ -134,9 +134,10 @@ def _graph_picture(graph: Graph, compiled: Compiled) -> GraphPicture:
 def _derivative(g, target, source) -> sp.Expr:
     """∂target/∂source with every chain-rule step done, in base coordinates."""
     expr = g.d(target, source)
-    for expr in g.derive_partials(expr):
-        pass
-    return expr
+    last = expr
+    for step in g.derive_partials(expr):
+        last = step
+    return last
 
 
 def _sup(value) -> str:

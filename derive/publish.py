@@ -16,10 +16,10 @@ import graphviz
 
 from .api import read_rule_file
 from .errors import DeriveError
-from .limits import LIMITS, time_box
 from .latex import render_latex, render_markdown
+from .limits import LIMITS, time_box
 from .model import load
-from .pictures import pictures, picture
+from .pictures import picture, pictures
 from .steps import derive_source
 from .syntax import parser
 from .verify import DEFAULTS
@@ -68,7 +68,8 @@ def add_commands(sub) -> None:
                                        "derivation with every step checked, and the verdict (a refuted "
                                        "rule's counterexample as a table). Exit codes as for check; 3 when "
                                        "a needed program is missing.")
-    latex.add_argument("paths", nargs="+", metavar="PATH", type=path_argument, help="rule files or folders holding *.deriv files")
+    latex.add_argument("paths", nargs="+", metavar="PATH", type=path_argument,
+                       help="rule files or folders holding *.deriv files")
     latex.add_argument("-o", "--output", required=True, metavar="OUT", type=path_argument,
                        help="the file to write (out.tex, out.md)")
     latex.add_argument("--format", choices=("tex", "md"), default=None,
@@ -151,7 +152,7 @@ def run_latex(args) -> int:
         print(_write_error(out, e), file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"wrote {out}")
-    if args.pdf:
+    if args.pdf and compiler is not None:  # compiler is None only without --pdf (returned above)
         code = compile_pdf(out, compiler)
         if code:
             return code

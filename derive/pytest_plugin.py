@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from typing import cast
 
 import pytest
 
@@ -46,7 +47,7 @@ def pytest_collect_file(file_path, parent):
     return None
 
 
-_TIMEOUT = pytest.StashKey()
+_TIMEOUT: pytest.StashKey[float | None | str] = pytest.StashKey()
 
 
 def pytest_configure(config) -> None:
@@ -140,7 +141,7 @@ class RuleItem(pytest.Item):
     def runtest(self) -> None:
         from .verify import check_rule
 
-        file = self.parent
+        file = cast(DeriveFile, self.parent)
         with warnings.catch_warnings():
             # Under pytest-xdist the worker has an I/O thread, and Python ≥ 3.12 warns on every
             # fork (limits.py checks each rule in a forked child). The child only computes and
@@ -159,7 +160,7 @@ class RuleItem(pytest.Item):
         if isinstance(excinfo.value, RuleFailed):
             from .render import render_failure
 
-            return render_failure(excinfo.value.verdict, self.parent.text)
+            return render_failure(excinfo.value.verdict, cast(DeriveFile, self.parent).text)
         return super().repr_failure(excinfo, style)  # a bug in derive keeps its traceback
 
     def reportinfo(self):

@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import textwrap
+from collections.abc import Sequence
 
 from .errors import DeriveError
 from .scope import NOTHING
@@ -33,7 +34,7 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str:
+def render_text(verdicts: list, errors: Sequence = (), verbose: bool = False) -> str:
     """A table: place, rule, verdict, how, seconds, ok/FAIL, then the scope in brackets (over
     what the verdict was reached) and the detail. The detail of a rule that is not proved (its
     counterexample, shapes or evidence) gets lines of its own.
@@ -69,7 +70,7 @@ def render_text(verdicts: list, errors: list = (), verbose: bool = False) -> str
     return "\n".join(out)
 
 
-def summary(verdicts: list, errors: list = ()) -> str:
+def summary(verdicts: list, errors: Sequence = ()) -> str:
     counts: dict = {}
     for v in verdicts:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1
@@ -128,7 +129,7 @@ def render_failure(verdict, source: str = "") -> str:
     return "\n".join(lines)
 
 
-def render_json(verdicts: list, errors: list = ()) -> str:
+def render_json(verdicts: list, errors: Sequence = ()) -> str:
     """A JSON list of objects: file, rule, verdict, expected, detail, scope (an object with its
     `text`), and the rest. A file with bad input is one object with scope `nothing`."""
     items = [v.to_dict() for v in verdicts]

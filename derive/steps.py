@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -38,8 +39,21 @@ from .functions import BUILTIN_ALIASES, BUILTIN_BODIES
 from .graphs import Compiled, SymbolicContext
 from .limits import run_limited
 from .model import Document, Rule, int_value, load
-from .verify import (DEFAULTS, CompiledDocument, Counterexample, Verdict, _Claim, _claims, _entries, _points,
-                     _clearly_nonzero, _Refuted, _screen, _Target, check_document)
+from .verify import (
+    DEFAULTS,
+    CompiledDocument,
+    Counterexample,
+    Verdict,
+    _Claim,
+    _claims,
+    _clearly_nonzero,
+    _entries,
+    _points,
+    _Refuted,
+    _screen,
+    _Target,
+    check_document,
+)
 from .vocabulary import Outcome
 from .zero import is_identically_zero
 
@@ -91,7 +105,7 @@ class Derivation:
     rule: Rule
     verdict: Verdict | None
     kind: str  # "scalar" | "graph" | "network"
-    declaration: object  # the Network or Graph the rule belongs to (None for scalar rules)
+    declaration: Any  # the Network or Graph the rule belongs to (None for scalar rules)
     instance: str  # which entry the chain is for ("" when the rule has one)
     entries: int  # how many entries verify checks at the first size set
     sizes: tuple | None
@@ -329,7 +343,7 @@ def _softmax_output(g, child):
 def _expansion(g, target, node) -> list:
     """The lines of one chain-rule step for ∂target/∂node: [(expression, reason)]."""
     children = [c for c in g.children[node] if g.reaches(c, target)]
-    shown = []
+    shown: list = []
     for c in children:
         shown.extend(k for k in _layer_of(g, c) if k not in shown and g.reaches(k, target))
     # ∂c/∂node is the local partial only when node reaches c by the direct edge alone.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
-from typing import Union
+from typing import Union, cast
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -850,7 +850,8 @@ def parser() -> Lark:
 
 # Friendly names for the terminals that show up in "expected ..." lists.
 _TERMINAL_NAMES = {
-    "NAME": "a name", "FUNC_NAME": "a function call", "INT": "a number", "DECIMAL": "a number", "_NL": "end of line", "EQUAL": "'='",
+    "NAME": "a name", "FUNC_NAME": "a function call", "INT": "a number", "DECIMAL": "a number", "_NL": "end of line",
+    "EQUAL": "'='",
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COLON": "':'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "TIMES": "'*'",
     "_NORM_CLOSE": "a closing '‖'", "_NORM_OPEN": "'‖'", "STRING": "a quoted name", "CIRCUMFLEX": "'^'",
@@ -905,7 +906,7 @@ def _latex_hint(text: str, index: int) -> str:
 def _pos_of(item) -> Pos | None:
     """Where a Lark tree or token starts, if known."""
     if isinstance(item, Token) and item.line is not None:
-        return Pos(item.line, item.column)
+        return Pos(item.line, cast(int, item.column))  # a token with a line has a column
     meta = getattr(item, "meta", None)
     if meta is not None and not meta.empty:
         return Pos(meta.line, meta.column)
@@ -970,13 +971,14 @@ def parse(text: str, filename: str = "<input>") -> SourceFile:
     except DeriveError as e:
         raise e.located(filename, text) from None
     except UnexpectedCharacters as e:
-        char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
         index = e.pos_in_stream
+        char = text[index] if index is not None and index < len(text) else "?"
         command = latex_input.command_at(text, index) if char == "\\" and index is not None else None
         if command is not None:
             raise DeriveSyntaxError(latex_input.unknown_command(command), Pos(e.line, e.column)).located(
                 filename, text) from None
-        raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(filename, text) from None
+        raise DeriveSyntaxError(f"unexpected character {char!r}", Pos(e.line, e.column)).located(
+            filename, text) from None
     except UnexpectedToken as e:
         # NORM never reaches the parser (the post-lexer renames it), so it is not "expected".
         expected = sorted({_expected_name(t) for t in e.expected if t != "NORM"} - {""})

@@ -52,7 +52,8 @@ class How(_Text):
 class Extent(_Text):
     """The kind of a verdict's scope (`derive.scope.Scope`): over what it was reached."""
 
-    ALL_VALUES = "all values"  # every real value of the rule's variables (or a graph's inputs) where both sides are defined
+    # every real value of the rule's variables (or a graph's inputs) where both sides are defined
+    ALL_VALUES = "all values"
     SIZES = "sizes"  # a network or graph rule, at the size sets listed (every real input value there)
     POINT = "point"  # one point: a graph's given input values, a derivative or a series at a number
     ALL_SIZES = "all sizes"  # every size (symbolic sizes, under side conditions such as L ≥ 2): not yet reached
@@ -67,7 +68,7 @@ class Expected(_Text):
     UNDEFINED = "undefined"
 
 
-def exhaustive(vocabulary: type, table: dict) -> dict:
+def exhaustive(vocabulary: type[_Text], table: dict) -> dict:
     """`table`, checked to have exactly one entry per member of `vocabulary` (else TypeError)."""
     known = {m.value: m for m in vocabulary}
     keys = {known[k] for k in table if k in known}
@@ -78,7 +79,7 @@ def exhaustive(vocabulary: type, table: dict) -> dict:
     return {vocabulary(k): v for k, v in table.items()}
 
 
-def lookup(vocabulary: type, table: dict, value):
+def lookup(vocabulary: type[_Text], table: dict, value):
     """`table[value]`, where `value` must be a member of `vocabulary` (its text is accepted):
     an unknown value is a loud error, never a silent default."""
     try:

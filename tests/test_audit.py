@@ -12,7 +12,6 @@ import derive
 from derive import audit, verify
 from derive.model import load
 
-
 # ---------------------------------------------------------------- the interpreter itself
 
 
@@ -150,7 +149,8 @@ FALSE_RULES = {
     "scalar identity off by a constant": "rule r: tanh(t) = 2σ(2t)",
     "scalar derivative off by a constant": "rule r: σ'(t) = σ(t)(1 − σ(t)) + 1/1000",
     "piecewise rule wrong on one region": "rule r: relu(x) = x",
-    "piecewise rule wrong on a boundary only": "function f(x) = 1 if x >= 0 else 0\nfunction g(x) = 1 if x > 0 else 0\nrule r: f(x) = g(x)",
+    "piecewise rule wrong on a boundary only":
+        "function f(x) = 1 if x >= 0 else 0\nfunction g(x) = 1 if x > 0 else 0\nrule r: f(x) = g(x)",
     "series coefficient wrong": "rule r: σ(x) ≈ x/2 + 1/2 at x = 0 order 2",
     "a tie that holds everywhere": "rule r: max((x + 1)^2, x^2 + 2 x + 1) = 0",
     "relu of a difference that cancels": "rule r: relu((x+1)^2 - x^2 - 2x - 1) = 42",

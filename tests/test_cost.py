@@ -19,7 +19,8 @@ def test_operation_counts_grow_with_the_network_and_backprop_beats_central_diffe
 
 
 def test_render_lists_every_network():
-    doc = load(NET.format(sizes="2, 2, 1", f="σ") + NET.format(sizes="2, 1", f="relu").replace("network n", "network m"))
+    doc = load(NET.format(sizes="2, 2, 1", f="σ")
+               + NET.format(sizes="2, 1", f="relu").replace("network n", "network m"))
     text = render_costs(document_costs(doc), "f.deriv")
     assert text.splitlines()[0] == "f.deriv:"
     assert [line.split()[0] for line in text.splitlines()[2:]] == ["n", "m"]

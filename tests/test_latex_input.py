@@ -112,8 +112,10 @@ def test_scalar_rule_in_latex_is_the_unicode_rule(latex, unicode):
 NETWORK_PAIRS = [
     (r"\delta^L = \frac{\partial C}{\partial a^L} \odot \sigma'(z^L)", "δᴸ = ∂C/∂aᴸ ⊙ σ'(zᴸ)"),
     (r"\delta^L = \nabla_{a^L} C \odot \sigma'(z^L)", "δᴸ = ∂C/∂aᴸ ⊙ σ'(zᴸ)"),
-    (r"\boldsymbol{\delta}^L = (\mathbf{a}^L - \mathbf{y}) \circ \sigma^{\prime}(\mathbf{z}^L)", "δᴸ = (aᴸ − y) ∘ σ'(zᴸ)"),
-    (r"for l in 1..L: \frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j", "for l in 1..L: ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ"),
+    (r"\boldsymbol{\delta}^L = (\mathbf{a}^L - \mathbf{y}) \circ \sigma^{\prime}(\mathbf{z}^L)",
+     "δᴸ = (aᴸ − y) ∘ σ'(zᴸ)"),
+    (r"for l in 1..L: \frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j",
+     "for l in 1..L: ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ"),
     (r"for l in 1..L: \frac{\partial C}{\partial b^l_j} = \delta^l_j", "for l in 1..L: ∂C/∂bˡⱼ = δˡⱼ"),
     (r"for l in 1..L: \nabla_{W^l} C = \delta^l (a^{l-1})^\top", "for l in 1..L: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ"),
     # every transpose spelling
@@ -228,7 +230,8 @@ def test_latex_and_unicode_files_get_the_same_verdicts():
     for rule in doc.networks["mlp"].rules:  # each rule again, as derive.latex prints it
         if rule.series is None:
             i = rule.pos.line - 1
-            head = lines[i][: rule.lhs.pos.column - 1] if not rule.quantifiers else lines[i][: lines[i].rindex(": ") + 2]
+            head = lines[i][: rule.lhs.pos.column - 1] if not rule.quantifiers \
+                else lines[i][: lines[i].rindex(": ") + 2]
             lines[i] = head + f"{latex_of(rule.lhs)} = {latex_of(rule.rhs)}"
     latex = "\n".join(lines) + "\n"
     assert "\\odot" in latex and "\\partial" in latex
@@ -328,7 +331,8 @@ def test_percent_and_tilde_keep_their_other_meanings():
 
 
 def test_a_power_by_an_undeclared_t_says_how_to_transpose():
-    error = error_of(NETWORK.format(rule=r"for l in 1..L-1: \delta^l = ((W^{l+1})^{T} \delta^{l+1}) \odot \sigma'(z^l)"))
+    error = error_of(NETWORK.format(
+        rule=r"for l in 1..L-1: \delta^l = ((W^{l+1})^{T} \delta^{l+1}) \odot \sigma'(z^l)"))
     assert "^{T} is a power by T" in error.message and "^\\top" in error.message and error.pos.line == 5
     # where T is a size, ^{T} is the power it always was
     graph = load("graph g {\n size T = 2\n input x\n J = x^{T}\n rule r: dJ/dx = 2 x\n}\n")

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import mpmath
 import pytest
-import strategies as S
 import sympy as sp
 from hypothesis import HealthCheck, assume, example, given, note, settings
+
+import strategies as S
 
 CI = settings(max_examples=30, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

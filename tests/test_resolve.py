@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from derive import check_source, syntax as s
+from derive import check_source
+from derive import syntax as s
 from derive.errors import DeriveDeclarationError, DeriveError, DeriveNameError
 from derive.latex import latex_of
 from derive.model import load
