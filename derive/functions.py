@@ -21,6 +21,8 @@ is not NaN, so Kink·0 = 0: the chain-rule factor of an argument constant on an 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 
@@ -150,7 +152,8 @@ class Cases(sp.Piecewise):
     def _eval_derivative(self, x):
         if not any(x in cond.free_symbols for _, cond in self.args):
             return Cases(*[(sp.diff(value, x), cond) for value, cond in self.args])
-        pieces, earlier = [], []
+        pieces: list = []
+        earlier: list = []
         for value, cond in self.args:
             region = sp.And(_interior_in(cond, x), *[_interior_in(sp.Not(c), x) for c in earlier])
             pieces.append((sp.diff(value, x), region))
@@ -320,7 +323,7 @@ class FunctionTable:
         """How many arguments a function takes (None: any number)."""
         name = self.canonical(name)
         if name in self._classes:
-            return int(min(self._classes[name].nargs))
+            return int(min(self._classes[name].nargs))  # type: ignore[attr-defined]
         return None if name in VARIADIC_FUNCTIONS else 1
 
     def apply(self, name: str, args: list, primes: int = 0) -> sp.Expr:
@@ -363,7 +366,7 @@ class FunctionTable:
         if fn is None:
             return False
         if fn not in self._compares:
-            _, body = getattr(fn, "_derive_definition")
+            _, body = fn._derive_definition  # type: ignore[attr-defined]
             self._compares[fn] = bool(self.expand_definitions(body).has(sp.Piecewise))
         return self._compares[fn]
 
@@ -373,10 +376,10 @@ class FunctionTable:
         if not any(expr.has(c) for c in defined):
             return expr
 
-        def unfold(e):
+        def unfold(e: Any) -> Any:
             if isinstance(e, defined):
-                params, body = type(e)._derive_definition
-                return body.xreplace(dict(zip(params, e.args)))
+                params, body = type(e)._derive_definition  # type: ignore[attr-defined]
+                return body.xreplace(dict(zip(params, e.args)))  # type: ignore[attr-defined]
             return None
 
         previous = None

@@ -289,7 +289,8 @@ def _flat(kink: Kink) -> bool:
     if any(c.free_symbols - {s} for c in _conditions(body)) or not point.free_symbols:
         return False
     for index in range(3):
-        at = {v: sp.Rational(7 + 3 * index + 2 * i, 10 + index) for i, v in enumerate(sorted(point.free_symbols, key=str))}
+        variables = sorted(point.free_symbols, key=str)
+        at = {v: sp.Rational(7 + 3 * index + 2 * i, 10 + index) for i, v in enumerate(variables)}
         for v in at:
             try:
                 slope = numeric.value_at(sp.diff(point, v).xreplace(at), {}, 30, numeric.IV)

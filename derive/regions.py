@@ -182,7 +182,8 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
     Raises CannotSplit for conditions it does not handle or too many regions."""
     rng = rng or random.Random(0)
     tie_rng = random.Random(1)  # ties draw their own numbers: strict regions' points stay as before
-    done, pending = [], [((), expr)]
+    done: list = []
+    pending: list = [((), expr)]
     while pending:
         signs, current = pending.pop()
         comparison = None if current in (sp.nan, sp.zoo) else _innermost_comparison(current)
@@ -411,11 +412,10 @@ def _sampled_point(signs: tuple, rng: random.Random, tries: int = 200):
     ties = any(s == 0 for _, s in signs)
     for attempt in range(tries):
         scale = 2 if attempt < tries // 2 else 10
-        point = {sym: Fraction(rng.randint(-10 * scale, 10 * scale), 10) for sym in symbols}
-        if ties:
-            point = _solve_ties(signs, point)
-            if point is None:
-                return None
+        sample = {sym: Fraction(rng.randint(-10 * scale, 10 * scale), 10) for sym in symbols}
+        point = _solve_ties(signs, sample) if ties else sample
+        if point is None:
+            return None
         if inside(signs, point):
             return point
     return None

@@ -14,7 +14,8 @@ every region that can occur, with the pieces fixed there, tie sets (g = 0) inclu
 a tie the difference is shown 0 identically, or after solving the tie for a variable it
 is linear in (or, for a tie in one variable, at each of its finitely many real points).
 A region where the difference does not exist (a derivative at an isolated tie where
-one-sided limits disagree: relu′(0)) is left out, as a point outside a rule's domain is; a difference with no region left is about nothing,
+one-sided limits disagree: relu′(0)) is left out, as a point outside a rule's domain is;
+a difference with no region left is about nothing,
 and `NowhereDefined` says so: that is never a proof.
 """
 
