@@ -292,6 +292,9 @@ class Compiled:
     layer_env: dict = field(default_factory=dict)  # integer names rules are read with: L, sizes
     audit_source: Any = None  # (audit.Target, the document's functions): what derive.audit reads instead
     assumed: tuple = ()  # the `assume` equations as written, for a verdict's scope (derive.scope)
+    # The chain-rule cross-check of this graph (derive.verify): None not yet done, "" passed,
+    # otherwise why it failed. Done once per compiled graph, before any rule is checked on it.
+    cross_checked: str | None = None
 
     def symbolic(self, variables: dict | None = None) -> SymbolicContext:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,

@@ -536,6 +536,49 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
                        f"{numeric.show(along)}, central differences {numeric.show(central)}")
 
 
+def _cross_check_result(compiled: Compiled, settings: dict) -> str:
+    """The chain-rule cross-check of one compiled graph at one random point of its own
+    (the same for every rule on it): "" when it passed, otherwise why it failed."""
+    target = _Target(compiled, [])
+    rng = random.Random(f"{settings['seed']}:cross-check")
+    points = _points(target, rng, 1)
+    try:
+        if points:
+            _cross_check(target, points[0], rng)
+    except RuntimeError as e:
+        return str(e)
+    return ""
+
+
+def _cross_checked(compiled: Compiled, settings: dict) -> None:
+    """Raise RuntimeError unless the chain-rule machinery of `compiled` passed its
+    cross-check. Done once per compiled graph: `cross_check_all` does it in the parent
+    before the rules' children are forked (they inherit the result); where it has not
+    been done (or could not be), it is done here."""
+    if compiled.cross_checked is None:
+        compiled.cross_checked = _cross_check_result(compiled, settings)
+    if compiled.cross_checked:
+        raise RuntimeError(compiled.cross_checked)
+
+
+def cross_check_all(compiled: list, settings: dict | None = None) -> None:
+    """Cross-check each compiled graph of `compiled` once, in this process, and keep the
+    result on it: the rules checked on it later (each in a child forked from here) inherit
+    it, and the local derivatives it computed, instead of redoing them. It is work on the
+    declarations, like compiling: call it where compiling is time-limited (`time_box`). A
+    failed cross-check is kept too: every rule on that graph then gets the error verdict.
+    One that ends in an error of derive is left undone: each rule then does it itself, in
+    its own child, and reports the error."""
+    settings = dict(DEFAULTS, **(settings or {}))
+    for c in compiled:
+        if c.cross_checked is not None or c.kind == "scalar" or not c.graph.nodes:
+            continue
+        try:
+            c.cross_checked = _cross_check_result(c, settings)
+        except Exception:  # noqa: BLE001 - left undone: the rule's own check reports it
+            log.debug("cross-check left to the rules", exc_info=True)
+
+
 # ---------------------------------------------------------------- finite differences (--numeric)
 
 
@@ -705,8 +748,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
         points = _region_points(target, rng) + _points(target, rng, settings["screen_points"])
-        if points:
-            _cross_check(target, points[0], rng)
+        _cross_checked(target.compiled, settings)
         used, diff = _screen(target, points, settings)
         target.checked |= _exact_screen(target, rng, settings)
         checked_points += used
@@ -1063,6 +1105,7 @@ def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], s
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
+    cross_check_all(list({id(c): c for r in rules for c in compiled.targets_for(r)}.values()), settings)
     verdicts = []
     for r in rules:
         verdict = check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)
