@@ -460,13 +460,14 @@ class NetworkModel:
             rows[key[2]] = v[key]  # put() keeps it
         else:  # γ
             γ_rows.add(key[2])
+        weights = v if name == "W" else base  # the weights read below are never the one moved
         for layer in range(l, self.depth + 1):
             n = self.sizes[layer]
             if moved:
                 changes = list(moved.items())
                 for j in range(1, n + 1):
                     old = rows.get(j, base[("z", layer, j)])
-                    fw.put(("z", layer, j), old + mpmath.fsum(v[("W", layer, j, k)] * d for k, d in changes))
+                    fw.put(("z", layer, j), old + mpmath.fdot([(weights[("W", layer, j, k)], d) for k, d in changes]))
                 changed = set(range(1, n + 1))
             else:
                 for j, value in rows.items():
