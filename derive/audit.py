@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import itertools
 import random
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -325,7 +326,7 @@ class _Forward:
 
     def __init__(self, model, inputs: dict, override: dict):
         self.model = model
-        self.values: dict = {}
+        self.values: MutableMapping = {}
         self.override = override
         for k, v in inputs.items():
             self.values[k] = override.get(k, v)
@@ -378,14 +379,15 @@ class NetworkModel:
             raise Unsupported(f"layer {layer} has no γ")
         return Ref(n, 1, tuple((kind, layer, j) for j in range(1, n + 1)))
 
-    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
+    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> MutableMapping:
         """Every value at `inputs`, with the keys in `override` set to other values; given
         `base` (the values without the override), only the layers from the first one the
         override touches are recomputed."""
         if base is not None and len(override) == 1 and next(iter(override))[0] in self._ONE_ENTRY:
             # The values in `base` as they are, under the few that move (not a copy of them all).
             fw = _Forward(self, {}, override)
-            fw.values = v = collections.ChainMap(dict(override), base)
+            v: MutableMapping = collections.ChainMap(dict(override), base)
+            fw.values = v
             self._one_entry(fw, base, next(iter(override)))
             start = self.depth + 1  # every layer is done
         else:
@@ -559,7 +561,7 @@ class GraphModel:
         return Ref(rows, cols, tuple((name, member, r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)),
                    matrix=q in self.matrices)
 
-    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
+    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> MutableMapping:
         """Every value at `inputs`, with the keys in `override` set to other values (and
         what depends on them recomputed; given `base`, the values without the override,
         only that is recomputed)."""
@@ -631,7 +633,7 @@ class GraphModel:
 class _ForwardView:
     """Values during a forward pass (for the loss and graph definitions): no derivatives."""
 
-    def __init__(self, model, values: dict):
+    def __init__(self, model, values: Mapping):
         self.model, self.values = model, values
         self.functions = model.functions
         self.kind = model.kind
