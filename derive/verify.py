@@ -498,16 +498,17 @@ def _confirm(point: _Point, claim: _Claim, lv, rv, settings: dict):
             f"interval arithmetic at {dps} digits")
 
 
-def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
-    """Chain rule vs central differences of the forward pass alone, along a random direction."""
+def _cross_check(target: _Target, point: _Point, rng: random.Random) -> bool:
+    """Chain rule vs central differences of the forward pass alone, along a random direction.
+    False: nothing to compare (no graph, no free input, or undefined at this point)."""
     compiled = target.compiled
     g = compiled.graph
     if compiled.kind == "scalar" or not g.nodes:
-        return
+        return False
     final = "C" if compiled.kind == "network" else list(g.nodes)[-1]
     free = [k for k in g.input_keys() if k not in compiled.given]
     if not free:
-        return
+        return False
     direction = {k: Fraction(rng.randint(-10, 10), 10) for k in free}
     # The central difference errs by about h² f‴/6: a steep function (exp(10^16 a)) needs a
     # far smaller step and more digits; only if that finer step disagrees too is it an error.
@@ -516,7 +517,7 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
             node_values, _ = point.values(dps)
             adjoints = g.adjoints(final, node_values, dps)
         except numeric.Undefined:
-            return  # nothing to compare at a point where the graph is undefined
+            return False  # nothing to compare at a point where the graph is undefined
 
         def moved(sign, dps=dps, h=h):
             inputs = dict(point.inputs)
@@ -529,22 +530,26 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
             try:
                 central = (moved(1) - moved(-1)) / (2 * numeric.exact(h))
             except numeric.Undefined:
-                return  # the point sits on the edge of the graph's domain
+                return False  # the point sits on the edge of the graph's domain
             if numeric.relative_difference(along, central) <= mpmath.mpf("1e-20"):
-                return
+                return True
     raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives "
                        f"{numeric.show(along)}, central differences {numeric.show(central)}")
 
 
+CROSS_CHECK_POINTS = 5  # random points tried for the cross-check of a graph, until one is defined
+
+
 def _cross_check_result(compiled: Compiled, settings: dict) -> str:
-    """The chain-rule cross-check of one compiled graph at one random point of its own
-    (the same for every rule on it): "" when it passed, otherwise why it failed."""
+    """The chain-rule cross-check of one compiled graph at a random point of its own where
+    the graph is defined (the same for every rule on it): "" when it passed, otherwise why
+    it failed."""
     target = _Target(compiled, [])
     rng = random.Random(f"{settings['seed']}:cross-check")
-    points = _points(target, rng, 1)
     try:
-        if points:
-            _cross_check(target, points[0], rng)
+        for point in _points(target, rng, CROSS_CHECK_POINTS):  # until one where the graph is defined
+            if _cross_check(target, point, rng):
+                break
     except RuntimeError as e:
         return str(e)
     return ""

@@ -381,3 +381,25 @@ def test_a_failed_cross_check_is_an_error_for_every_rule_on_that_graph(monkeypat
     for name in ("BP3", "BP4"):
         assert verdicts[name].verdict == "error" and "cross-check failed" in verdicts[name].detail
     assert verdicts["dsigma"].verdict == "proved"
+
+
+def test_cross_check_tries_further_points_where_the_graph_is_undefined(monkeypatch):
+    """A point where the graph has no value compares nothing: the next one is tried."""
+    from derive import verify
+    seen = []
+
+    def undefined_twice(target, point, rng):
+        seen.append(point.inputs)
+        if len(seen) < 3:
+            return False  # as at a point where the graph is undefined
+        raise RuntimeError("chain-rule cross-check failed for C: at the third point")
+
+    monkeypatch.setattr(verify, "_cross_check", undefined_twice)
+    compiled = verify.CompiledDocument(load_mlp()).networks["mlp"][0]
+    assert verify._cross_check_result(compiled, dict(verify.DEFAULTS)).endswith("at the third point")
+    assert len(seen) == 3 and len({tuple(sorted(p.items())) for p in seen}) == 3
+
+
+def load_mlp():
+    from derive.model import load
+    return load(mlp("rule BP3: for l in 1..L: ∂C/∂bˡ = δˡ"))
