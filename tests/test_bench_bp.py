@@ -33,7 +33,7 @@ def test_the_refused_network_names_its_limit(bench):
 
 def test_script_proves_tiny_networks_and_reports_a_refused_one():
     args = [sys.executable, SCRIPT, "--skip-naive", "--sizes", "2,2,1", "--sizes", "784,30,10"]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.startswith("[")}
     assert rows["[2,2,1]"][1] == "9" and float(rows["[2,2,1]"][2]) > 0
