@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python bench/bench_bp.py                       # all three networks, naive cap 120 s
+    python bench/bench_bp.py                       # all five networks, naive cap 120 s
     python bench/bench_bp.py --sizes 2,3,2         # one network (repeat --sizes for more)
     python bench/bench_bp.py --naive-cap 30        # a shorter cap for the naive way
     python bench/bench_bp.py --skip-naive          # derive only
@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (naive_cell, print_environment, print_table, prove_all, ratio_cell, run_naive,  # noqa: E402
                           sigma, sigma_prime, warm_parser)
 
-DEFAULT_SIZES = [(2, 2, 1), (2, 3, 2), (4, 8, 8, 4)]
+DEFAULT_SIZES = [(2, 2, 1), (2, 3, 2), (4, 8, 8, 4), (16, 32, 32, 10), (784, 30, 10)]
 
 
 # ---------------------------------------------------------------- derive
@@ -64,6 +64,19 @@ def document(sizes: tuple, one_size: bool) -> str:
         "    rule BP4: for l in 1..L: ∂C/∂W^l = δ^l (a^{l-1})ᵀ\n"
         "}\n"
     )
+
+
+def refusal(sizes: tuple) -> str:
+    """Why derive refuses the network at once (a limit of derive.limits.LIMITS), or ""."""
+    from derive.errors import DeriveError
+    from derive.model import load
+    try:
+        load(document(sizes, True), "bench.deriv")
+    except DeriveError as e:
+        if "too large to check" in e.message:
+            return e.message.split("(", 1)[-1].split(" in derive", 1)[0]  # the limit's name
+        raise
+    return ""
 
 
 def run_derive(sizes: tuple, one_size: bool) -> tuple:
@@ -149,19 +162,28 @@ def main(argv=None) -> int:
     headers = ["network sizes", "#params", "derive s (one size)", "derive s (default, two sizes)",
                "naive s", "ratio naive/derive(one size)"]
     rows, second = [], []
+    refused = []
     for sizes in networks:
+        naive = None if args.skip_naive else run_naive_mlp(sizes, args.naive_cap)
+        limit = refusal(sizes)
+        if limit:  # refused at once as too large to check: no time to compare
+            refused.append(f"{sizes_text(sizes)} by the limit {limit!r} of derive.limits.LIMITS")
+            rows.append([sizes_text(sizes), str(count_params(sizes)), "refused", "refused",
+                         naive_cell(naive, "params"), "-"])
+            continue
         one, _ = run_derive(sizes, one_size=True)
         default, doc = run_derive(sizes, one_size=False)
         also = doc.networks["mlp"].also_sizes
         second.append(f"{sizes_text(sizes)} also at {sizes_text(also)}" if also else
                       f"{sizes_text(sizes)} (no second size)")
-        naive = None if args.skip_naive else run_naive_mlp(sizes, args.naive_cap)
         rows.append([sizes_text(sizes), str(count_params(sizes)), f"{one:.2f}", f"{default:.2f}",
                      naive_cell(naive, "params"), ratio_cell(naive, one)])
         print(f"  measured {sizes_text(sizes)}", file=sys.stderr, flush=True)
     print_table(headers, rows)
     print()
     print("derive: all rules proved in every run (BP1–BP4, every layer and entry).")
+    if refused:
+        print("derive refused as too large to check: " + "; ".join(refused) + ".")
     print("derive default second size sets: " + "; ".join(second) + ".")
     if any(r[4].endswith("NOT 0)") for r in rows):
         print("naive: simplify(diff − formula) did not reduce to 0 for some parameters (see 'NOT 0').")

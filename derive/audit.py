@@ -25,8 +25,10 @@ sides, as written, differ at a point it evaluated.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import random
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -327,7 +329,7 @@ class _Forward:
 
     def __init__(self, model, inputs: dict, override: dict):
         self.model = model
-        self.values: dict = {}
+        self.values: MutableMapping = {}
         self.override = override
         for k, v in inputs.items():
             self.values[k] = override.get(k, v)
@@ -380,14 +382,22 @@ class NetworkModel:
             raise Unsupported(f"layer {layer} has no γ")
         return Ref(n, 1, tuple((kind, layer, j) for j in range(1, n + 1)))
 
-    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
+    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> MutableMapping:
         """Every value at `inputs`, with the keys in `override` set to other values; given
         `base` (the values without the override), only the layers from the first one the
         override touches are recomputed."""
-        fw = _Forward(self, inputs, override)
-        v = fw.values
-        start = 1
-        if base is not None:
+        if base is not None and len(override) == 1 and next(iter(override))[0] in self._ONE_ENTRY:
+            # The values in `base` as they are, under the few that move (not a copy of them all).
+            fw = _Forward(self, {}, override)
+            v: MutableMapping = collections.ChainMap(dict(override), base)
+            fw.values = v
+            self._one_entry(fw, base, next(iter(override)))
+            start = self.depth + 1  # every layer is done
+        else:
+            fw = _Forward(self, inputs, override)
+            v = fw.values
+            start = 1
+        if base is not None and start == 1:
             v.update(base)
             v.update(override)
             start = min((self._layer_of(k) for k in override), default=self.depth + 1)
@@ -424,6 +434,66 @@ class NetworkModel:
         fw.put(("C",), loss)
         return v
 
+
+    _ONE_ENTRY = ("x", "W", "b", "γ", "z", "a")
+
+    def _one_entry(self, fw: _Forward, base: dict, key) -> None:
+        """The forward pass after one entry `key` moved from its value in `base`, by the
+        same sums: a sum Σₖ Wⱼₖ aₖ + bⱼ in which only some terms moved is its value in
+        `base` plus the moved terms' changes, so only the rows that moved are touched (a
+        derivative by one weight costs the layers after it, not the whole network).
+        Layer by layer, `moved` holds aˡ⁻¹'s entries that moved: index → new − old."""
+        v = fw.values
+        name, l = key[0], self._layer_of(key)
+
+        def a_key(layer, k):
+            return ("a", layer, k) if layer > 0 else ("x", k)
+
+        moved: dict = {}
+        rows: dict = {}  # zˡ's rows that moved (before any moved aˡ⁻¹): j → new value
+        γ_rows: set = set()
+        if name == "x":
+            moved = {key[1]: v[key] - base[key]}
+        elif name == "a":
+            moved = {key[2]: v[key] - base[key]}
+        elif name == "W":
+            j, k = key[2], key[3]
+            rows[j] = base[("z", l, j)] + (v[key] - base[key]) * v[a_key(l - 1, k)]
+        elif name == "b":
+            rows[key[2]] = base[("z", l, key[2])] + (v[key] - base[key])
+        elif name == "z":
+            rows[key[2]] = v[key]  # put() keeps it
+        else:  # γ
+            γ_rows.add(key[2])
+        weights = v if name == "W" else base  # the weights read below are never the one moved
+        for layer in range(l, self.depth + 1):
+            n = self.sizes[layer]
+            if moved:
+                changes = list(moved.items())
+                for j in range(1, n + 1):
+                    old = rows.get(j, base[("z", layer, j)])
+                    fw.put(("z", layer, j), old + mpmath.fdot([(weights[("W", layer, j, k)], d) for k, d in changes]))
+                changed = set(range(1, n + 1))
+            else:
+                for j, value in rows.items():
+                    fw.put(("z", layer, j), value)
+                changed = set(rows) | γ_rows
+            fn = self.net.activations[layer - 1]
+            if fn == "softmax" and "softmax" not in self.functions.user:
+                z = [v[("z", layer, j)] for j in range(1, n + 1)]
+                top = max(z)
+                e = [mpmath.exp(t - top) for t in z]
+                total = mpmath.fsum(e)
+                out = {j: e[j - 1] / total for j in range(1, n + 1)}
+            elif self.two_arg[layer - 1]:
+                out = {j: self.functions.apply(fn, [v[("z", layer, j)], v[("γ", layer, j)]]) for j in changed}
+            else:
+                out = {j: self.functions.apply(fn, [v[("z", layer, j)]]) for j in changed}
+            moved = {}
+            for j, value in out.items():
+                fw.put(("a", layer, j), value)
+                moved[j] = v[("a", layer, j)] - base[("a", layer, j)]
+            rows, γ_rows = {}, set()
 
     def _layer_of(self, key) -> int:
         """The first layer whose values depend on `key` (depth + 1: only the loss)."""
@@ -494,7 +564,7 @@ class GraphModel:
         return Ref(rows, cols, tuple((name, member, r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)),
                    matrix=q in self.matrices)
 
-    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> dict:
+    def forward(self, inputs: dict, override: dict, base: dict | None = None) -> MutableMapping:
         """Every value at `inputs`, with the keys in `override` set to other values (and
         what depends on them recomputed; given `base`, the values without the override,
         only that is recomputed)."""
@@ -566,7 +636,7 @@ class GraphModel:
 class _ForwardView:
     """Values during a forward pass (for the loss and graph definitions): no derivatives."""
 
-    def __init__(self, model, values: dict):
+    def __init__(self, model, values: Mapping):
         self.model, self.values = model, values
         self.functions = model.functions
         self.kind = model.kind

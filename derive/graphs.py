@@ -72,9 +72,11 @@ class ScalarGraph:
     def add(self, key, symbol, parents=(), definition=None, base=None, label=None) -> Node:
         node = Node(key, symbol, tuple(parents), definition, symbol if base is None else base, len(self.nodes),
                     label or str(symbol))
+        if key in self.nodes:
+            self._base_map = None  # a node replaced: the map is rebuilt when next needed
         self.nodes[key] = node
         self._by_symbol[symbol] = key
-        self._base_map = None
+        self._note_base(node)
         self._has_pieces = None
         self.children[key] = []
         for p in node.parents:
@@ -92,7 +94,17 @@ class ScalarGraph:
 
     def set_base(self, key, base) -> None:
         self.nodes[key].base = base
-        self._base_map = None
+        self._note_base(self.nodes[key])
+
+    def _note_base(self, node: Node) -> None:
+        """Keep the map of `to_base` up to date with one node (not rebuilt for every node
+        added: compiling stays linear in the number of nodes)."""
+        if self._base_map is None:
+            return
+        if node.base != node.symbol:
+            self._base_map[node.symbol] = node.base
+        else:
+            self._base_map.pop(node.symbol, None)
 
     # ------------------------------------------------------------ chain rule
 
@@ -111,7 +123,12 @@ class ScalarGraph:
         if key not in self._partials:
             node = self.nodes[child]
             # |e| as a piecewise: its derivative is NaN at e = 0, not sign(0) = 0 (derive.kinks)
-            self._partials[key] = sp.diff(without_abs(node.definition), self.nodes[parent].symbol)
+            definition, symbol = without_abs(node.definition), self.nodes[parent].symbol
+            if isinstance(definition, sp.Add):  # term by term, only the terms that contain it
+                self._partials[key] = sp.Add(*[sp.diff(term, symbol) for term in definition.args
+                                               if symbol in term.free_symbols])
+            else:
+                self._partials[key] = sp.diff(definition, symbol)
         return self._partials[key]
 
     def to_base(self, expr: sp.Expr) -> sp.Expr:
@@ -303,6 +320,9 @@ class Compiled:
     layer_env: dict = field(default_factory=dict)  # integer names rules are read with: L, sizes
     audit_source: Any = None  # (audit.Target, the document's functions): what derive.audit reads instead
     assumed: tuple = ()  # the `assume` equations as written, for a verdict's scope (derive.scope)
+    # The chain-rule cross-check of this graph (derive.verify): None not yet done, "" passed,
+    # otherwise why it failed. Done once per compiled graph, before any rule is checked on it.
+    cross_checked: str | None = None
 
     def symbolic(self, variables: dict | None = None) -> SymbolicContext:
         return SymbolicContext(self.kind, self.graph, self.graph.functions, self.tensors, self.aliases,

@@ -94,7 +94,7 @@ class DeriveFile(pytest.File):
         from .limits import time_box
         from .model import load
         from .syntax import parser
-        from .verify import CompiledDocument
+        from .verify import CompiledDocument, cross_check_all
 
         # The place in messages is the file's node id: the path pytest shows, relative to its rootdir.
         self.filename = self.nodeid
@@ -108,6 +108,9 @@ class DeriveFile(pytest.File):
                     self.compiled = CompiledDocument(doc)
                 except DeriveError as e:  # raised while compiling declarations: point into the text
                     raise e.located(self.filename, self.text) from None
+                # Once per graph, here: every rule's check (a forked child) inherits the result.
+                cross_check_all(list({id(c): c for r in doc.all_rules()
+                                      for c in self.compiled.targets_for(r)}.values()))
         except DeriveError as e:
             yield BadInputItem.from_parent(self, name="bad input", error=e)
             return

@@ -504,16 +504,17 @@ def _confirm(point: _Point, claim: _Claim, lv, rv, settings: dict):
             f"interval arithmetic at {dps} digits")
 
 
-def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
-    """Chain rule vs central differences of the forward pass alone, along a random direction."""
+def _cross_check(target: _Target, point: _Point, rng: random.Random) -> bool:
+    """Chain rule vs central differences of the forward pass alone, along a random direction.
+    False: nothing to compare (no graph, no free input, or undefined at this point)."""
     compiled = target.compiled
     g = compiled.graph
     if compiled.kind == "scalar" or not g.nodes:
-        return
+        return False
     final = "C" if compiled.kind == "network" else list(g.nodes)[-1]
     free = [k for k in g.input_keys() if k not in compiled.given]
     if not free:
-        return
+        return False
     direction = {k: Fraction(rng.randint(-10, 10), 10) for k in free}
     # The central difference errs by about h² f‴/6: a steep function (exp(10^16 a)) needs a
     # far smaller step and more digits; only if that finer step disagrees too is it an error.
@@ -522,7 +523,7 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
             node_values, _ = point.values(dps)
             adjoints = g.adjoints(final, node_values, dps)
         except numeric.Undefined:
-            return  # nothing to compare at a point where the graph is undefined
+            return False  # nothing to compare at a point where the graph is undefined
 
         def moved(sign, dps=dps, h=h):
             inputs = dict(point.inputs)
@@ -535,11 +536,58 @@ def _cross_check(target: _Target, point: _Point, rng: random.Random) -> None:
             try:
                 central = (moved(1) - moved(-1)) / (2 * numeric.exact(h))
             except numeric.Undefined:
-                return  # the point sits on the edge of the graph's domain
+                return False  # the point sits on the edge of the graph's domain
             if numeric.relative_difference(along, central) <= mpmath.mpf("1e-20"):
-                return
+                return True
     raise RuntimeError(f"chain-rule cross-check failed for {final}: backprop gives "
                        f"{numeric.show(along)}, central differences {numeric.show(central)}")
+
+
+CROSS_CHECK_POINTS = 5  # random points tried for the cross-check of a graph, until one is defined
+
+
+def _cross_check_result(compiled: Compiled, settings: dict) -> str:
+    """The chain-rule cross-check of one compiled graph at a random point of its own where
+    the graph is defined (the same for every rule on it): "" when it passed, otherwise why
+    it failed."""
+    target = _Target(compiled, [])
+    rng = random.Random(f"{settings['seed']}:cross-check")
+    try:
+        for point in _points(target, rng, CROSS_CHECK_POINTS):  # until one where the graph is defined
+            if _cross_check(target, point, rng):
+                break
+    except RuntimeError as e:
+        return str(e)
+    return ""
+
+
+def _cross_checked(compiled: Compiled, settings: dict) -> None:
+    """Raise RuntimeError unless the chain-rule machinery of `compiled` passed its
+    cross-check. Done once per compiled graph: `cross_check_all` does it in the parent
+    before the rules' children are forked (they inherit the result); where it has not
+    been done (or could not be), it is done here."""
+    if compiled.cross_checked is None:
+        compiled.cross_checked = _cross_check_result(compiled, settings)
+    if compiled.cross_checked:
+        raise RuntimeError(compiled.cross_checked)
+
+
+def cross_check_all(compiled: list, settings: dict | None = None) -> None:
+    """Cross-check each compiled graph of `compiled` once, in this process, and keep the
+    result on it: the rules checked on it later (each in a child forked from here) inherit
+    it, and the local derivatives it computed, instead of redoing them. It is work on the
+    declarations, like compiling: call it where compiling is time-limited (`time_box`). A
+    failed cross-check is kept too: every rule on that graph then gets the error verdict.
+    One that ends in an error of derive is left undone: each rule then does it itself, in
+    its own child, and reports the error."""
+    settings = dict(DEFAULTS, **(settings or {}))
+    for c in compiled:
+        if c.cross_checked is not None or c.kind == "scalar" or not c.graph.nodes:
+            continue
+        try:
+            c.cross_checked = _cross_check_result(c, settings)
+        except Exception:  # left undone: the rule's own check reports it
+            log.debug("cross-check left to the rules", exc_info=True)
 
 
 # ---------------------------------------------------------------- finite differences (--numeric)
@@ -713,8 +761,7 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     checked_points, largest = 0, mpmath.mpf(0)
     for target in targets:
         points = _region_points(target, rng) + _points(target, rng, settings["screen_points"])
-        if points:
-            _cross_check(target, points[0], rng)
+        _cross_checked(target.compiled, settings)
         used, diff = _screen(target, points, settings)
         target.checked |= _exact_screen(target, rng, settings)
         checked_points += used
@@ -1071,6 +1118,7 @@ def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], s
     declarations (a loss of the wrong shape, an unusable assumption)."""
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
+    cross_check_all(list({id(c): c for r in rules for c in compiled.targets_for(r)}.values()), settings)
     verdicts = []
     for r in rules:
         verdict = check_rule(r, compiled.targets_for(r), doc.filename, timeout, settings, source=doc.source)

@@ -3,6 +3,7 @@ rules stay proved with it, and with the prover broken on purpose a false rule of
 kind comes out an error (how: audit), never proved."""
 
 import math
+import random
 from fractions import Fraction
 
 import mpmath
@@ -358,3 +359,37 @@ def test_audit_catches_false_rules_under_the_shapes_conventions():
 def test_audit_finds_no_expansion_where_the_sides_differ():
     results = _audit_all("rule r: sqrt(x^2) ≈ 0 at x = 0 order 2")
     assert results["r"].points == 0 and not results["r"].disagreement  # |x| has no expansion of order 2 at 0
+
+
+# ---------------------------------------------------------------- one entry moved at a time
+
+
+@pytest.mark.parametrize("activation,loss", [
+    ("σ", "½‖y − aᴸ‖²"),
+    ("softmax", "−Σ(y ⊙ log(aᴸ))"),
+    ("prelu", "½‖y − aᴸ‖²"),  # a parameter γˡⱼ per unit
+    ("relu", "½‖y − aᴸ‖²"),
+])
+def test_moving_one_entry_gives_the_whole_forward_pass(activation, loss):
+    """The audit's derivatives move one entry and recompute only what moves (the rows
+    after it); every value must be what the whole forward pass gives at the moved point,
+    for every kind of entry (x, W, b, γ, z, a) and every layer."""
+    sizes = (3, 4, 2, 3)
+    doc = load(f"network n {{\n layers {', '.join(map(str, sizes))}\n activation {activation}\n loss C = {loss}\n}}")
+    rng = random.Random(7)
+    with mpmath.workdps(90):
+        model = audit.NetworkModel(doc.networks["n"], sizes, audit.Functions({}))
+        inputs = {k: mpmath.mpf(rng.randint(-20, 20)) / 10 for k in model.input_keys()}
+        inputs.update({("y", i): mpmath.mpf(rng.randint(1, 9)) / 10 for i in range(1, sizes[-1] + 1)})
+        base = model.forward(inputs, {})
+        keys = [k for k in base if k[0] in ("x", "W", "b", "γ", "z", "a")]
+        assert {k[0] for k in keys} >= {"x", "W", "b", "z", "a"}
+        loss_moved = 0
+        for key in keys:
+            moved = {key: base[key] + mpmath.mpf(3) / 10**7}
+            fast, whole = model.forward(inputs, moved, base), model.forward(inputs, moved)
+            loss_moved += fast[("C",)] != base[("C",)]
+            assert set(fast) == set(whole)
+            for k in whole:
+                assert abs(fast[k] - whole[k]) <= mpmath.mpf(10) ** -80 * (1 + abs(whole[k])), (key, k)
+        assert loss_moved > len(keys) // 2  # the moves reach the loss (not a comparison of nothing)

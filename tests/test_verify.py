@@ -348,3 +348,59 @@ def test_the_shortcut_past_hopeless_stages_only_skips_nonzero_ones():
     assert _clearly_nonzero(d * sp.tanh(t) - sp.tanh(t))
     assert not _clearly_nonzero(d * (1 - sp.tanh(t) ** 2) - d * (1 - sp.tanh(t)) * (1 + sp.tanh(t)))
     assert not _clearly_nonzero(sp.exp(2 * t) - sp.exp(t) ** 2)
+
+
+def test_cross_check_once_per_compiled_graph(monkeypatch):
+    """The chain-rule cross-check is done once per compiled graph (both size sets of a
+    network, a graph), not once per rule; every rule on it is still preceded by it."""
+    from derive import verify
+    calls = []
+    original = verify._cross_check
+    monkeypatch.setattr(verify, "_cross_check",
+                        lambda target, point, rng: calls.append(target.compiled.sizes) or original(target, point, rng))
+    text = mlp("rule BP1: δᴸ = (aᴸ − y) ⊙ σ'(zᴸ)\n    rule BP3: for l in 1..L: ∂C/∂bˡ = δˡ\n"
+               "    rule BP4: for l in 1..L: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ")
+    verdicts = check_source(text, timeout=None)
+    assert [v.verdict for v in verdicts] == ["proved"] * 3
+    assert sorted(calls) == [(2, 3, 2), (3, 2, 3)]
+
+
+@pytest.mark.parametrize("timeout", [None, 60])
+def test_a_failed_cross_check_is_an_error_for_every_rule_on_that_graph(monkeypatch, timeout):
+    """Done once in the parent, a failure still reaches every rule that depends on that
+    graph (each checked in its own forked child when there is a time limit), and none else."""
+    original = ScalarGraph.local_partial
+
+    def broken(self, child, parent):
+        d = original(self, child, parent)
+        return 2 * d if child[0] == "a" else d
+
+    monkeypatch.setattr(ScalarGraph, "local_partial", broken)
+    text = mlp("rule BP3: for l in 1..L: ∂C/∂bˡ = δˡ\n    rule BP4: for l in 1..L: ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ") + \
+        "rule dsigma: σ'(t) = σ(t)(1 − σ(t))\n"
+    verdicts = {v.rule: v for v in check_source(text, timeout=timeout)}
+    for name in ("BP3", "BP4"):
+        assert verdicts[name].verdict == "error" and "cross-check failed" in verdicts[name].detail
+    assert verdicts["dsigma"].verdict == "proved"
+
+
+def test_cross_check_tries_further_points_where_the_graph_is_undefined(monkeypatch):
+    """A point where the graph has no value compares nothing: the next one is tried."""
+    from derive import verify
+    seen = []
+
+    def undefined_twice(target, point, rng):
+        seen.append(point.inputs)
+        if len(seen) < 3:
+            return False  # as at a point where the graph is undefined
+        raise RuntimeError("chain-rule cross-check failed for C: at the third point")
+
+    monkeypatch.setattr(verify, "_cross_check", undefined_twice)
+    compiled = verify.CompiledDocument(load_mlp()).networks["mlp"][0]
+    assert verify._cross_check_result(compiled, dict(verify.DEFAULTS)).endswith("at the third point")
+    assert len(seen) == 3 and len({tuple(sorted(p.items())) for p in seen}) == 3
+
+
+def load_mlp():
+    from derive.model import load
+    return load(mlp("rule BP3: for l in 1..L: ∂C/∂bˡ = δˡ"))
