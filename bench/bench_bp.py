@@ -41,8 +41,17 @@ import sympy as sp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # bench_common puts this checkout first on the import path (never an installed derive).
-from bench_common import (naive_cell, print_environment, print_table, prove_all, ratio_cell, run_naive,  # noqa: E402
-                          sigma, sigma_prime, warm_parser)
+from bench_common import (  # noqa: E402
+    naive_cell,
+    print_environment,
+    print_table,
+    prove_all,
+    ratio_cell,
+    run_naive,
+    sigma,
+    sigma_prime,
+    warm_parser,
+)
 
 DEFAULT_SIZES = [(2, 2, 1), (2, 3, 2), (4, 8, 8, 4), (16, 32, 32, 10), (784, 30, 10)]
 
@@ -96,7 +105,7 @@ def naive_problem(sizes: tuple) -> tuple:
     y = sp.Matrix([sp.Symbol(f"y_{i}") for i in range(1, sizes[-1] + 1)])
     W, b = {}, {}
     for l in range(1, depth + 1):
-        W[l] = sp.Matrix(sizes[l], sizes[l - 1], lambda j, k: sp.Symbol(f"W{l}_{j + 1}{k + 1}"))
+        W[l] = sp.Matrix(sizes[l], sizes[l - 1], lambda j, k, l=l: sp.Symbol(f"W{l}_{j + 1}{k + 1}"))
         b[l] = sp.Matrix([sp.Symbol(f"b{l}_{j}") for j in range(1, sizes[l] + 1)])
     # Forward pass, fully composed: nothing is a symbol except x, W, b, y.
     a, z = {0: x}, {}

@@ -464,7 +464,8 @@ def compile_graph(graph: Graph, functions: FunctionTable) -> Compiled:
             if inp.value is not None:
                 given[key] = inp.value
         else:
-            _add_tensor_inputs(g, tensors, inp.name, inp.member, *inp.shape, matrix=inp.matrix)
+            rows, cols = inp.shape
+            _add_tensor_inputs(g, tensors, inp.name, inp.member, rows, cols, matrix=inp.matrix)
     compiled = Compiled("graph", g, tensors, {}, "", None, given, {}, {}, dict(graph.sizes))
     # Definitions are equations, not statements: z^t may use h^{t-1} declared on a later
     # line. Each is compiled once what it uses exists; none left that can be → a cycle.
@@ -551,9 +552,9 @@ def _define(g: ScalarGraph, tensors: dict, node, definition, gathered: dict, exp
                 keys.append(key)
         tensors[quantity] = Keys(definition.rows, definition.cols, tuple(keys), label)
     else:
-        key = node.name if node.member is None else quantity
-        _add_defined(g, key, label, definition)
-        tensors[quantity] = Keys(1, 1, (key,), label, scalar=True)
+        scalar_key = node.name if node.member is None else quantity
+        _add_defined(g, scalar_key, label, definition)
+        tensors[quantity] = Keys(1, 1, (scalar_key,), label, scalar=True)
 
 
 def _add_tensor_inputs(g: ScalarGraph, tensors: dict, name: str, member, rows: int, cols: int,
@@ -593,7 +594,7 @@ class _NotYetDefined(Exception):
 class _DefinitionContext(_BaseContext):
     """While compiling: atoms are the node symbols themselves (definitions refer to parents)."""
 
-    def __init__(self, *args, later: set = frozenset(), **kw):
+    def __init__(self, *args, later: set | frozenset = frozenset(), **kw):
         super().__init__(*args, **kw)
         self.later = later  # (name, member) of definitions not compiled yet
 

@@ -20,6 +20,7 @@ from fractions import Fraction
 from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError, DeriveNameError, Pos
 from .functions import BUILTIN_ALIASES
+from .limits import within
 from .resolve import (
     CONSTANTS,
     NETWORK_QUANTITIES,
@@ -30,7 +31,6 @@ from .resolve import (
     two_scripts,
     unbound_names,
 )
-from .limits import within
 from .vocabulary import Expected
 
 # Names with a layer superscript in a network, and the layers each exists at.
@@ -40,7 +40,8 @@ BUILTIN_FUNCTIONS = {  # name → arity (None: any number ≥ 1); their meaning 
     "exp": 1, "log": 1, "ln": 1, "sqrt": 1, "tanh": 1, "σ": 1, "sigma": 1, "softplus": 1,
     "softmax": 1, "sum": 1, "norm": 1, "grad": 2, "diff": 2, "kronecker": 2, "erf": 1,
     "relu": 1, "ReLU": 1, "lrelu": 2, "leakyrelu": 2, "prelu": 2, "PReLU": 2, "elu": 2, "ELU": 2,
-    "hardσ": 1, "hardsigmoid": 1, "hardlogistic": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1, "gelu": 1, "GELU": 1,
+    "hardσ": 1, "hardsigmoid": 1, "hardlogistic": 1, "hardtanh": 1, "swish": 1, "silu": 1, "SiLU": 1,
+    "gelu": 1, "GELU": 1,
     "gelutanh": 1, "max": None, "min": None,
 }
 # Built-ins the model and evaluator read themselves (a derivative, a Kronecker delta, a sum over
@@ -237,7 +238,8 @@ class Scope:
     def is_function(self, name: str) -> bool:
         return name in self.functions or name in BUILTIN_FUNCTIONS
 
-    def arity(self, name: str) -> int:
+    def arity(self, name: str) -> int | None:
+        """How many arguments `name` takes (None: any number, max and min)."""
         if name in self.functions:
             return len(self.functions[name].params)
         return BUILTIN_FUNCTIONS[name]
@@ -640,7 +642,7 @@ def _network(decl: s.NetworkDecl, functions: dict) -> Network:
             _of_inputs(side, _network_derived(net, env), "x, y, Wˡ, bˡ" + (", γˡ" if any(
                 BUILTIN_FUNCTIONS.get(f) == 2 or (f in functions and len(functions[f].params) == 2)
                 for f in net.activations) else ""))
-    for name, expr in aliases.items():
+    for expr in aliases.values():
         _validate(expr, scope, set())
     rules = tuple(_rule(r, scope, decl.name, names) for r in rule_decls)
     return Network(net.name, net.sizes, net.also_sizes, net.activations, net.loss_name, net.loss, net.aliases,
@@ -735,7 +737,7 @@ def _assignments(quantifiers: tuple, env: dict) -> list:
     """Every combination of values of declaration quantifiers (later bounds may use earlier variables)."""
     out: list = [{}]
     for q in quantifiers:
-        grown = []
+        grown: list = []
         for a in out:
             inner = dict(env, **a)
             low = int_value(q.low, inner, "a quantifier bound")
@@ -809,7 +811,8 @@ def _graph_names(decl: s.GraphDecl, functions: dict, sizes: dict) -> Names:
     """The names a graph declares (sizes, inputs, nodes, `let`s), none named like a built-in."""
     names = Names("graph", functions, {}, frozenset(sizes))
     where = f"graph {decl.name}"
-    for what, items in (("size", decl.sizes), ("input", decl.inputs), ("node", decl.nodes), ("`let` name", decl.aliases)):
+    declared = (("size", decl.sizes), ("input", decl.inputs), ("node", decl.nodes), ("`let` name", decl.aliases))
+    for what, items in declared:
         for item in items:
             check_declared_name(item.name, item.pos, names, f"the {what}")
             if what == "`let` name" and item.name in names.declared:

@@ -165,7 +165,7 @@ def _describe(assignment: dict) -> str:
 
 def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     """A Taylor claim as one claim per coefficient: the k-th derivatives at the point, / k!."""
-    var_name, point_expr, order = rule.series
+    var_name, point_expr, order = rule.series  # type: ignore[misc]  # a series rule: never None here
     ctx = compiled.symbolic(variables)
     ev = Evaluator(ctx, {})
     var = ctx.variable(var_name, rule.pos)
@@ -182,7 +182,7 @@ def _series_claims(rule: Rule, compiled: Compiled, variables: dict) -> list:
     for k in range(order):
         # the k-th derivative at the point: by one-sided limits where pieces meet or the value
         # is 0/0 (a removable singularity such as (exp(x) − 1)/x), NaN where it does not exist
-        coefficient = lambda side: kinks.value_of_derivative(  # noqa: E731
+        coefficient = lambda side, k=k: kinks.value_of_derivative(  # noqa: E731
             expanded[id(side)], var, point, k, extend=True) / sp.factorial(k)
         power = f"({var_name} − {point})" if point != 0 else var_name
         claims.append(_Claim(f"coefficient of {power}^{k} at {var_name} = {point}", coefficient(left),
@@ -367,7 +367,8 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
             left, right = (lhs, rhs) if region is None else (fix(lhs, region.signs), fix(rhs, region.signs))
             point = dict(region.witness) if region is not None else {}
             others = (left.free_symbols | right.free_symbols) - set(point)
-            point.update({sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10) for sym in sorted(others, key=str)})
+            point.update({sym: Fraction(rng.randint(-20, 20), 10) or Fraction(3, 10)
+                          for sym in sorted(others, key=str)})
             exact = {k: sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else v
                      for k, v in point.items()}
             try:
@@ -595,7 +596,8 @@ def cross_check_all(compiled: list, settings: dict | None = None) -> None:
 
 def _finite_differences(targets: list, rng: random.Random, count: int = 3) -> str:
     """Every derived gradient of the rule against central differences, at random points."""
-    largest, compared, points_used = mpmath.mpf(0), set(), 0
+    compared: set = set()  # (target, key, source) of graph derivatives, (target, index) of scalar ones
+    largest, points_used = mpmath.mpf(0), 0
     for target in targets:
         g = target.compiled.graph
         pairs = sorted({g.opaque[sym] for claim in target.claims for side in (claim.lhs, claim.rhs)
@@ -725,7 +727,7 @@ def _prove_at_kink(target: _Target, claim: _Claim, kink: str) -> tuple | None:
     if zero_regions_excluded(sides[0] - sides[1], g.functions) is not None:
         return 0, (1, 0)
     try:
-        left, right = (numeric.value_at(side, {}, DEFAULTS["confirm_dps"], numeric.IV) for side in sides)
+        left, right = (numeric.value_at(side, {}, int(DEFAULTS["confirm_dps"]), numeric.IV) for side in sides)
     except numeric.Unsupported:
         return None
     if left is not None and right is not None and numeric.disjoint(left, right):
@@ -808,11 +810,12 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
         return (Outcome.ERROR, How.AUDIT, f"the proof is contradicted by the independent audit, {checked.disagreement}",
                 None, evidence)
     if checked.unaudited:
-        return (Outcome.UNDECIDED, How.UNAUDITED, f"shown symbolically, but {checked.unaudited}; {evidence}", None, evidence)
-    proof = _Proof(most_steps, most_regions, n, bool(excluded), checked.points)
-    notes["proof"] = proof
+        return (Outcome.UNDECIDED, How.UNAUDITED, f"shown symbolically, but {checked.unaudited}; {evidence}",
+                None, evidence)
+    shown = _Proof(most_steps, most_regions, n, bool(excluded), checked.points)
+    notes["proof"] = shown
     notes["region"] = _region(targets, most_regions, bool(excluded), checked.undefined)
-    return (Outcome.PROVED, How.SYMBOLIC, proof.detail(), None, evidence)
+    return (Outcome.PROVED, How.SYMBOLIC, shown.detail(), None, evidence)
 
 
 @dataclass
@@ -1012,7 +1015,8 @@ def _run_limited(run, rule: Rule, filename: str, timeout: float, started: float,
     evidence = next((payload for kind, payload in reversed(outcome.messages) if kind == "evidence"), "")
     elapsed = time.perf_counter() - started
     if outcome.timed_out:
-        detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence else " before the numeric screen ended")
+        detail = f"time limit of {timeout:g} s hit" + (f"; {evidence}" if evidence
+                                                       else " before the numeric screen ended")
         return Verdict(filename, rule.name, rule.pos.line, rule.pos.column, rule.context, rule.expected,
                        Outcome.UNDECIDED, How.TIME_LIMIT, detail, elapsed, None, evidence, scope=tried)
     if outcome.error is not None and outcome.error.out_of_memory:
