@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
+
+from lark import Token, Tree
 
 from .errors import DeriveError, DeriveSyntaxError, Pos
 
@@ -31,8 +35,8 @@ SUFFIXES = (".md", ".tex")
 
 # What makes a notes file one for derive (`derive check` on a folder and the pytest plugin look for it).
 _MARKERS = {
-    ".md": re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*derive\s*$|<!--\s*derive:", re.M),
-    ".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\{\s*derive:", re.M),
+    ".md": re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*derive\s*$|<!--\s*derive:", re.MULTILINE),
+    ".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\{\s*derive:", re.MULTILINE),
 }
 
 
@@ -88,7 +92,7 @@ class _Lines:
 
 _TAG = re.compile(r"""\s*(?:(?P<expect>wrong|undefined)[\s:]+)?(?P<name>[^\s:]+)
                       (?:[\s:]+in[\s:]+(?P<block>[^\s:]+)|[\s:]+(?P<top>top-level))?
-                      (?:[\s:]+(?P<for>for\s.*?))?\s*$""", re.X | re.S)
+                      (?:[\s:]+(?P<for>for\s.*?))?\s*$""", re.VERBOSE | re.DOTALL)
 
 
 def _tag(text: str, start: int, lines: _Lines, anchor: Pos, where: str) -> dict:
@@ -99,10 +103,10 @@ def _tag(text: str, start: int, lines: _Lines, anchor: Pos, where: str) -> dict:
     quantifiers = (m.group("for") or "").rstrip()
     if quantifiers and not quantifiers.endswith(":"):
         quantifiers += ":"
-    return dict(name=m.group("name"), name_pos=lines.pos(start + m.start("name")), expect=m.group("expect") or "",
-                block=m.group("block"), block_pos=lines.pos(start + m.start("block")) if m.group("block") else None,
-                top_level=bool(m.group("top")), quantifiers=quantifiers,
-                quantifiers_pos=lines.pos(start + m.start("for")) if m.group("for") else None, anchor=anchor)
+    return {"name": m.group("name"), "name_pos": lines.pos(start + m.start("name")), "expect": m.group("expect") or "",
+            "block": m.group("block"), "block_pos": lines.pos(start + m.start("block")) if m.group("block") else None,
+            "top_level": bool(m.group("top")), "quantifiers": quantifiers,
+            "quantifiers_pos": lines.pos(start + m.start("for")) if m.group("for") else None, "anchor": anchor}
 
 
 # Written in a display equation but not a part of the formula: blanked (columns kept).
@@ -150,7 +154,7 @@ def _read_markdown(notes: Notes) -> None:
     text, lines = notes.text, _Lines(notes.text)
     rows = text.split("\n")
     fence = None  # the open fence: (its characters, whether it is a derive block)
-    pending = None  # a tag waiting for its $$ … $$
+    pending: dict[str, Any] | None = None  # a tag waiting for its $$ … $$
     offset = 0
     i = 0
     while i < len(rows):
@@ -186,7 +190,7 @@ def _read_markdown(notes: Notes) -> None:
             found = _equation(text, open_at + 2, close_at, lines)
             if found is None:
                 raise DeriveSyntaxError("an empty display equation after a derive tag", lines.pos(open_at))
-            eq_lines, first, end = found
+            eq_lines, first, _ = found
             line_end = text.find("\n", close_at)
             line_end = len(text) if line_end < 0 else line_end
             info = _tag(pending["text"], pending["at"], lines, first, _MD_TAG_HELP)
@@ -234,14 +238,14 @@ def _read_latex(notes: Notes) -> None:
         # an equation is one formula; the other environments have one per row (split at \\)
         cuts = [m.end()] + ([r.end() for r in re.finditer(r"\\\\", code[:close]) if r.start() >= m.end()]
                             if m.group(1) != "equation" else []) + [close]
-        for start, end in zip(cuts, cuts[1:]):
+        for start, end in itertools.pairwise(cuts):
             label = re.search(r"\\label\s*\{\s*derive:([^{}]*)\}", code[start:end])
             if label is None:
                 continue
             found = _equation(text, start, end - (2 if code[end - 2:end] == "\\\\" else 0), lines)
             if found is None:
                 raise DeriveSyntaxError("an empty equation with a derive label", lines.pos(start + label.start()))
-            eq_lines, first, last = found
+            eq_lines, first, _ = found
             info = _tag(label.group(1), start + label.start(1), lines, first, _TEX_TAG_HELP)
             notes.equations.append(Tagged(**info, lines=eq_lines, end=start + label.start(), after=line_end))
 
@@ -259,8 +263,8 @@ class _Map:
     def add(self, segments: list) -> None:
         self.lines.append(segments)
 
-    def pos(self, pos: Pos | None) -> Pos | None:
-        if pos is None or not 1 <= pos.line <= len(self.lines) or not self.lines[pos.line - 1]:
+    def pos(self, pos: Pos) -> Pos:
+        if not 1 <= pos.line <= len(self.lines) or not self.lines[pos.line - 1]:
             return pos
         segments = self.lines[pos.line - 1]
         for g0, g1, where, copied in segments:
@@ -275,7 +279,7 @@ def _rule_lines(eq: Tagged) -> list:
     parts = [((eq.expect + " ") if eq.expect else "", eq.anchor, False), ("rule ", eq.anchor, False),
              (eq.name, eq.name_pos, True), (": ", eq.anchor, False)]
     if eq.quantifiers:
-        parts += [(eq.quantifiers, eq.quantifiers_pos, True), (" ", eq.anchor, False)]
+        parts += [(eq.quantifiers, eq.quantifiers_pos or eq.anchor, True), (" ", eq.anchor, False)]
     out = []
     for k, (number, row) in enumerate(eq.lines):
         text, segments, column = "", [], 1
@@ -310,12 +314,13 @@ def generate(notes: Notes) -> tuple:
         raise _moved(e, where, notes) from None
     blocks = {}  # name → (notes line of its header, generated line index before which its rules go)
     for tree in parser().parse(text).children:
-        if getattr(tree, "data", None) not in ("network", "graph"):
+        if not isinstance(tree, Tree) or tree.data not in ("network", "graph"):
             continue
-        name = next(c for c in tree.children if getattr(c, "type", None) == "IDENT")
-        items = [c for c in tree.children if hasattr(c, "meta")]
-        insert = text.count("\n", 0, items[-1].meta.end_pos) if items else name.line
-        blocks[str(name)] = (where.pos(Pos(name.line, name.column)).line, insert)
+        name = next(c for c in tree.children if isinstance(c, Token) and c.type == "IDENT")
+        items = [c for c in tree.children if isinstance(c, Tree)]
+        line = name.line or 1
+        insert = text.count("\n", 0, items[-1].meta.end_pos) if items else line
+        blocks[str(name)] = (where.pos(Pos(line, name.column or 1)).line, insert)
     inserted: dict = {}
     top = []
     for eq in notes.equations:
@@ -337,14 +342,14 @@ def generate(notes: Notes) -> tuple:
         inserted.setdefault(blocks[block][1], []).append(eq)
     out = _Map()
     rows = []
-    for index, (row, segments) in enumerate(declarations + [(None, None)]):
+    for index in range(len(declarations) + 1):
         for eq in inserted.get(index, ()):
             for line in _rule_lines(eq):
                 rows.append(line[0])
                 out.add(line[1])
-        if row is not None:
-            rows.append(row)
-            out.add(segments)
+        if index < len(declarations):
+            rows.append(declarations[index][0])
+            out.add(declarations[index][1])
     for eq in top:
         for line in _rule_lines(eq):
             rows.append(line[0])
@@ -354,7 +359,7 @@ def generate(notes: Notes) -> tuple:
 
 def _moved(e: DeriveError, where: _Map, notes: Notes) -> DeriveError:
     """An error about the generated text, pointing into the notes instead."""
-    e.pos, e.source_line = where.pos(e.pos), None
+    e.pos, e.source_line = (where.pos(e.pos) if e.pos is not None else None), None
     return e.located(notes.filename, notes.text)
 
 
@@ -436,6 +441,8 @@ def annotate(text: str, filename: str, verdicts: list) -> str:
     """The notes with a mark after each checked equation: ✓ proved, ✗ refuted with a footnote
     holding the counterexample, ? otherwise (the footnote says why). A rule that is not as the
     notes expect says so in its footnote."""
+    from .render import marked
+
     notes = read_notes(text, filename)
     by_pos = {(v.line, v.column): v for v in verdicts}
     marks = []  # (offset, text inserted there)
@@ -460,7 +467,7 @@ def annotate(text: str, filename: str, verdicts: list) -> str:
             marks.append((eq.end, mark))
         else:
             sign = {"proved": "✓", "refuted": "✗"}.get(verdict, "?")
-            mark = f"\n\n{sign} **{v.rule}** {verdict}"
+            mark = f"\n\n{sign} **{v.rule}** {verdict}{marked(v.expected)}"
             if note:
                 footnotes.append(note)
                 mark += f"[^derive-{len(footnotes)}]"
