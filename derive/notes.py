@@ -7,7 +7,7 @@ moved into the notes (`load_notes`), so every message, verdict and caret of the 
 pipeline points at the notes' own lines. Nothing here decides what a formula means.
 
 Markdown: a fenced ```` ```derive ```` block holds declarations and rules, as a .deriv file
-does; a `$$ … $$` display after `<!-- derive: TAG -->` is a rule.
+does; a `$$ … $$` display after a line `<!-- derive: TAG -->` is a rule.
 LaTeX: a `derive` environment or lines starting `% derive:` hold declarations; an
 `equation` (or each row of an `align`/`gather`) with `\\label{derive:TAG}` is a rule.
 
@@ -35,7 +35,7 @@ SUFFIXES = (".md", ".tex")
 
 # What makes a notes file one for derive (`derive check` on a folder and the pytest plugin look for it).
 _MARKERS = {
-    ".md": re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*derive\s*$|<!--\s*derive:", re.MULTILINE),
+    ".md": re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*derive\s*$|^\s*<!--\s*derive:.*-->\s*$", re.MULTILINE),
     ".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\{\s*derive:", re.MULTILINE),
 }
 
@@ -172,7 +172,7 @@ def _read_markdown(notes: Notes) -> None:
         if opening:
             fence = (opening.group(1), opening.group(2) == "derive")
             continue
-        tag = re.search(r"<!--\s*derive:(.*?)-->", row)
+        tag = re.fullmatch(r"\s*<!--\s*derive:(.*?)-->\s*", row)  # a line of its own
         if tag:
             if pending is not None:
                 raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation",
