@@ -138,7 +138,7 @@ def _equation(text: str, start: int, end: int, lines: _Lines) -> tuple | None:
 def read_notes(text: str, filename: str) -> Notes:
     """The declarations and tagged equations of a notes file (raises `DeriveError` on a tag
     that cannot be read or is not followed by an equation)."""
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")  # columns and lines as they were
     notes = Notes(filename, text, suffix_of(filename))
     try:
         (_read_markdown if notes.suffix == ".md" else _read_latex)(notes)
@@ -416,7 +416,9 @@ def check_notes(text: str, filename: str = "<notes>", timeout=None, select=None,
                                       settings={"numeric": numeric} if numeric else None)
         except DeriveError as e:
             raise e.located(filename, doc.source) from None
-    return Report(verdicts, filename=filename, source=doc.source)
+    report = Report(verdicts, filename=filename, source=doc.source)
+    report.notes = True  # its derivations are made from the notes (Report.derivations)
+    return report
 
 
 # ---------------------------------------------------------------- annotated notes
