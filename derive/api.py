@@ -56,9 +56,8 @@ class Report(list):
         """Each rule's checked derivation (`steps.Derivation`), made on first use and kept:
         it re-checks every step, and Jupyter asks for the HTML and the Markdown form alike."""
         if self._derivations is None:
+            from .notes import load_notes
             from .steps import derive_document  # derivations are only made when asked for
-
-            from .notes import load_notes  # notes are read as derive.notes reads them
 
             names = {v.rule for v in self}
             model = load_notes if self.notes else load
