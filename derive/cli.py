@@ -1,4 +1,4 @@
-"""The `derive` command: check rule files and report verdicts (`derive check`), or show
+"""The `derive` command: check rule files and notes and report verdicts (`derive check`), or show
 what backprop saves over finite differences (`derive cost`).
 
 Exit codes: 0 when every verdict is the one the file expects, 1 otherwise, 2 on bad
@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                "1 otherwise, 2 bad input, 3 a needed program (pdflatex, dot) missing")
     parser.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check rule files (.deriv) and print a verdict per rule",
-                           description="Check every rule in the given .deriv files or folders. Each rule is "
+    check = sub.add_parser("check", help="check rule files (.deriv) and notes (.md, .tex); a verdict per rule",
+                           description="Check every rule in the given .deriv files, Markdown or LaTeX notes "
+                                       "(their derive blocks and tagged display equations) or folders. Each rule is "
                                        "proved (symbolically), refuted (with a counterexample or a shape "
                                        "mismatch) or undecided (time limit, or not shown). Exit 0 when every "
                                        "verdict is the expected one, 1 otherwise, 2 on bad input.")
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--annotate", metavar="OUT", type=path_argument,
                        help="write the notes (.md, .tex) back to OUT with a mark per checked equation: ✓ proved, "
                             "✗ refuted (a footnote holds the counterexample), ? otherwise; OUT is a file for "
-                            "one notes file, else a folder")
+                            "one notes file, else a folder (written when no file has bad input)")
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
     check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule, and for reading and compiling each file "

@@ -310,3 +310,13 @@ def test_the_readme_shows_what_derive_check_prints_for_the_course_notes():
 
     assert without_times(result.stdout) == without_times(shown)
     assert not has_derive(readme, "README.md")  # the README shows tags in prose: it is not a notes file
+
+
+def test_undefined_and_wrong_tags_set_the_expected_verdict():
+    text = ("<!-- derive: undefined relu_at_0 -->\n$$ \\operatorname{relu}'(0) = 0 $$\n\n"
+            "<!-- derive: wrong dtanh -->\n$$ \\tanh'(t) = 1 - \\tanh(t) $$\n\n"
+            "<!-- derive: tanh_sigma -->\n$$ \\tanh(t) = 2\\sigma(2t) - 1 $$\n")
+    verdicts = _verdicts(text, "n.md")
+    assert {k: (v.expected, v.verdict, v.line) for k, v in verdicts.items()} == {
+        "relu_at_0": ("undefined", "undefined", 2), "dtanh": ("refuted", "refuted", 5),
+        "tanh_sigma": ("proved", "proved", 8)}
