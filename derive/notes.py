@@ -179,10 +179,10 @@ def _read_markdown(notes: Notes) -> None:
                                         pending["where"])
             pending = {"at": row_start + tag.start(1), "text": tag.group(1), "where": lines.pos(row_start + tag.start())}
             continue
-        if pending is not None and row.strip() and "$$" not in row:
+        if pending is not None and row.strip() and not row.lstrip().startswith("$$"):
             raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation",
                                     pending["where"])
-        if pending is not None and "$$" in row:
+        if pending is not None and row.strip():
             open_at = row_start + row.index("$$")
             close_at = text.find("$$", open_at + 2)
             if close_at < 0:

@@ -320,3 +320,10 @@ def test_undefined_and_wrong_tags_set_the_expected_verdict():
     assert {k: (v.expected, v.verdict, v.line) for k, v in verdicts.items()} == {
         "relu_at_0": ("undefined", "undefined", 2), "dtanh": ("refuted", "refuted", 5),
         "tanh_sigma": ("proved", "proved", 8)}
+
+
+@pytest.mark.parametrize("after", ["Prose $$ t = t $$\n", "Prose.\n\n$$ t = t $$\n", ""])
+def test_a_markdown_tag_needs_a_display_on_the_next_lines(after):
+    with pytest.raises(DeriveError, match="not followed by a \\$\\$") as caught:
+        read_notes("<!-- derive: r -->\n" + after, "n.md")
+    assert (caught.value.pos.line, caught.value.pos.column) == (1, 1)
