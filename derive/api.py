@@ -30,6 +30,7 @@ class Report(list):
         self.filename = filename
         self.source = source
         self._derivations: list | None = None
+        self.notes = False  # the text is Markdown or LaTeX notes (derive.notes), not .deriv text
 
     @property
     def ok(self) -> bool:
@@ -55,11 +56,13 @@ class Report(list):
         """Each rule's checked derivation (`steps.Derivation`), made on first use and kept:
         it re-checks every step, and Jupyter asks for the HTML and the Markdown form alike."""
         if self._derivations is None:
+            from .notes import load_notes
             from .steps import derive_document  # derivations are only made when asked for
 
             names = {v.rule for v in self}
+            model = load_notes if self.notes else load
             self._derivations = [] if not self.source else [
-                d for d in derive_document(load(self.source, self.filename), list(self)) if d.rule.name in names]
+                d for d in derive_document(model(self.source, self.filename), list(self)) if d.rule.name in names]
         return self._derivations
 
     # Jupyter: a Report in a cell shows its verdicts and each rule's checked derivation.

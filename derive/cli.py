@@ -1,4 +1,4 @@
-"""The `derive` command: check rule files and report verdicts (`derive check`), or show
+"""The `derive` command: check rule files and notes and report verdicts (`derive check`), or show
 what backprop saves over finite differences (`derive cost`).
 
 Exit codes: 0 when every verdict is the one the file expects, 1 otherwise, 2 on bad
@@ -19,6 +19,8 @@ from .cost import document_costs, render_costs
 from .errors import DeriveError
 from .limits import LIMITS, seconds, time_box
 from .model import load
+from .notes import SUFFIXES as NOTES
+from .notes import annotate, check_notes, has_derive
 from .render import render_json, render_text
 from .verify import DEFAULTS
 from .vocabulary import How
@@ -26,15 +28,25 @@ from .vocabulary import How
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_PROGRAM = 0, 1, 2, 3
 
 
-def rule_files(paths: list) -> list:
-    """The .deriv files named or found (recursively, sorted) under the given paths."""
+def rule_files(paths: list, notes: bool = False) -> list:
+    """The .deriv files named or found (recursively, sorted) under the given paths; with
+    `notes`, also the .md and .tex notes found there that hold a derive block or tag."""
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*.deriv") if f.is_file()))
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and (
+                f.suffix == ".deriv" or notes and f.suffix in NOTES and _is_notes(f))))
         else:
             found.append(p)
     return found
+
+
+def _is_notes(path: Path) -> bool:
+    """A .md or .tex file found in a folder: checked when it holds a derive block or tag."""
+    try:
+        return has_derive(path.read_text(encoding="utf-8-sig", errors="replace")[:LIMITS["file_bytes"]], path.name)
+    except OSError:
+        return False
 
 
 def path_argument(text: str) -> str:
@@ -60,13 +72,19 @@ def _parser() -> argparse.ArgumentParser:
                "1 otherwise, 2 bad input, 3 a needed program (pdflatex, dot) missing")
     parser.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check rule files (.deriv) and print a verdict per rule",
-                           description="Check every rule in the given .deriv files or folders. Each rule is "
+    check = sub.add_parser("check", help="check rule files (.deriv) and notes (.md, .tex); a verdict per rule",
+                           description="Check every rule in the given .deriv files, Markdown or LaTeX notes "
+                                       "(their derive blocks and tagged display equations) or folders. Each rule is "
                                        "proved (symbolically), refuted (with a counterexample or a shape "
                                        "mismatch) or undecided (time limit, or not shown). Exit 0 when every "
                                        "verdict is the expected one, 1 otherwise, 2 on bad input.")
     check.add_argument("paths", nargs="+", metavar="PATH", type=path_argument,
-                       help="rule files or folders holding *.deriv files")
+                       help="rule files, notes (.md, .tex) or folders holding *.deriv files "
+                            "(and notes with a derive block)")
+    check.add_argument("--annotate", metavar="OUT", type=path_argument,
+                       help="write the notes (.md, .tex) back to OUT with a mark per checked equation: ✓ proved, "
+                            "✗ refuted (a footnote holds the counterexample), ? otherwise; OUT is a file for "
+                            "one notes file, else a folder (written when no file has bad input)")
     check.add_argument("--json", action="store_true", help="print a JSON list of verdicts instead of a table")
     check.add_argument("--timeout", type=timeout_option, default=DEFAULTS["timeout"], metavar="S",
                        help=f"time limit in seconds per rule, and for reading and compiling each file "
@@ -109,6 +127,25 @@ def _cost(args) -> int:
     return status
 
 
+def _write_annotated(out: Path, annotated: list) -> list:
+    """`check --annotate OUT`: the annotated notes written to OUT (a file for one notes file,
+    else a folder); the errors (bad input) it met."""
+    if not annotated:
+        return [DeriveError("--annotate: no notes (.md, .tex) among the files checked", filename=str(out))]
+    if len(annotated) > 1 or out.is_dir():
+        out.mkdir(parents=True, exist_ok=True)
+        targets = [(out / path.name, text) for path, text in annotated]
+    else:
+        targets = [(out, annotated[0][1])]
+    errors = []
+    for target, text in targets:
+        try:
+            target.write_text(text, encoding="utf-8")
+        except OSError as e:
+            errors.append(DeriveError(f"--annotate: cannot write: {e.strerror or e}", filename=str(target)))
+    return errors
+
+
 def main(argv: list | None = None) -> int:
     try:
         return _main(argv)
@@ -133,20 +170,29 @@ def _main(argv: list | None) -> int:
         return _cost(args)
     if args.command != "check":
         return args.run(args)
-    files = rule_files(args.paths)
+    files = rule_files(args.paths, notes=True)
     verdicts: list = []
     errors: list = []
+    annotated: list = []
     for path in files:
         if not path.exists():
             errors.append(DeriveError("no such file or folder", filename=str(path)))
             continue
+        check = check_notes if path.suffix in NOTES else check_source
         try:
-            verdicts.extend(check_source(read_rule_file(path), str(path), timeout=args.timeout, numeric=args.numeric,
-                                         select=(lambda r: args.select in r.name) if args.select else None))
+            text = read_rule_file(path)
+            report = check(text, str(path), timeout=args.timeout, numeric=args.numeric,
+                           select=(lambda r: args.select in r.name) if args.select else None)
+            verdicts.extend(report)
+            if args.annotate and path.suffix in NOTES:
+                annotated.append((path, annotate(text, str(path), report)))
         except DeriveError as e:
             errors.append(e)
+    if args.annotate and not errors:
+        errors.extend(_write_annotated(Path(args.annotate), annotated))
     if not files:
-        errors.append(DeriveError("no .deriv files found", filename=" ".join(args.paths)))
+        errors.append(DeriveError("no .deriv files (or notes with a derive block) found",
+                                  filename=" ".join(args.paths)))
     if args.json:
         print(render_json(verdicts, errors))
     else:

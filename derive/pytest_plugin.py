@@ -7,6 +7,11 @@ verdict its file expects (proved; refuted for a `wrong rule`) and fails otherwis
 `render.render_failure`'s report: the rule as written and what derive found. A file with
 bad input is one failing item with the `file:line:col` message and its caret.
 
+Notes (derive.notes) are collected too: a Markdown (.md) or LaTeX (.tex) file that holds a
+derive block or a tagged equation gives one item per rule, at the notes' own lines; a .md or
+.tex file without one (a README) is never read further. The ini setting `derive_notes = false`
+turns this off.
+
 This follows pytest's pattern for non-Python tests (doc/en/example/nonpython):
 `pytest_collect_file` → a `pytest.File` whose `collect()` yields `pytest.Item`s.
 
@@ -39,15 +44,46 @@ def pytest_addoption(parser) -> None:
                          "`derive check`)")
     # A string, parsed below: typed ini values need a newer pytest than derive requires.
     parser.addini("derive_timeout", "time limit per rule in seconds for .deriv files (none: no limit)", default="")
+    parser.addini("derive_notes", "collect Markdown (.md) and LaTeX (.tex) notes that hold a derive block or a "
+                                  "tagged equation: true (the default) or false", default="true")
 
 
 def pytest_collect_file(file_path, parent):
     if file_path.suffix == SUFFIX:
         return DeriveFile.from_parent(parent, path=file_path)
+    if file_path.suffix in NOTES_SUFFIXES and _notes_wanted(parent.config) and _is_notes(file_path):
+        return NotesFile.from_parent(parent, path=file_path)
     return None
 
 
+NOTES_SUFFIXES = (".md", ".tex")  # derive.notes.SUFFIXES, without importing derive for every file
+
+
+def _notes_wanted(config) -> bool:
+    return config.stash.get(_NOTES, True)
+
+
+def _is_notes(path) -> bool:
+    """A notes file for derive: it holds a derive block or a tagged equation (one that only
+    shows such a block inside another code block, as a README may, is not)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False
+    from .errors import DeriveError
+    from .notes import has_derive, read_notes
+
+    if not has_derive(text, path.name):
+        return False
+    try:
+        notes = read_notes(text, path.name)
+    except DeriveError:
+        return True  # a tag that cannot be read: collected, so its message is shown
+    return bool(notes.chunks or notes.equations)
+
+
 _TIMEOUT: pytest.StashKey[float | None | str] = pytest.StashKey()
+_NOTES: pytest.StashKey[bool] = pytest.StashKey()
 
 
 def pytest_configure(config) -> None:
@@ -64,6 +100,10 @@ def pytest_configure(config) -> None:
         except ValueError as e:
             raise pytest.UsageError(f"{where}: {e}") from None
     config.stash[_TIMEOUT] = timeout
+    notes = config.getini("derive_notes").strip().lower()
+    if notes not in ("true", "false"):
+        raise pytest.UsageError(f"derive_notes: write true or false, not {notes!r}")
+    config.stash[_NOTES] = notes == "true"
 
 
 def _timeout(config) -> float | None:
@@ -92,7 +132,6 @@ class DeriveFile(pytest.File):
         from .api import read_rule_file
         from .errors import DeriveError
         from .limits import time_box
-        from .model import load
         from .syntax import parser
         from .verify import CompiledDocument, cross_check_all
 
@@ -103,7 +142,7 @@ class DeriveFile(pytest.File):
         try:
             with time_box(_timeout(self.config), self.filename):  # reading and compiling, as for `derive check`
                 self.text = read_rule_file(self.path, self.filename)
-                doc = load(self.text, self.filename)
+                doc = self.load(self.text)
                 try:
                     self.compiled = CompiledDocument(doc)
                 except DeriveError as e:  # raised while compiling declarations: point into the text
@@ -124,6 +163,24 @@ class DeriveFile(pytest.File):
         rules = doc.all_rules()
         for rule, name in zip(rules, _item_names(rules)):
             yield RuleItem.from_parent(self, name=name, rule=rule)
+
+
+    def load(self, text: str):
+        from .model import load
+
+        return load(text, self.filename)
+
+
+class NotesFile(DeriveFile):
+    """A Markdown or LaTeX notes file (derive.notes): its tagged equations and the rules of its
+    derive blocks are the items, at the notes' own lines."""
+
+    def load(self, text: str):
+        from .notes import load_notes
+
+        doc = load_notes(text, self.filename)
+        self.text = doc.source  # the notes as every position refers to them
+        return doc
 
 
 class RuleFailed(Exception):

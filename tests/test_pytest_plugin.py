@@ -193,10 +193,13 @@ def test_the_shipped_library_passes_with_one_item_per_rule_under_xdist(pytester,
 
 def test_the_course_example_runs_as_its_ci_would(pytester):
     shutil.copytree(ROOT / "examples" / "course", pytester.path, dirs_exist_ok=True)
-    result = pytester.runpytest("-v")  # its pytest.ini: testpaths = rules, derive_timeout = 120
-    result.assert_outcomes(passed=2)
+    result = pytester.runpytest("-v")  # its pytest.ini: testpaths = rules notes, derive_timeout = 120
+    result.assert_outcomes(passed=12)  # 2 rules in rules/, BP1–BP4 and a wrong BP2 in each of the two notes
     result.stdout.fnmatch_lines(["rules/week3.deriv::BP1 (notes, week 3) PASSED*",
                                  "rules/week3.deriv::BP1 without σ' (exercise 2) PASSED*"])
+    for notes in ("backprop.md", "backprop.tex"):
+        result.stdout.fnmatch_lines([f"notes/{notes}::{name} PASSED*"
+                                     for name in ("BP1", "BP2", "BP3", "BP4", "BP2_without_transpose")])
     workflow = (pytester.path / ".github" / "workflows" / "check-rules.yml").read_text(encoding="utf-8")
     assert "run: pytest\n" in workflow
 
