@@ -294,6 +294,17 @@ class Generic(sp.Function):
     def _eval_is_real(self):
         return True  # a real function of real arguments
 
+    def _latex(self, printer, exp=None):
+        name, orders = self._derive_generic
+        if len(orders) == 1:
+            head = name + ("'" * orders[0] if orders[0] <= 3 else f"^{{({orders[0]})}}")
+        else:
+            head = "".join(f"\\partial_{{{i + 1}}}" * k for i, k in enumerate(orders)) + " " + name
+        args = ", ".join(printer._print(a) for a in self.args)
+        return f"{head}\\left({args}\\right)" + (f"^{{{exp}}}" if exp is not None else "")
+
+    _derive_latex = _latex  # derive.latex's printer
+
 
 _GENERIC: dict = {}
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -330,6 +341,10 @@ class FunctionTable:
     def define_generic(self, name: str, arity: int) -> None:
         """Add a function with no body (`function f(t)`): any differentiable function (`Generic`)."""
         self._classes[name] = generic_function(name, (0,) * arity)
+
+    def has_generic(self) -> bool:
+        """Does the table hold a function with no body (no numeric value)?"""
+        return any(issubclass(c, Generic) for c in self._classes.values())
 
     def canonical(self, name: str) -> str:
         if name in self._classes:

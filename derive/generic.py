@@ -125,12 +125,21 @@ def _shown_for_every_f(rule: Rule, compiled: CompiledDocument) -> bool:
     return True
 
 
-def _limited(work, timeout: float | None):
-    """work() (a bool), in a child process when there is a time limit; None when it did not end."""
+def _limited(work, timeout: float | None) -> tuple:
+    """(work()'s bool, or None when it did not end; why not), in a child process under a time
+    limit. An error in the work is never a proof: (None, what it was)."""
     if timeout is None or timeout <= 0:
-        return work()
+        try:
+            return work(), ""
+        except Exception as e:  # noqa: BLE001 - a bug in derive: not shown, never proved
+            return None, f"the proof for every function ended with {type(e).__name__}: {e}"
     outcome = run_limited(lambda send: send(work()), timeout)
-    return outcome.messages[0] if outcome.messages else None
+    if outcome.messages:
+        return outcome.messages[0], ""
+    if outcome.timed_out:
+        return None, "time limit hit"
+    error = f"{outcome.error.kind}: {outcome.error.message}" if outcome.error is not None else "no result"
+    return None, f"the proof for every function ended ({error})"
 
 
 def _with_functions(verdict: Verdict, shown: tuple, lead: str = "with") -> Verdict:
@@ -171,12 +180,16 @@ def check_generic_rule(rule: Rule, doc: Document, generic: CompiledDocument | No
         out = _with_functions(replace(v, verdict=Outcome.UNDECIDED, how=how), shown)
         return replace(out, seconds=elapsed)
     remaining = None if timeout is None or timeout <= 0 else max(1.0, timeout - elapsed)
-    shown_all = generic is not None and _limited(lambda: _shown_for_every_f(rule, generic), remaining)
+    if generic is None:
+        shown_all, why = None, "derive could not compile it with the functions left open"
+    else:
+        shown_all, why = _limited(lambda: _shown_for_every_f(rule, generic), remaining)
     elapsed = time.perf_counter() - started
     listed = "; ".join(", ".join(shown) for shown, _ in verdicts)
     if shown_all is not True:
-        why = "time limit hit" if shown_all is None else "not shown for every function"
-        return replace(first, verdict=Outcome.UNDECIDED, how=How.TIME_LIMIT if shown_all is None else How.UNPROVED,
+        why = why or "not shown for every function"
+        how = How.TIME_LIMIT if why == "time limit hit" else How.UNPROVED
+        return replace(first, verdict=Outcome.UNDECIDED, how=how,
                        detail=(f"proved with {listed} ({len(verdicts)} instances), {why}: the values of {names} "
                                f"and its derivatives may be related"), seconds=elapsed,
                        scope=replace(first.scope, functions=(f"only with {listed}",)))

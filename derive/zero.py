@@ -75,6 +75,9 @@ def rational_form(expr: sp.Expr, functions: FunctionTable) -> sp.Expr:
     return e.replace(lambda x: isinstance(x, sp.exp), replace_exp)
 
 
+_BINDERS = (sp.Derivative, sp.Subs, sp.Lambda, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Order)
+
+
 class NotOpaque(Exception):
     """A function with no body inside something the zero test cannot treat as an atom."""
 
@@ -93,6 +96,9 @@ def opaque_calls(expr: sp.Expr) -> sp.Expr:
         if kink.has(Generic):
             atoms[kink] = sp.Dummy(f"kink_{len(atoms)}", real=True)
     expr = expr.xreplace(atoms) if atoms else expr
+    for node in sp.preorder_traversal(expr):  # a call under a binder (f(s) in Subs, Derivative …) is no atom
+        if isinstance(node, _BINDERS) and node.has(Generic):
+            raise NotOpaque(f"a function with no body inside {type(node).__name__}")
     calls = {c: sp.Dummy(f"{type(c).__name__}_{i}", real=True)
              for i, c in enumerate(sorted(expr.atoms(Generic), key=sp.default_sort_key))}
     result = expr.xreplace(calls)

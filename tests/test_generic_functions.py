@@ -143,3 +143,31 @@ def test_file_with_a_generic_function_checks_other_rules_as_usual():
     vs = verdicts_of("function f(t)\nrule plain: σ'(t) = σ(t)(1 − σ(t))\nwrong rule bad: tanh(t) = t\n")
     assert vs["plain"].verdict == "proved" and "every differentiable" not in str(vs["plain"].scope)
     assert vs["bad"].verdict == "refuted" and not vs["bad"].counterexample.functions
+
+
+def test_true_at_every_instance_but_not_shown_for_every_f_is_undecided(monkeypatch):
+    import derive.generic as generic
+
+    monkeypatch.setattr(generic, "UNARY", ("exp({0})", "2 exp({0})"))  # f' = f at every instance
+    v = verdicts_of("function f(t)\nrule r: f'(x) = f(x)\n")["r"]
+    assert v.verdict == "undecided" and v.how == "unproved"
+    assert "not shown for every function" in v.detail and "f(t) = exp(t)" in v.detail
+    assert str(v.scope).endswith("only with f(t) = exp(t); f(t) = 2 exp(t); f(t) = exp(t); f(t) = 2 exp(t)")
+
+
+def test_taylor_claims_about_any_f():
+    vs = verdicts_of("function f(t)\nrule t1: f(x) ≈ f(0) + f'(0) x at x = 0 order 2\n"
+                     "wrong rule t0: f(x) ≈ f(0) at x = 0 order 2\n")
+    assert vs["t1"].verdict == "proved" and vs["t0"].verdict == "refuted"
+
+
+def test_a_call_under_a_binder_is_never_an_atom():
+    from derive.zero import NotOpaque
+
+    x, s = sp.symbols("x s", real=True)
+    table = FunctionTable()
+    table.define_generic("f", 1)
+    series = sp.Subs(sp.Derivative(table.apply("f", [s]), s), s, 0)
+    with pytest.raises(NotOpaque):
+        opaque_calls(series * x)
+    assert not is_identically_zero(series, table)  # never "0" by replacing f(s) with a constant
