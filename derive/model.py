@@ -1022,11 +1022,11 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
                                                  f"differently, e.g. f", at)
                 fn = Function(stmt.name, stmt.params, None, at)
             else:
-                fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), at,
-                              builtin=stmt.name in BUILTIN_FUNCTIONS)
+                body = resolve(stmt.body, names, frozenset(stmt.params))
+                fn = Function(stmt.name, stmt.params, body, at, builtin=stmt.name in BUILTIN_FUNCTIONS)
                 body_scope = Scope("scalar", dict(doc.functions))
-                _validate(fn.body, body_scope, set(stmt.params))
-                _check_closed(fn.body, set(stmt.params), body_scope)
+                _validate(body, body_scope, set(stmt.params))
+                _check_closed(body, set(stmt.params), body_scope)
             # σ and sigma are one name: the definition is both (the spelling written first)
             for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
                 if spelling != stmt.name and spelling in doc.functions:

@@ -126,6 +126,10 @@ def test_generic_function_bad_input():
     for name in ("σ", "sigma", "relu", "exp", "tanh"):
         with pytest.raises(DeriveError, match="cannot take the name of the built-in"):
             load(f"function {name}(t)\nrule r: x = x\n")
+    with pytest.raises(DeriveError, match="a function cannot be named u"):  # a graph's node
+        load("function u(t)\ngraph g {\n  input a\n  u = 2 a\n}\n")
+    with pytest.raises(DeriveError, match="would hide"):  # a parameter named like a built-in
+        load("function f(exp)\nrule r: x = x\n")
     with pytest.raises(DeriveError, match="networks do not take one yet"):
         load("function f(t)\nnetwork n {\n layers 2, 2\n activation f\n loss C = ½‖y − aᴸ‖²\n}\n")
 
@@ -146,7 +150,7 @@ def test_file_with_a_generic_function_checks_other_rules_as_usual():
 
 
 def test_true_at_every_instance_but_not_shown_for_every_f_is_undecided(monkeypatch):
-    import derive.generic as generic
+    from derive import generic
 
     monkeypatch.setattr(generic, "UNARY", ("exp({0})", "2 exp({0})"))  # f' = f at every instance
     v = verdicts_of("function f(t)\nrule r: f'(x) = f(x)\n")["r"]
