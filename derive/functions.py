@@ -294,6 +294,52 @@ def _defined_function(name: str, params: tuple, body: sp.Expr) -> type:
     return type(name, (sp.Function,), {"nargs": len(params), "fdiff": fdiff, "_derive_definition": (params, body)})
 
 
+class Generic(sp.Function):
+    """f(…) or one of its derivatives, for a function with no body (`function f(t)`): any
+    differentiable function. Opaque: SymPy's chain rule goes through `fdiff`, which gives the
+    derivative class (f′, ∂₂f, …). Each derivative is one class per (name, orders), mixed
+    partials in one order, so two equal derivatives are one expression (f′(g(x)) is f′(g(x))
+    however it was reached, never a Derivative or Subs). `derive.zero.opaque_calls` makes each
+    call at each argument an independent real symbol for the zero test."""
+
+    _derive_generic: tuple = ()  # (name, orders): orders[i] derivatives by argument i
+
+    def fdiff(self, argindex=1):
+        name, orders = self._derive_generic
+        more = tuple(k + (i == argindex - 1) for i, k in enumerate(orders))
+        return generic_function(name, more)(*self.args)
+
+    def _eval_is_real(self):
+        return True  # a real function of real arguments
+
+    def _latex(self, printer, exp=None):
+        name, orders = self._derive_generic
+        if len(orders) == 1:
+            head = name + ("'" * orders[0] if orders[0] <= 3 else f"^{{({orders[0]})}}")
+        else:
+            head = "".join(f"\\partial_{{{i + 1}}}" * k for i, k in enumerate(orders)) + " " + name
+        args = ", ".join(printer._print(a) for a in self.args)
+        return f"{head}\\left({args}\\right)" + (f"^{{{exp}}}" if exp is not None else "")
+
+    _derive_latex = _latex  # derive.latex's printer
+
+
+_GENERIC: dict = {}
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def generic_function(name: str, orders: tuple) -> type:
+    """The class of name's derivative of `orders` (all 0: name itself), one per (name, orders)."""
+    key = (name, tuple(orders))
+    if key not in _GENERIC:
+        if len(orders) == 1:
+            shown = name + "′" * orders[0] if orders[0] <= 3 else f"{name}^({orders[0]})"
+        else:
+            shown = "".join(f"∂{str(i + 1).translate(_SUBSCRIPTS)}" * k for i, k in enumerate(orders)) + name
+        _GENERIC[key] = type(shown, (Generic,), {"nargs": len(orders), "_derive_generic": key})
+    return _GENERIC[key]
+
+
 class FunctionTable:
     """Name → callable on SymPy scalars, for one rule file."""
 
@@ -309,6 +355,14 @@ class FunctionTable:
         from .kinks import without_abs
 
         self._classes[name] = _defined_function(name, params, without_abs(body))
+
+    def define_generic(self, name: str, arity: int) -> None:
+        """Add a function with no body (`function f(t)`): any differentiable function (`Generic`)."""
+        self._classes[name] = generic_function(name, (0,) * arity)
+
+    def has_generic(self) -> bool:
+        """Does the table hold a function with no body (no numeric value)?"""
+        return any(issubclass(c, Generic) for c in self._classes.values())
 
     def canonical(self, name: str) -> str:
         if name in self._classes:
@@ -348,6 +402,8 @@ class FunctionTable:
         u = sp.Dummy("u", real=True)
         derivative = sp.diff(fn(u, *args[1:]), u, primes)
         at = written(derivative.xreplace({u: args[0]}))
+        if issubclass(fn, Generic):
+            return at  # f′(a): opaque, at any argument
         if getattr(args[0], "is_number", False) and not any(getattr(a, "free_symbols", None) for a in args[1:]):
             # At a number: does the derivative exist there? (a kink, a tie, sqrt at 0 …)
             from .kinks import needs_limits, value_of_derivative
@@ -363,7 +419,7 @@ class FunctionTable:
         if name in VARIADIC_FUNCTIONS and name not in self._classes:
             return True
         fn = self._classes.get(name)
-        if fn is None:
+        if fn is None or issubclass(fn, Generic):
             return False
         if fn not in self._compares:
             _, body = fn._derive_definition  # type: ignore[attr-defined]
@@ -372,7 +428,7 @@ class FunctionTable:
 
     def expand_definitions(self, expr: sp.Expr) -> sp.Expr:
         """Replace every call of a defined function by its body (innermost first)."""
-        defined = tuple(self._classes.values())
+        defined = tuple(c for c in self._classes.values() if not issubclass(c, Generic))
         if not any(expr.has(c) for c in defined):
             return expr
 

@@ -663,6 +663,9 @@ def build_functions(functions: dict) -> FunctionTable:
     builtins = FunctionTable()
     shown: set = set()  # built-ins already shown equal (σ and sigma are one definition)
     for fn in functions.values():
+        if fn.body is None:  # `function f(t)`: any differentiable function
+            table.define_generic(fn.name, len(fn.params))
+            continue
         params = tuple(sp.Symbol(p, real=True) for p in fn.params)
         ctx = SymbolicContext("scalar", ScalarGraph(table), table, {}, variables=dict(zip(fn.params, params)))
         try:

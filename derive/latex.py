@@ -384,8 +384,11 @@ def _definitions(d: Derivation) -> list:
     elif d.kind == "graph" and decl is not None:
         out.extend(_graph_declarations(decl))
     for name, params, body in d.functions:
-        out.append(f"{function_latex(name)}\\left({', '.join(name_latex(p) for p in params)}\\right) = "
-                   f"{latex_of(body)}")
+        head = f"{function_latex(name)}\\left({', '.join(name_latex(p) for p in params)}\\right)"
+        if body is None:  # `function f(t)`: any differentiable function
+            out.append(f"{head} \\text{{: any differentiable function}}")
+            continue
+        out.append(f"{head} = {latex_of(body)}")
     return out
 
 

@@ -67,7 +67,7 @@ class Function:
 
     name: str
     params: tuple
-    body: s.Expr
+    body: s.Expr | None  # None: `function f(t)`, any differentiable function
     pos: Pos
     builtin: bool = False  # named like a built-in function: checked equal to it, never replacing it
 
@@ -1018,11 +1018,18 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             if stmt.name in STRUCTURAL_FUNCTIONS:
                 raise DeriveDeclarationError(f"'{stmt.name}' is built in with a meaning of its own (derive reads "
                                              f"{stmt.name}(…) itself): choose another name", at)
-            fn = Function(stmt.name, stmt.params, resolve(stmt.body, names, frozenset(stmt.params)), at,
-                          builtin=stmt.name in BUILTIN_FUNCTIONS)
-            body_scope = Scope("scalar", dict(doc.functions))
-            _validate(fn.body, body_scope, set(stmt.params))
-            _check_closed(fn.body, set(stmt.params), body_scope)
+            if stmt.body is None:  # `function f(t)`: any differentiable function, never a built-in
+                if any(n in BUILTIN_FUNCTIONS for n in spellings(stmt.name)):
+                    raise DeriveDeclarationError(f"a function with no body is any differentiable function, so it "
+                                                 f"cannot take the name of the built-in {stmt.name}: name it "
+                                                 f"differently, e.g. f", at)
+                fn = Function(stmt.name, stmt.params, None, at)
+            else:
+                body = resolve(stmt.body, names, frozenset(stmt.params))
+                fn = Function(stmt.name, stmt.params, body, at, builtin=stmt.name in BUILTIN_FUNCTIONS)
+                body_scope = Scope("scalar", dict(doc.functions))
+                _validate(body, body_scope, set(stmt.params))
+                _check_closed(body, set(stmt.params), body_scope)
             # σ and sigma are one name: the definition is both (the spelling written first)
             for spelling in sorted(spellings(stmt.name), key=lambda n: n != stmt.name):
                 if spelling != stmt.name and spelling in doc.functions:
@@ -1042,8 +1049,35 @@ def build(tree: s.SourceFile, filename: str = "<input>") -> Document:
             for r in stmt.items:
                 if isinstance(r, s.RuleDecl):
                     note_rule(r, stmt.name)
+            _no_generic_in_network(stmt, doc.functions)
             doc.networks[stmt.name] = _network(stmt, dict(doc.functions))
     return doc
+
+
+def _no_generic_in_network(net: s.NetworkDecl, functions: dict) -> None:
+    """A function with no body (`function f(t)`) is for scalar rules and graphs: a network's
+    activation, loss and rules may not use it yet (each would need the function's instances
+    through the network's compiled form)."""
+    generic = {name for name, fn in functions.items() if fn.body is None}
+    if not generic:
+        return
+
+    def calls(node):
+        if isinstance(node, s.Call) and node.func in generic:
+            yield node.func, node.pos
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                yield from calls(item)
+        elif hasattr(node, "__dataclass_fields__"):
+            for name in node.__dataclass_fields__:
+                yield from calls(getattr(node, name))
+
+    for item in net.items:
+        found = [(item.func, item.pos)] if isinstance(item, s.ActivationDecl) and item.func in generic else []
+        for name, pos in found + list(calls(item)):
+            raise DeriveDeclarationError(f"'{name}' is a function with no body (any differentiable function): "
+                                         f"networks do not take one yet; give it a body, or state the rule "
+                                         f"as a scalar rule or in a graph", pos)
 
 
 def _block_names(tree: s.SourceFile) -> dict:

@@ -131,6 +131,7 @@ class DeriveFile(pytest.File):
     def collect(self):
         from .api import read_rule_file
         from .errors import DeriveError
+        from .generic import GenericDocument, has_generic
         from .limits import time_box
         from .syntax import parser
         from .verify import CompiledDocument, cross_check_all
@@ -145,6 +146,7 @@ class DeriveFile(pytest.File):
                 doc = self.load(self.text)
                 try:
                     self.compiled = CompiledDocument(doc)
+                    self.generic = GenericDocument(doc) if has_generic(doc) else None  # `function f(t)`
                 except DeriveError as e:  # raised while compiling declarations: point into the text
                     raise e.located(self.filename, self.text) from None
                 # Once per graph, here: every rule's check (a forked child) inherits the result.
@@ -209,8 +211,11 @@ class RuleItem(pytest.Item):
             # rule would fail as undecided, never pass. So the warning would only be noise.
             warnings.filterwarnings("ignore", r"This process .* is multi-threaded, use of fork\(\)",
                                     DeprecationWarning)
-            verdict = check_rule(self.rule, file.compiled.targets_for(self.rule), file.filename,
-                                 _timeout(self.config), source=file.text)
+            if file.generic is not None:  # functions with no body: at instances and for every f
+                verdict = file.generic.check(self.rule, _timeout(self.config))
+            else:
+                verdict = check_rule(self.rule, file.compiled.targets_for(self.rule), file.filename,
+                                     _timeout(self.config), source=file.text)
         self.user_properties.extend([("verdict", str(verdict.verdict)), ("how", str(verdict.how)),
                                      ("scope", str(verdict.scope))])  # for --junitxml
         if not verdict.ok:

@@ -29,7 +29,9 @@ class Scope:
     inputs it ranges over (for the text); `given` the values fixed at a point, ((label, value),
     …); `assumptions` the file's `assume` equations as written; `region` a restriction of the
     values ("where both sides are defined, so not on t + 1 > 0 (a region left out)"); `conditions`
-    side conditions on symbolic sizes ("L ≥ 2", "k ≤ n"), for `all sizes`."""
+    side conditions on symbolic sizes ("L ≥ 2", "k ≤ n"), for `all sizes`; `functions` what a
+    function with no body (`function f(t)`) ranged over: ("for every differentiable f",) for a
+    proof, ("with f(t) = exp(t/2)",) where a counterexample or a check at instances was found."""
 
     kind: Extent
     sizes: tuple = ()
@@ -39,6 +41,7 @@ class Scope:
     assumptions: tuple = ()
     region: str = ""
     conditions: tuple = ()
+    functions: tuple = ()
 
     def __post_init__(self) -> None:  # plain text is accepted; anything outside the vocabulary is an error
         object.__setattr__(self, "kind", Extent(self.kind))
@@ -47,6 +50,8 @@ class Scope:
         text = lookup(Extent, _HEAD, self.kind)(self)
         if self.region:
             text += (" " if self.region.startswith(DEFINED) else "; ") + self.region
+        if self.functions:
+            text += "; " + "; ".join(self.functions)
         if self.given and self.kind is not Extent.POINT:
             text += ("; " if self.region else ", ") + "with " + _values(self.given)
         if self.assumptions:
@@ -58,7 +63,7 @@ class Scope:
         return {"kind": self.kind, "sizes": [list(z) for z in self.sizes],
                 "failed_sizes": [list(z) for z in self.failed_sizes], "variables": list(self.variables),
                 "given": dict(self.given), "assumptions": list(self.assumptions), "region": self.region,
-                "conditions": list(self.conditions), "text": str(self)}
+                "conditions": list(self.conditions), "functions": list(self.functions), "text": str(self)}
 
 
 def size_text(sizes) -> str:

@@ -223,8 +223,10 @@ def check_step(target: _Target, before: sp.Expr, after: sp.Expr, rng: random.Ran
     # As verify does for rules: the numeric screen first (a wrong step is refuted at once,
     # before any costly expansion), then the symbolic proof.
     probe = _Target(compiled, [_Claim("", plain(before), plain(after))], target.variables)
+    used = 0
     try:
-        used, _ = _screen(probe, _points(probe, rng, settings["screen_points"]), settings)
+        if not g.functions.has_generic():  # a function with no body (`function f(t)`) has no value
+            used, _ = _screen(probe, _points(probe, rng, settings["screen_points"]), settings)
     except _Refuted as r:
         return StepCheck("wrong", r.detail, r.counterexample)
     difference = g.to_base(plain(before) - plain(after))

@@ -271,7 +271,7 @@ class RuleDecl:
 class FunctionDecl:
     name: str
     params: tuple
-    body: Expr
+    body: Expr | None  # None: `function f(t)`, any differentiable function
     pos: Pos
     name_pos: Pos | None = None  # where the name is written (messages about the name point there)
     param_pos: tuple = ()  # where each parameter is written
@@ -445,7 +445,7 @@ class _ToSyntax(Transformer):
         return SourceFile(tuple(children))
 
     def function_def(self, meta, children):
-        name, params, body = children
+        name, params, body = (*children, None) if len(children) == 2 else children
         return FunctionDecl(str(name), tuple(str(p) for p in params), body, _pos(meta), _pos(name),
                             tuple(_pos(p) for p in params))
 

@@ -84,12 +84,14 @@ class Counterexample:
     lhs: str
     rhs: str
     certified: str = ""  # how the difference was made certain (interval arithmetic, …)
+    functions: tuple = ()  # the function chosen for each one with no body: ("f(t) = exp(t/2)", …)
 
     def __str__(self) -> str:  # the size set is the verdict's scope (Verdict.scope), not repeated here
         where = self.instance
         point = "; inputs " + ", ".join(f"{k}={v}" for k, v in self.inputs) if self.inputs else ""
         how = f" ({self.certified})" if self.certified else ""
-        return f"{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}{point}"
+        chosen = f"with {', '.join(self.functions)}: " if self.functions else ""
+        return f"{chosen}{'at ' + where + ': ' if where else ''}left = {self.lhs}, right = {self.rhs}{how}{point}"
 
 
 @dataclass
@@ -1120,6 +1122,9 @@ def check_document(doc: Document, timeout: float | None = DEFAULTS["timeout"], s
                    settings: dict | None = None) -> list:
     """Verdicts for every rule of a document (in file order). Raises DeriveError on bad
     declarations (a loss of the wrong shape, an unusable assumption)."""
+    from .generic import check_generic_document, has_generic  # it builds on this module
+    if has_generic(doc):  # `function f(t)`: any differentiable f
+        return check_generic_document(doc, timeout, select, settings)
     compiled = CompiledDocument(doc)
     rules = [r for r in doc.all_rules() if select is None or select(r)]
     cross_check_all(list({id(c): c for r in rules for c in compiled.targets_for(r)}.values()), settings)

@@ -25,7 +25,7 @@ import math
 
 import sympy as sp
 
-from .functions import FunctionTable
+from .functions import FunctionTable, Generic, Kink
 from .kinks import without_abs
 from .regions import CannotSplit, Region, split
 
@@ -76,6 +76,38 @@ def rational_form(expr: sp.Expr, functions: FunctionTable) -> sp.Expr:
     return e.replace(lambda x: isinstance(x, sp.exp), replace_exp)
 
 
+_BINDERS = (sp.Derivative, sp.Subs, sp.Lambda, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Order)
+
+
+class NotOpaque(Exception):
+    """A function with no body inside something the zero test cannot treat as an atom."""
+
+
+def opaque_calls(expr: sp.Expr) -> sp.Expr:
+    """`expr` with every call of a function with no body (f(u), f′(u), ∂₂g(u, v): `Generic`) at
+    each distinct argument replaced by a fresh real symbol, the same call by the same symbol;
+    a `Kink` about such a function (f′ on a tie of relu(f(·))) is an atom as a whole. A
+    difference that is 0 for every value of these atoms is 0 for every f: proved. One that is
+    not may still be 0 (f′ = f for f = exp): only an instance refutes. Raises NotOpaque where
+    a call is bound inside something else (an unevaluated Derivative, a Lambda …)."""
+    if not expr.has(Generic):
+        return expr
+    atoms: dict = {}
+    for kink in sorted(expr.atoms(Kink), key=sp.default_sort_key):
+        if kink.has(Generic):
+            atoms[kink] = sp.Dummy(f"kink_{len(atoms)}", real=True)
+    expr = expr.xreplace(atoms) if atoms else expr
+    for node in sp.preorder_traversal(expr):  # a call under a binder (f(s) in Subs, Derivative …) is no atom
+        if isinstance(node, _BINDERS) and node.has(Generic):
+            raise NotOpaque(f"a function with no body inside {type(node).__name__}")
+    calls = {c: sp.Dummy(f"{type(c).__name__}_{i}", real=True)
+             for i, c in enumerate(sorted(expr.atoms(Generic), key=sp.default_sort_key))}
+    result = expr.xreplace(calls)
+    if result.has(Generic):
+        raise NotOpaque("a function with no body is bound inside an expression")
+    return result
+
+
 class NowhereDefined(Exception):
     """Every region of a difference is one where it does not exist: there is nothing to prove."""
 
@@ -121,6 +153,11 @@ def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | No
     if expr in (sp.nan, sp.zoo):
         raise NowhereDefined("the difference does not exist anywhere")
     expanded = functions.expand_definitions(expr)
+    if expanded.has(Generic):
+        try:
+            expanded = opaque_calls(expanded)
+        except NotOpaque:
+            return None
     if expanded.has(sp.sign) or (expanded.has(sp.Abs) and expanded.has(sp.Piecewise)):
         expanded = without_abs(expanded)  # |a| and sign(a) are piecewise too: split on a's sign
     if not expanded.has(sp.Piecewise):

@@ -45,6 +45,7 @@ def test_json_has_the_documented_fields():
     assert items[3]["rule"] is None and items[3]["line"] == 2 and "g.deriv:2:7" in items[3]["detail"]
     assert items[0]["scope"] == {"kind": "sizes", "sizes": [[2, 3, 2], [3, 2, 3]], "failed_sizes": [],
                                  "variables": [], "given": {}, "assumptions": [], "region": "", "conditions": [],
+                                 "functions": [],
                                  "text": "sizes 2,3,2 and 3,2,3"}
     assert items[3]["scope"]["kind"] == "nothing" and items[3]["scope"]["text"] == "nothing checked"
 

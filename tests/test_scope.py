@@ -233,7 +233,7 @@ def test_json_scope_of_a_rule_and_of_a_bad_input_file(tmp_path, capsys):
     items = json.loads(capsys.readouterr().out)
     assert items[0]["scope"] == {"kind": "all values", "sizes": [], "failed_sizes": [], "variables": ["t"],
                                  "given": {}, "assumptions": [], "region": "where both sides are defined",
-                                 "conditions": [], "text": "all real t where both sides are defined"}
+                                 "conditions": [], "functions": [], "text": "all real t where both sides are defined"}
     assert items[1]["verdict"] == "error" and items[1]["scope"]["kind"] == "nothing"
     assert items[1]["scope"]["text"] == "nothing checked"
 
