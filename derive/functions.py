@@ -402,7 +402,7 @@ class FunctionTable:
         u = sp.Dummy("u", real=True)
         derivative = sp.diff(fn(u, *args[1:]), u, primes)
         at = written(derivative.xreplace({u: args[0]}))
-        if issubclass(fn, Generic):
+        if isinstance(fn, type) and issubclass(fn, Generic):
             return at  # f′(a): opaque, at any argument
         if getattr(args[0], "is_number", False) and not any(getattr(a, "free_symbols", None) for a in args[1:]):
             # At a number: does the derivative exist there? (a kink, a tie, sqrt at 0 …)

@@ -93,9 +93,12 @@ def opaque_calls(expr: sp.Expr) -> sp.Expr:
     if not expr.has(Generic):
         return expr
     atoms: dict = {}
+    by_value: dict = {}  # relu′(f(x)) as written (a WrittenKink) and as derived (a Kink): one value F′(p)
     for kink in sorted(expr.atoms(Kink), key=sp.default_sort_key):
         if kink.has(Generic):
-            atoms[kink] = sp.Dummy(f"kink_{len(atoms)}", real=True)
+            value = Kink(*kink.args)
+            by_value.setdefault(value, sp.Dummy(f"kink_{len(by_value)}", real=True))
+            atoms[kink] = by_value[value]
     expr = expr.xreplace(atoms) if atoms else expr
     for node in sp.preorder_traversal(expr):  # a call under a binder (f(s) in Subs, Derivative …) is no atom
         if isinstance(node, _BINDERS) and node.has(Generic):
