@@ -54,6 +54,7 @@ class BinOp:
     left: "Expr"
     right: "Expr"
     pos: Pos
+    implicit: bool = field(default=False, compare=False)  # `a b` (juxtaposition), not `a*b`; spelling only
 
 
 @dataclass(frozen=True)
@@ -590,7 +591,7 @@ class _ToSyntax(Transformer):
         return BinOp("*", children[0], children[2], _pos(meta))
 
     def implicit_mul(self, meta, children):
-        return BinOp("*", children[0], children[1], _pos(meta))
+        return BinOp("*", children[0], children[1], _pos(meta), implicit=True)
 
     def div(self, meta, children):
         return BinOp("/", children[0], children[1], _pos(meta))
@@ -720,9 +721,14 @@ class _ToSyntax(Transformer):
     # LaTeX forms (derive/latex_input.py): each builds the node of its Unicode twin.
     def frac(self, meta, children):  # \frac{a}{b} is a/b; \frac{1}{2} is the number ½
         _, num, den = children
+        if _is_bare_d(num) and _is_d_of(den):
+            raise DeriveSyntaxError(D_OPERATOR, _pos(meta))
         if isinstance(num, Num) and isinstance(den, Num) and den.value != 0:
             return Num(num.value / den.value, _pos(meta))
         return BinOp("/", num, den, _pos(meta))
+
+    def frac_operator(self, meta, children):  # \frac{\partial}{\partial x}, an operator with no operand
+        raise DeriveSyntaxError(D_OPERATOR, _pos(meta))
 
     def frac_partial(self, meta, children):  # \frac{\partial C}{\partial w} is ∂C/∂w
         return Partial(children[2], children[4], _pos(meta))
@@ -741,9 +747,53 @@ class _ToSyntax(Transformer):
         return Partial(of, wrt, _pos(meta))
 
 
+# \frac{d}{dx} e (\frac{\mathrm{d}}{\mathrm{d}x}, \frac{\partial}{\partial x}): the derivative as an operator.
+# Which factor it applies to is not written (\frac{d}{dx} x \, y), so derive does not guess it.
+D_OPERATOR = (r"the derivative operator \frac{d}{dx} (\frac{\partial}{\partial x}) is not read (it would be a "
+              r"quotient of two names d and dx): write diff(e, x), or \frac{dJ}{dx} for a node J of a graph")
+
+
+def _d_head(expr) -> "Name | None":
+    while isinstance(expr, Sup):  # d^2, dx^2
+        expr = expr.base
+    return expr if isinstance(expr, Name) else None
+
+
+def _is_bare_d(expr) -> bool:
+    """`d`, `\\mathrm{d}`, `d^2`: a d with nothing to differentiate."""
+    head = _d_head(expr)
+    return head is not None and head.id == "d"
+
+
+def _is_d_of(expr) -> bool:
+    """`dx`, `\\mathrm{d}x`, `d x`, `dx^2`: d of a variable."""
+    head = _d_head(expr)
+    if head is not None:
+        return len(head.id) > 1 and head.id.startswith("d")
+    return isinstance(expr, BinOp) and expr.op == "*" and _is_bare_d(expr.left)
+
+
+def _check_index(item) -> None:
+    """`W_{2 1}`, `W_{2\\,1}`, `x_{1 3}`: two whole numbers side by side in a subscript typeset as two
+    indices, but would read as their product 2·1: bad input."""
+    factors, stack = [], [item]
+    while stack:  # the juxtaposed factors, left to right
+        node = stack.pop()
+        if isinstance(node, BinOp) and node.op == "*" and node.implicit:
+            stack += [node.right, node.left]
+        else:
+            factors.append(node)
+    if any(isinstance(a, Num) and isinstance(b, Num) for a, b in zip(factors, factors[1:])):
+        raise DeriveSyntaxError("numbers side by side in a subscript are not read (they would be their product): "
+                                "write W_{2,1} (or W_21 for a matrix)", item.pos)
+
+
 def _braced_script(children) -> tuple:
     """A braced subscript: `(raw, items)`. One name or whole number in braces reads as it does
-    unbraced (`w_{jk}` is `w_jk`: j, k for the model to split; `W_{12}` is `W_12`)."""
+    unbraced (`w_{jk}` is `w_jk`: j, k for the model to split; `W_{12}` is `W_12`); numbers side by
+    side (`W_{2 1}`) are bad input."""
+    for item in children:
+        _check_index(item)
     if len(children) == 1:
         (item,) = children
         if isinstance(item, Name):

@@ -345,3 +345,59 @@ def test_latex_never_joins_two_lines():
     assert error.pos.line == 4
     (rule,) = load("graph g {\n input a = 5\n J = 2 a\n rule r: J = 10 \\,\n}\n").all_rules()
     assert rule.name == "r"
+
+
+# ---------------------------------------------------------------- the derivative operator \frac{d}{dx}: bad input
+
+@pytest.mark.parametrize("rule", [
+    r"\frac{d}{dx}(x \cdot x) = x \frac{d}{dx} x",
+    r"\frac{\mathrm{d}}{\mathrm{d}x}\left(x \tanh(x)\right) = x",
+    r"\frac{d}{dx} \sigma(x) = \sigma(x)(1-\sigma(x))",
+    r"\frac{d}{d x}(x x) = 2 x",
+    r"\dfrac{d}{dt} t = 1",
+    r"\frac{d^2}{dx^2}(x^3) = 6 x",
+    r"\frac{\partial}{\partial x}(x y) = y",
+    r"\frac{\partial^2}{\partial x^2} x = 0",
+    r"y = 2 + \frac{\mathrm{d} }{\mathrm{d} x}(x)",
+])
+def test_the_derivative_operator_is_bad_input_with_a_hint(rule):
+    for template in (SCALAR, GRAPH):
+        text = template.format(rule=rule)
+        error = error_of(text)
+        assert "derivative operator" in error.message and "diff(e, x)" in error.message, error.message
+        line = text.splitlines()[error.pos.line - 1]
+        assert line[error.pos.column - 1:].startswith(("\\frac{d", "\\frac{\\", "\\dfrac{d")), str(error)
+
+
+@pytest.mark.parametrize("latex, unicode", [
+    (r"\frac{d}{x} = d/x", "d/x = d/x"),  # d over a name not spelled d…: a quotient
+    (r"\frac{dy}{dx} = dy/dx", "dy/dx = dy/dx"),  # scalar rules: dy, dx are names, as in plain text
+    (r"\frac{\partial f}{\partial x} = 1", "∂f/∂x = 1"),
+])
+def test_fractions_that_are_not_the_operator_read_as_before(latex, unicode):
+    assert resolved(SCALAR, latex) == resolved(SCALAR, unicode)
+
+
+def test_dj_da_in_a_graph_is_still_the_derivative():
+    assert verdicts(GRAPH.format(rule=r"\frac{\mathrm{d}J}{\mathrm{d}a} = 3")) == {"r": ("proved", "symbolic")}
+
+
+# ---------------------------------------------------------------- numbers side by side in a subscript: bad input
+
+@pytest.mark.parametrize("rule", [
+    r"x_{1\,3} = x_3", r"x_{1 3} = x_3", r"W_{2\,1} = 0", r"W_{2 1} = 0", r"W_{2\;1} = 0", r"W_{1 2 3} = 0",
+    r"W_{1, 2 1} = 0", r"W_{2~1} = 0",
+])
+def test_numbers_side_by_side_in_a_subscript_are_bad_input(rule):
+    error = error_of(SCALAR.format(rule=rule))
+    assert "write W_{2,1} (or W_21 for a matrix)" in error.message, error.message
+    assert error.pos.line == 1 and rule[error.pos.column - 9] in "12", str(error)
+
+
+def test_subscripts_with_one_number_per_index_read_as_documented():
+    graph = "graph G {\n input W[2,2], x[3], w[3,3]\n J = W_21 + x_1\n rule c1: J = W_{2,1} + x_{1}\n" \
+            " rule c2: J = W_{21} + x_1\n rule c3: J = W_{2 \\cdot 1, 1} + x_{3 - 2}\n" \
+            " wrong rule c4: J = W_{1,2} + x_1\n rule c5: w_{jk} = w_jk\n}\n"
+    assert verdicts(graph) == {"c1": ("proved", "symbolic"), "c2": ("proved", "symbolic"),
+                               "c3": ("proved", "symbolic"), "c4": ("refuted", "counterexample"),
+                               "c5": ("proved", "symbolic")}
