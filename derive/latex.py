@@ -322,6 +322,9 @@ class DerivePrinter(LatexPrinter):
             return f"\\left\\|{args[0]}\\right\\|"
         if name == "sqrt" and not node.primes:
             return f"\\sqrt{{{args[0]}}}"
+        if name == "exp" and not node.primes and len(node.args) == 1 and isinstance(node.args[0], s.Num) \
+                and node.args[0].value == 1:
+            return "e"  # Euler's number (derive.resolve reads a free e so)
         return f"{function_latex(name)}{chr(39) * node.primes}\\left({', '.join(args)}\\right)"
 
 

@@ -471,7 +471,9 @@ def _rule(decl: s.RuleDecl, scope: Scope, context: str | None, names: Names, exp
         bound |= {q.var}
     quantifiers = _quantifiers(decl, scope.layer_env)
     eq = decl.equation
-    sides = [resolve(side, names, bound) for side in (eq.lhs, eq.rhs)]
+    # a series variable is bound in both sides (`e^t ≈ … at t = 0` and `… at e = 0` alike)
+    side_bound = bound | {eq.var} if isinstance(eq, s.Series) else bound
+    sides = [resolve(side, names, side_bound) for side in (eq.lhs, eq.rhs)]
     if expand is not None:
         sides = [expand(side) for side in sides]
     decl = replace(decl, equation=replace(eq, lhs=sides[0], rhs=sides[1]))

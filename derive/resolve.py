@@ -9,6 +9,7 @@ quantifier. This module decides each of these once, from the names a block decla
 - `dJ/da` (a graph or a network, J and a declared, dJ and da not) → `Partial(J, a, notation="d")`,
   the very node `∂J/∂a` gives;
 - `δ_ij` / `delta_ij` where δ is not declared → `Call("kronecker", (i, j))`;
+- `e` where nothing in scope is named e → Euler's number `Call("exp", (1,))`;
 - an unbraced two-character subscript (`w_jk`, `w_1k`) → two indices, unless it is one bound
   name; (a two-digit subscript `W_12` stays one item: whether it is W₁₂ or the 12th entry
   depends on the shape, which `derive.evaluate` alone knows);
@@ -30,12 +31,16 @@ a substituted name, so expanding a `let` never changes what its body means.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveNameError, Pos
 from .syntax import substitute
 
 CONSTANTS = ("π", "pi")  # names that are numbers (derive.evaluate.CONSTANTS gives their values)
+# e is Euler's number where nothing else in scope is named e (an input, node, `let`, parameter, quantifier,
+# Σ index, series variable or function keeps its own e); it becomes exp(1), which every later stage reads.
+EULER = "e"
 KRONECKER = ("δ", "delta")  # δ_ij: Kronecker's delta, where δ is not declared
 # A network's reserved names: its quantities (with a layer), x, y. L and the loss name are added per network.
 NETWORK_QUANTITIES = ("a", "z", "W", "w", "b", "δ", "delta", "γ", "gamma")
@@ -106,6 +111,8 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
     if _power_by_undeclared_t(expr, names, bound):
         raise DeriveDeclarationError("^{T} is a power by T, and T is not declared here: for a transpose write "
                                      "^T, ^\\top or ᵀ", expr.pos)
+    if isinstance(expr, s.Name) and expr.id == EULER and expr.id not in bound and names.meaning(expr.id) is None:
+        return s.Call("exp", (s.Num(Fraction(1), expr.pos),), 0, expr.pos)  # Euler's number, e = exp(1)
     if isinstance(expr, s.Summation):
         inner = bound
         if expr.index is not None:

@@ -379,3 +379,52 @@ def test_kronecker_under_a_sum_in_a_scalar_rule():
 
 def test_a_let_script_may_not_repeat():
     assert "`let D` script 'p' would hide" in error_of("graph g {\n    input x[2]\n    let D_{p,p} = x_p\n}\n").message
+
+
+# ---------------------------------------------------------------- e: Euler's number where nothing is named e
+
+def _verdicts(text: str) -> dict:
+    return {v.rule: (v.verdict, v.how) for v in check_source(text, "e.deriv", timeout=120)}
+
+
+@pytest.mark.parametrize("rule", [
+    r"\sigma(x) = \frac{1}{1+e^{-x}}",
+    "σ(x) = 1/(1 + e^(-x))",
+    "e^x = exp(x)",
+    "log(e) = 1",
+    "e^(2 x) = exp(x)^2",
+    r"\frac{e^x - e^{-x}}{e^x + e^{-x}} = \tanh(x)",
+    "for n in 1..3: e^n = exp(n)",
+])
+def test_a_free_e_is_eulers_number(rule):
+    assert _verdicts(f"rule r: {rule}\n") == {"r": ("proved", "symbolic")}
+
+
+@pytest.mark.parametrize("rule", ["e = 2.718", "e = 3", "e^x = 2^x", "e e = e + 1"])
+def test_a_wrong_value_of_e_is_refuted(rule):
+    assert _verdicts(f"rule r: {rule}\n") == {"r": ("refuted", "counterexample")}
+
+
+def test_a_free_e_is_resolved_into_exp_of_one_for_every_later_stage():
+    (rule,) = load("rule r: e^x = x\n").all_rules()
+    assert isinstance(rule.lhs, s.Sup) and rule.lhs.base == s.Call("exp", (s.Num(1, rule.lhs.base.pos),), 0,
+                                                                   rule.lhs.base.pos)
+    assert latex_of(rule.lhs) == "e^{x}"
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("rule r: for e in 1..3: e^2 = e e\n", "proved"),  # a quantifier e
+    ("wrong rule r: for e in 1..3: e = exp(1)\n", "refuted (marked wrong)"),
+    ("function f(e) = e^2\nrule r: f(3) = 9\n", "proved"),  # a parameter e
+    ("rule r: Σ_{e=1}^{3} e = 6\n", "proved"),  # a Σ index e
+    ("rule r: (1 + e)^2 ≈ 1 + 2 e at e = 0 order 2\n", "proved"),  # a series variable e
+    ("wrong rule r: e^2 ≈ 1 at e = 0 order 1\n", "refuted (marked wrong)"),
+    ("graph g {\n input e = 2, x = 1\n J = e x\n rule r: J = 2 x\n}\n", "proved"),  # an input e
+    ("graph g {\n input x = 1\n e = 2 x\n rule r: e = 2\n}\n", "proved"),  # a node e
+    ("graph g {\n input x = 1\n J = e^x\n rule r: dJ/dx = J\n}\n", "proved"),  # Euler's e in a graph
+    ("graph g {\n input x = 1\n J = e^x\n wrong rule r: J = 2\n}\n", "refuted (marked wrong)"),
+])
+def test_a_declared_or_bound_e_keeps_its_own_meaning(text, verdict):
+    (v,) = check_source(text, "e.deriv", timeout=120)
+    shown = v.verdict + (" (marked wrong)" if v.expected == "refuted" else "")
+    assert shown == verdict, (v.verdict, v.detail)
