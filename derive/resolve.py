@@ -190,13 +190,29 @@ def _strip_d(expr: s.Expr) -> s.Expr:
     return replace(expr, base=_strip_d(expr.base))
 
 
+def _looks_like_d(head: s.Name, names: Names, bound: frozenset, alone: bool) -> bool:
+    """Is `head` a d-spelling (`dx`, `dJ`: d and one letter; `d` itself when `alone`) with no
+    meaning of its own here? (`delta/dist` is a quotient of two names, not a derivative.)"""
+    name = head.id
+    if name in bound or names.meaning(name):
+        return False
+    return (alone and name == "d") or (len(name) == 2 and name.startswith("d") and name[1].isalpha())
+
+
 def _d_notation(expr: s.BinOp, names: Names, bound: frozenset) -> s.Partial | None:
     """`dJ/da` (also `dJ/dw_1`, `dL/dh^t`): the derivative ∂J/∂a, where J and a are declared
-    quantities and neither dJ nor da is itself a name with a meaning here."""
-    if names.kind == "scalar":
-        return None
+    quantities and neither dJ nor da is itself a name with a meaning here. A quotient that
+    only looks like one (`dy/dx`, `d/dx` of undeclared names) is bad input: read as two
+    variables, `d/dx (x x) = x d/dx x` would be "proved"."""
     top, bottom = _head(expr.left), _head(expr.right)
     if top is None or bottom is None:
+        return None
+    if _looks_like_d(top, names, bound, alone=True) and _looks_like_d(bottom, names, bound, alone=False) and (
+            names.kind == "scalar" or not any(names.is_declared(h.id[1:]) for h in (top, bottom))):
+        raise DeriveNameError(f"{top.id}/{bottom.id} reads as a quotient of two variables {top.id} and "
+                              f"{bottom.id}, not a derivative: write diff(e, {bottom.id[1:]}) (or f'(x) for a "
+                              f"function, dJ/da in a graph where J and a are declared)", expr.pos)
+    if names.kind == "scalar":
         return None
     for head in (top, bottom):
         if len(head.id) < 2 or not head.id.startswith("d") or head.id in bound or names.meaning(head.id):

@@ -371,7 +371,6 @@ def test_the_derivative_operator_is_bad_input_with_a_hint(rule):
 
 @pytest.mark.parametrize("latex, unicode", [
     (r"\frac{d}{x} = d/x", "d/x = d/x"),  # d over a name not spelled d…: a quotient
-    (r"\frac{dy}{dx} = dy/dx", "dy/dx = dy/dx"),  # scalar rules: dy, dx are names, as in plain text
     (r"\frac{\partial f}{\partial x} = 1", "∂f/∂x = 1"),
 ])
 def test_fractions_that_are_not_the_operator_read_as_before(latex, unicode):

@@ -428,3 +428,17 @@ def test_a_declared_or_bound_e_keeps_its_own_meaning(text, verdict):
     (v,) = check_source(text, "e.deriv", timeout=120)
     shown = v.verdict + (" (marked wrong)" if v.expected == "refuted" else "")
     assert shown == verdict, (v.verdict, v.detail)
+
+
+@pytest.mark.parametrize("rule", ["d/dx (x*x) = x d/dx x", "dy/dx = 1", "dJ/da = 2"])
+def test_d_notation_of_undeclared_names_is_bad_input_not_a_quotient(rule):
+    # read as two variables, `d/dx (x x) = x d/dx x` would be proved
+    with pytest.raises(DeriveError) as caught:
+        check_source(f"rule r: {rule}\n", "f.deriv", timeout=None)
+    assert "quotient of two variables" in str(caught.value) and "diff(" in str(caught.value)
+
+
+@pytest.mark.parametrize("rule", ["delta/dist = delta/dist", "d1/d2 = d1/d2", "a/b = a/b"])
+def test_quotients_that_are_not_d_notation_stay_quotients(rule):
+    [v] = check_source(f"rule r: {rule}\n", "f.deriv", timeout=None)
+    assert v.verdict == "proved"
