@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -110,7 +109,11 @@ def _tag(text: str, start: int, lines: _Lines, anchor: Pos, where: str) -> dict:
 
 
 # Written in a display equation but not a part of the formula: blanked (columns kept).
-_NOT_FORMULA = re.compile(r"\\label\s*\{[^{}]*\}|\\tag\*?\s*\{[^{}]*\}|\\nonumber\b|\\notag\b|\\\\|&|(?<!\\)%[^\n]*")
+# A row ends at \\ (amsmath: \\* and a [spacing] written right after it belong to it); split,
+# aligned and gathered only break a formula into lines.
+_ROW_END_TEXT = r"\\\\\*?(?:\[[^\[\]\n]*\])?"
+_NOT_FORMULA = re.compile(r"\\label\s*\{[^{}]*\}|\\tag\*?\s*\{[^{}]*\}|\\nonumber\b|\\notag\b|" + _ROW_END_TEXT
+                          + r"|\\(?:begin|end)\s*\{(?:split|aligned|gathered)\}(?:\[[tcb]\])?|&|(?<!\\)%[^\n]*")
 
 
 def _equation(text: str, start: int, end: int, lines: _Lines) -> tuple | None:
@@ -207,6 +210,14 @@ def _read_markdown(notes: Notes) -> None:
 
 _TEX_TAG_HELP = r"\label{derive:NAME}, \label{derive:wrong:NAME} or \label{derive:NAME in BLOCK}"
 _DISPLAY = re.compile(r"\\begin\{(equation|align|gather|multline|flalign|alignat)(\*?)\}(?:\{\d+\})?")
+_TEX_MARK = re.compile(r"\\label\s*\{\s*derive:")  # every derive tag of a .tex file starts so
+_TEX_LABEL = re.compile(r"\\label\s*\{\s*derive:([^{}]*)\}")
+_ROW_END = re.compile(_ROW_END_TEXT)
+_READ_IN = (r"derive reads tags in equation, align, gather, multline, flalign and alignat (not eqnarray, "
+            r"\[ … \], $$ … $$ or text); write \begin{equation} FORMULA \label{derive:NAME} \end{equation}")
+_ACROSS = ("a formula across several rows: this row has no number of its own and stands next to the row "
+           "labelled derive:{name}, which derive would check alone; write the formula in one row, in a "
+           r"multline, or in an equation with split (they are one formula), or number this row")
 
 
 def _read_latex(notes: Notes) -> None:
@@ -229,26 +240,51 @@ def _read_latex(notes: Notes) -> None:
     if inside:
         raise DeriveSyntaxError(r"a derive environment that is not closed with \end{derive}", lines.pos(len(text)))
     code = re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group()), text)  # comments hide no display
+    displays = []
     for m in _DISPLAY.finditer(code):
         env = m.group(1) + m.group(2)
         close = code.find(f"\\end{{{env}}}", m.end())
         if close < 0:
             raise DeriveSyntaxError(f"\\begin{{{env}}} is not closed with \\end{{{env}}}", lines.pos(m.start()))
+        displays.append((m, close))
+    for mark in _TEX_MARK.finditer(code):  # a tag outside the displays derive reads is never skipped
+        if not any(m.end() <= mark.start() < close for m, close in displays):
+            raise DeriveSyntaxError(f"this derive label is not in a display derive reads: {_READ_IN}",
+                                    lines.pos(mark.start()))
+        if not _TEX_LABEL.match(code, mark.start()):
+            raise DeriveSyntaxError(f"cannot read this derive label; write {_TEX_TAG_HELP}", lines.pos(mark.start()))
+    for m, close in displays:
         line_end = text.find("\n", close)
         line_end = len(text) if line_end < 0 else line_end
-        # an equation is one formula; the other environments have one per row (split at \\)
-        cuts = [m.end()] + ([r.end() for r in re.finditer(r"\\\\", code[:close]) if r.start() >= m.end()]
-                            if m.group(1) != "equation" else []) + [close]
-        for start, end in itertools.pairwise(cuts):
-            label = re.search(r"\\label\s*\{\s*derive:([^{}]*)\}", code[start:end])
-            if label is None:
+        # an equation or a multline is one formula (its \\ and a split in it break lines only); the
+        # other environments have one formula per row: cut at \\ (and its [spacing])
+        if m.group(1) in ("equation", "multline"):
+            spans = [(m.end(), close)]
+        else:
+            cuts = [m.end()] + [k for r in _ROW_END.finditer(code, m.end(), close) for k in (r.start(), r.end())]
+            spans = list(zip(cuts[::2], cuts[1::2] + [close], strict=True))
+        formulas = []  # (start, end, derive labels, found) per row
+        for start, end in spans:
+            labels = list(_TEX_LABEL.finditer(code, start, end))
+            if len(labels) > 1:
+                raise DeriveSyntaxError("a second derive label in one formula; a formula is one rule, with one "
+                                        "label", lines.pos(labels[1].start()))
+            formulas.append((start, end, labels, _equation(text, start, end, lines)))
+        for k, (start, end, labels, found) in enumerate(formulas):
+            if not labels:
                 continue
-            found = _equation(text, start, end - (2 if code[end - 2:end] == "\\\\" else 0), lines)
+            label = labels[0]
             if found is None:
-                raise DeriveSyntaxError("an empty equation with a derive label", lines.pos(start + label.start()))
+                raise DeriveSyntaxError("an empty equation with a derive label", lines.pos(label.start()))
+            for other in (formulas[k - 1] if k else None, formulas[k + 1] if k + 1 < len(formulas) else None):
+                if other is None or other[2] or other[3] is None:
+                    continue
+                if m.group(2) or re.search(r"\\nonumber\b|\\notag\b", code[other[0]:other[1]]):
+                    name = " ".join(label.group(1).split())
+                    raise DeriveSyntaxError(_ACROSS.format(name=name), other[3][1])
             eq_lines, first, _ = found
-            info = _tag(label.group(1), start + label.start(1), lines, first, _TEX_TAG_HELP)
-            notes.equations.append(Tagged(**info, lines=eq_lines, end=start + label.start(), after=line_end))
+            info = _tag(label.group(1), label.start(1), lines, first, _TEX_TAG_HELP)
+            notes.equations.append(Tagged(**info, lines=eq_lines, end=label.start(), after=line_end))
 
 
 # ---------------------------------------------------------------- the .deriv text and its map
