@@ -270,7 +270,7 @@ def _read_latex(notes: Notes) -> None:
                 raise DeriveSyntaxError("a second derive label in one formula; a formula is one rule, with one "
                                         "label", lines.pos(labels[1].start()))
             formulas.append((start, end, labels, _equation(text, start, end, lines)))
-        for k, (start, end, labels, found) in enumerate(formulas):
+        for k, (_, _, labels, found) in enumerate(formulas):
             if not labels:
                 continue
             label = labels[0]
