@@ -24,7 +24,6 @@ import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
 
 from lark import Token, Tree
 
@@ -33,10 +32,7 @@ from .errors import DeriveError, DeriveSyntaxError, Pos
 SUFFIXES = (".md", ".tex")
 
 # What makes a notes file one for derive (`derive check` on a folder and the pytest plugin look for it).
-_MARKERS = {
-    ".md": re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*derive\s*$|^\s*<!--\s*derive:.*-->\s*$", re.MULTILINE),
-    ".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\{\s*derive:", re.MULTILINE),
-}
+_MARKERS = {".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\s*\{\s*derive:", re.MULTILINE)}
 
 
 def suffix_of(filename: str) -> str:
@@ -45,7 +41,11 @@ def suffix_of(filename: str) -> str:
 
 
 def has_derive(text: str, filename: str) -> bool:
-    """Does this notes file hold a derive block or a tagged equation?"""
+    """Does this notes file hold a derive block or a derive tag (read or not: one that cannot be
+    read is bad input, so such a file is checked)?"""
+    if suffix_of(filename) == ".md":
+        return any(fence is not None or _MD_MARK.search(_without_code_spans(row))
+                   for _, row, fence in _markdown_rows(text))
     pattern = _MARKERS.get(suffix_of(filename))
     return bool(pattern and pattern.search(text))
 
@@ -151,61 +151,109 @@ def read_notes(text: str, filename: str) -> Notes:
 
 
 _MD_TAG_HELP = "<!-- derive: NAME -->, <!-- derive: wrong NAME in BLOCK --> or <!-- derive: NAME for l in 1..L-1 -->"
+_MD_MARK = re.compile(r"<!--\s*derive:|\\label\s*\{\s*derive:")  # a tag (or a LaTeX label, not read in Markdown)
+_MD_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*(\S*)")
+_QUOTE = re.compile(r"(?:[ ]{0,3}>[ ]?)*")  # the `>` of a blockquote, nested or not
+_ITEM = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])[ ]+")  # a list item's marker
+_NO_DISPLAY = ("this derive tag is not followed by a $$ … $$ display equation (blank lines allowed; in a blockquote "
+               "or a list item, the display is in the same one)")
 
 
-def _read_markdown(notes: Notes) -> None:
-    text, lines = notes.text, _Lines(notes.text)
-    rows = text.split("\n")
-    fence = None  # the open fence: (its characters, whether it is a derive block)
-    pending: dict[str, Any] | None = None  # a tag waiting for its $$ … $$
-    offset = 0
-    i = 0
-    while i < len(rows):
-        row, row_start = rows[i], offset
-        offset += len(row) + 1
-        i += 1
-        opening = re.match(r"^\s{0,3}(`{3,}|~{3,})\s*(\S*)", row)
+def _without_code_spans(row: str) -> str:
+    """The row with its `code spans` blanked (a tag written in one is text, not a tag)."""
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", lambda m: " " * len(m.group()), row)
+
+
+def _markdown_rows(text: str):
+    """(index, row, the open fence or None) for each row outside a fenced code block; a derive
+    block's rows come with its fence (its characters, True)."""
+    fence = None
+    for i, row in enumerate(text.split("\n")):
+        opening = _MD_FENCE.match(row)
         if fence is not None:
             if opening and opening.group(1)[0] == fence[0][0] and len(opening.group(1)) >= len(fence[0]) \
                     and not opening.group(2):
                 fence = None
             elif fence[1]:
-                notes.chunks.append((i, 0, row))
+                yield i, row, fence
             continue
         if opening:
             fence = (opening.group(1), opening.group(2) == "derive")
             continue
-        tag = re.fullmatch(r"\s*<!--\s*derive:(.*?)-->\s*", row)  # a line of its own
-        if tag:
-            if pending is not None:
-                raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation",
-                                        pending["where"])
-            pending = {"at": row_start + tag.start(1), "text": tag.group(1),
-                       "where": lines.pos(row_start + tag.start())}
+        yield i, row, None
+
+
+def _quote(row: str) -> tuple:
+    """(how many `>` a row starts with, the column after them, 0-based)."""
+    quote = _QUOTE.match(row)
+    return (quote.group().count(">"), quote.end()) if quote else (0, 0)
+
+
+def _in_container(row: str, depth: int, indent: int) -> str | None:
+    """A row inside the blockquote (`depth` `>`) and list item (content `indent` columns in) a tag
+    stands in, with those marks blanked (columns kept); all blanks for a blank row; None: outside it."""
+    level, end = _quote(row)
+    rest = row[end:]
+    if not rest.strip():
+        return " " * len(row) if level <= depth else None
+    if level != depth or len(rest) - len(rest.lstrip(" ")) < indent:
+        return None
+    return " " * (end + indent) + rest[indent:]
+
+
+def _read_markdown(notes: Notes) -> None:
+    text, lines = notes.text, _Lines(notes.text)
+    rows = text.split("\n")
+    starts = lines.starts
+    view = list(rows)  # the rows with the blockquote and list marks of the displays read blanked
+    skip_to = 0
+    for i, row, fence in _markdown_rows(text):
+        if fence is not None:
+            notes.chunks.append((i + 1, 0, row))
             continue
-        if pending is not None and row.strip() and not row.lstrip().startswith("$$"):
-            raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation",
-                                    pending["where"])
-        if pending is not None and row.strip():
-            open_at = row_start + row.index("$$")
-            close_at = text.find("$$", open_at + 2)
-            if close_at < 0:
-                raise DeriveSyntaxError("a $$ display equation that is not closed with $$", lines.pos(open_at))
-            found = _equation(text, open_at + 2, close_at, lines)
-            if found is None:
-                raise DeriveSyntaxError("an empty display equation after a derive tag", lines.pos(open_at))
-            eq_lines, first, _ = found
-            line_end = text.find("\n", close_at)
-            line_end = len(text) if line_end < 0 else line_end
-            info = _tag(pending["text"], pending["at"], lines, first, _MD_TAG_HELP)
-            notes.equations.append(Tagged(**info, lines=eq_lines, end=close_at, after=line_end))
-            pending = None
-            # go on after the line that closes the display
-            while offset <= line_end and i < len(rows):
-                offset += len(rows[i]) + 1
-                i += 1
-    if pending is not None:
-        raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation", pending["where"])
+        if i < skip_to:
+            continue
+        mark = _MD_MARK.search(_without_code_spans(row))
+        if mark is None:
+            continue
+        if mark.group().startswith("\\"):
+            raise DeriveSyntaxError("a derive label is read in LaTeX (.tex) notes only; in Markdown write "
+                                    "<!-- derive: NAME --> on the line before the $$ … $$ display",
+                                    lines.pos(starts[i] + mark.start()))
+        depth, end = _quote(row)
+        item = _ITEM.match(row, end)
+        indent = item.end() - end if item else 0
+        tag = re.compile(r"[ ]*<!--\s*derive:(.*?)-->\s*").fullmatch(row, end + indent)
+        where = lines.pos(starts[i] + mark.start())
+        if tag is None:
+            raise DeriveSyntaxError("a derive tag stands on a line of its own (in a blockquote or a list item: "
+                                    f"after its > or -), followed by a $$ … $$ display; write {_MD_TAG_HELP}", where)
+        j = i + 1
+        while j < len(rows) and _in_container(rows[j], depth, indent) == " " * len(rows[j]):
+            j += 1  # blank lines
+        inner = _in_container(rows[j], depth, indent) if j < len(rows) else None
+        if inner is None or not inner.lstrip().startswith("$$") or _MD_MARK.search(_without_code_spans(inner)):
+            raise DeriveSyntaxError(_NO_DISPLAY, where)
+        view[j] = inner
+        open_at = starts[j] + inner.index("$$")
+        close_in = inner.find("$$", inner.index("$$") + 2)
+        while close_in < 0:
+            j += 1
+            inner = _in_container(rows[j], depth, indent) if j < len(rows) else None
+            if inner is None:
+                raise DeriveSyntaxError("a $$ display equation that is not closed with $$ (in its blockquote or "
+                                        "list item)", lines.pos(open_at))
+            view[j] = inner
+            close_in = inner.find("$$")
+        close_at = starts[j] + close_in
+        found = _equation("\n".join(view), open_at + 2, close_at, lines)
+        if found is None:
+            raise DeriveSyntaxError("an empty display equation after a derive tag", lines.pos(open_at))
+        eq_lines, first, _ = found
+        line_end = starts[j] + len(rows[j])
+        info = _tag(tag.group(1), starts[i] + tag.start(1), lines, first, _MD_TAG_HELP)
+        notes.equations.append(Tagged(**info, lines=eq_lines, end=close_at, after=line_end))
+        skip_to = j + 1  # go on after the line that closes the display
 
 
 _TEX_TAG_HELP = r"\label{derive:NAME}, \label{derive:wrong:NAME} or \label{derive:NAME in BLOCK}"

@@ -185,7 +185,7 @@ def test_code_blocks_of_another_language_and_untagged_displays_are_prose():
     text = "````markdown\n```derive\nrule r: t = 2t\n```\n<!-- derive: x -->\n````\n\n$$ a = b $$\n"
     notes = read_notes(text, "README.md")
     assert notes.chunks == [] and notes.equations == []
-    assert has_derive(text, "README.md")  # the quick look says maybe; read_notes says no
+    assert not has_derive(text, "README.md")  # a tag in a code block is text
     with pytest.raises(DeriveError, match="no derive block"):
         check_notes(text, "README.md")
 
@@ -411,3 +411,58 @@ def test_numbered_rows_next_to_a_labelled_row_are_other_formulas():
                 "\\end{align*}")
     assert {k: v.verdict for k, v in _verdicts(text, "n.tex").items()} == {"r": "proved", "s": "proved",
                                                                             "u": "proved"}
+
+
+GRAPH_MD = "```derive\ngraph G {\n  input a = 2, b = 3\n  J = a b\n}\n```\n\n"
+
+
+@pytest.mark.parametrize("tagged", [
+    "> <!-- derive: r -->\n> $$ \\frac{dJ}{da} = 7 $$\n",
+    "> <!-- derive: r -->\n>\n> $$\n>   \\frac{dJ}{da}\n> = 7 $$\n",
+    ">> <!-- derive: r -->\n>> $$ \\frac{dJ}{da} = 7 $$\n",
+    "- <!-- derive: r -->\n  $$ \\frac{dJ}{da} = 7 $$\n",
+    "1. <!-- derive: r -->\n\n   $$ \\frac{dJ}{da}\n   = 7 $$\n",
+    "- item\n  - <!-- derive: r -->\n    $$ \\frac{dJ}{da} = 7 $$\n",
+    "> - <!-- derive: r -->\n>   $$ \\frac{dJ}{da} = 7 $$\n",
+])
+def test_a_markdown_tag_in_a_blockquote_or_list_item_is_read_at_its_columns(tagged):
+    text = GRAPH_MD + tagged
+    assert has_derive(tagged, "n.md")
+    v = _verdicts(text, "n.md")["r"]
+    assert (v.verdict, v.counterexample.rhs if v.counterexample else None) == ("refuted", "7")
+    assert (v.line, v.column) == _at(text, "\\frac{dJ}")
+    bad = text.replace("\\frac{dJ}{da}", "\\frac{dJ}{da} \\frob")
+    with pytest.raises(DeriveError, match="unknown LaTeX command") as caught:  # the caret at the notes' column
+        check_notes(bad, "n.md", timeout=None)
+    assert (caught.value.pos.line, caught.value.pos.column) == _at(bad, "\\frob")
+
+
+@pytest.mark.parametrize("tagged, message", [
+    ("> <!-- derive: r -->\n$$ \\frac{dJ}{da} = 7 $$\n", "not followed by a \\$\\$"),  # the display is out of the quote
+    ("- <!-- derive: r -->\n$$ \\frac{dJ}{da} = 7 $$\n", "not followed by a \\$\\$"),  # ... out of the list item
+    ("> <!-- derive: r -->\n> $$ \\frac{dJ}{da}\n= 7 $$\n", "not closed with \\$\\$"),
+    ("Prose <!-- derive: r --> more.\n\n$$ \\frac{dJ}{da} = 7 $$\n", "on a line of its own"),
+    ("<!-- derive: r --> $$ \\frac{dJ}{da} = 7 $$\n", "on a line of its own"),
+    ("<!-- derive: r\n-->\n$$ \\frac{dJ}{da} = 7 $$\n", "on a line of its own"),
+    ("> <!-- derive: r -->\n> Prose.\n", "not followed by a \\$\\$"),
+    ("$$ \\frac{dJ}{da} = 7 \\label{derive:r} $$\n", "read in LaTeX \\(.tex\\) notes only"),
+])
+def test_a_markdown_tag_that_cannot_be_read_is_bad_input_at_the_tag(tagged, message):
+    text = GRAPH_MD + tagged
+    assert has_derive(tagged, "n.md")  # such a file is collected, so its error shows
+    with pytest.raises(DeriveError, match=message) as caught:
+        read_notes(text, "n.md")
+    if "not closed" not in message:
+        snippet = "\\label" if "label" in tagged else "<!--"
+        assert (caught.value.pos.line, caught.value.pos.column) == _at(text, snippet)
+
+
+def test_derive_check_and_pytest_collect_notes_whose_only_tags_cannot_be_read(tmp_path, capsys, pytester):
+    only = "> <!-- derive: r -->\n$$ t = t $$\n"
+    (tmp_path / "n.md").write_text(only, encoding="utf-8")
+    assert main(["check", str(tmp_path)]) == 2
+    assert "n.md:1:3" in capsys.readouterr().err
+    pytester.makefile(".md", notes=only)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["notes.md:1:3: *not followed by*"])
