@@ -7,9 +7,11 @@ moved into the notes (`load_notes`), so every message, verdict and caret of the 
 pipeline points at the notes' own lines. Nothing here decides what a formula means.
 
 Markdown: a fenced ```` ```derive ```` block holds declarations and rules, as a .deriv file
-does; a `$$ … $$` display after a line `<!-- derive: TAG -->` is a rule.
+does; a `$$ … $$` display after a line `<!-- derive: TAG -->` is a rule (in a blockquote or
+list item, both in the same one).
 LaTeX: a `derive` environment or lines starting `% derive:` hold declarations; an
-`equation` (or each row of an `align`/`gather`) with `\\label{derive:TAG}` is a rule.
+`equation` or `multline` (or each row of an `align`/`gather`) with `\\label{derive:TAG}` is a rule.
+Every derive tag is read or is bad input: none is skipped.
 
 TAG is `[wrong|undefined] NAME [in BLOCK | top-level] [for i in a..b: …]` (in a LaTeX label
 `:` may stand for a space: `derive:wrong:BP1`): `wrong`/`undefined` as in a .deriv file; the
