@@ -332,9 +332,10 @@ def _read_latex(notes: Notes) -> None:
                 if m.group(2) or re.search(r"\\nonumber\b|\\notag\b", code[other[0]:other[1]]):
                     name = " ".join(label.group(1).split())
                     raise DeriveSyntaxError(_ACROSS.format(name=name), other[3][1])
-            eq_lines, first, _ = found
+            eq_lines, first, last = found
             info = _tag(label.group(1), label.start(1), lines, first, _TEX_TAG_HELP)
-            notes.equations.append(Tagged(**info, lines=eq_lines, end=label.start(), after=line_end))
+            # annotate's mark goes after the formula (a multline's label may stand on its first row)
+            notes.equations.append(Tagged(**info, lines=eq_lines, end=max(label.start(), last), after=line_end))
 
 
 # ---------------------------------------------------------------- the .deriv text and its map

@@ -466,3 +466,9 @@ def test_derive_check_and_pytest_collect_notes_whose_only_tags_cannot_be_read(tm
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["notes.md:1:3: *not followed by*"])
+
+
+def test_annotate_marks_a_multline_after_its_last_row():
+    text = _tex("\\begin{multline}\n\\sigma'(t) = \\sigma(t) \\label{derive:m} \\\\\n- \\sigma(t)^2\n\\end{multline}")
+    out = annotate(text, "n.tex", check_notes(text, "n.tex", timeout=None))
+    assert "- \\sigma(t)^2\\qquad\\checkmark\n\\end{multline}" in out
