@@ -153,7 +153,9 @@ def read_notes(text: str, filename: str) -> Notes:
 
 
 _MD_TAG_HELP = "<!-- derive: NAME -->, <!-- derive: wrong NAME in BLOCK --> or <!-- derive: NAME for l in 1..L-1 -->"
-_MD_MARK = re.compile(r"<!--\s*derive:|\\label\s*\{\s*derive:")  # a tag (or a LaTeX label, not read in Markdown)
+# a tag, a LaTeX label (not read in Markdown) or a derive block that is not at the top level
+_MD_MARK = re.compile(r"<!--\s*derive:|\\label\s*\{\s*derive:"
+                      r"|^[ >]*(?:(?:[-*+]|\d{1,9}[.)])[ ]+)?[ >]*(?:`{3,}|~{3,})\s*derive\s*$")
 _MD_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*(\S*)")
 _QUOTE = re.compile(r"(?:[ ]{0,3}>[ ]?)*")  # the `>` of a blockquote, nested or not
 _ITEM = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])[ ]+")  # a list item's marker
@@ -218,6 +220,10 @@ def _read_markdown(notes: Notes) -> None:
         mark = _MD_MARK.search(_without_code_spans(row))
         if mark is None:
             continue
+        if not mark.group().startswith(("<", "\\")):
+            raise DeriveSyntaxError("a derive block is read at the top level only, not in a blockquote or a list item; "
+                                    "write ```derive at the start of a line (at most 3 spaces in)",
+                                    lines.pos(starts[i] + len(row) - len(row.lstrip(" >-*+0123456789.)"))))
         if mark.group().startswith("\\"):
             raise DeriveSyntaxError("a derive label is read in LaTeX (.tex) notes only; in Markdown write "
                                     "<!-- derive: NAME --> on the line before the $$ … $$ display",

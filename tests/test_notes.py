@@ -472,3 +472,12 @@ def test_annotate_marks_a_multline_after_its_last_row():
     text = _tex("\\begin{multline}\n\\sigma'(t) = \\sigma(t) \\label{derive:m} \\\\\n- \\sigma(t)^2\n\\end{multline}")
     out = annotate(text, "n.tex", check_notes(text, "n.tex", timeout=None))
     assert "- \\sigma(t)^2\\qquad\\checkmark\n\\end{multline}" in out
+
+
+@pytest.mark.parametrize("block", ["> ```derive\n> rule r: t = 2t\n> ```\n", "- ```derive\n  rule r: t = 2t\n  ```\n",
+                                   "    ```derive\n    rule r: t = 2t\n    ```\n"])
+def test_a_derive_block_in_a_blockquote_or_list_item_is_bad_input(block):
+    assert has_derive(block, "n.md")
+    with pytest.raises(DeriveError, match="a derive block is read at the top level only") as caught:
+        read_notes("Prose.\n\n" + block, "n.md")
+    assert (caught.value.pos.line, caught.value.pos.column) == _at("Prose.\n\n" + block, "```derive")
