@@ -7,9 +7,11 @@ moved into the notes (`load_notes`), so every message, verdict and caret of the 
 pipeline points at the notes' own lines. Nothing here decides what a formula means.
 
 Markdown: a fenced ```` ```derive ```` block holds declarations and rules, as a .deriv file
-does; a `$$ … $$` display after a line `<!-- derive: TAG -->` is a rule.
+does; a `$$ … $$` display after a line `<!-- derive: TAG -->` is a rule (in a blockquote or
+list item, both in the same one).
 LaTeX: a `derive` environment or lines starting `% derive:` hold declarations; an
-`equation` (or each row of an `align`/`gather`) with `\\label{derive:TAG}` is a rule.
+`equation` or `multline` (or each row of an `align`/`gather`) with `\\label{derive:TAG}` is a rule.
+Every derive tag is read or is bad input: none is skipped.
 
 TAG is `[wrong|undefined] NAME [in BLOCK | top-level] [for i in a..b: …]` (in a LaTeX label
 `:` may stand for a space: `derive:wrong:BP1`): `wrong`/`undefined` as in a .deriv file; the
@@ -21,11 +23,9 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
 
 from lark import Token, Tree
 
@@ -34,10 +34,7 @@ from .errors import DeriveError, DeriveSyntaxError, Pos
 SUFFIXES = (".md", ".tex")
 
 # What makes a notes file one for derive (`derive check` on a folder and the pytest plugin look for it).
-_MARKERS = {
-    ".md": re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*derive\s*$|^\s*<!--\s*derive:.*-->\s*$", re.MULTILINE),
-    ".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\{\s*derive:", re.MULTILINE),
-}
+_MARKERS = {".tex": re.compile(r"\\begin\{derive\}|^\s*%\s*derive:|\\label\s*\{\s*derive:", re.MULTILINE)}
 
 
 def suffix_of(filename: str) -> str:
@@ -46,7 +43,11 @@ def suffix_of(filename: str) -> str:
 
 
 def has_derive(text: str, filename: str) -> bool:
-    """Does this notes file hold a derive block or a tagged equation?"""
+    """Does this notes file hold a derive block or a derive tag (read or not: one that cannot be
+    read is bad input, so such a file is checked)?"""
+    if suffix_of(filename) == ".md":
+        return any(fence is not None or _MD_MARK.search(_without_code_spans(row))
+                   for _, row, fence in _markdown_rows(text))
     pattern = _MARKERS.get(suffix_of(filename))
     return bool(pattern and pattern.search(text))
 
@@ -110,7 +111,11 @@ def _tag(text: str, start: int, lines: _Lines, anchor: Pos, where: str) -> dict:
 
 
 # Written in a display equation but not a part of the formula: blanked (columns kept).
-_NOT_FORMULA = re.compile(r"\\label\s*\{[^{}]*\}|\\tag\*?\s*\{[^{}]*\}|\\nonumber\b|\\notag\b|\\\\|&|(?<!\\)%[^\n]*")
+# A row ends at \\ (amsmath: \\* and a [spacing] written right after it belong to it); split,
+# aligned and gathered only break a formula into lines.
+_ROW_END_TEXT = r"\\\\\*?(?:\[[^\[\]\n]*\])?"
+_NOT_FORMULA = re.compile(r"\\label\s*\{[^{}]*\}|\\tag\*?\s*\{[^{}]*\}|\\nonumber\b|\\notag\b|" + _ROW_END_TEXT
+                          + r"|\\(?:begin|end)\s*\{(?:split|aligned|gathered)\}(?:\[[tcb]\])?|&|(?<!\\)%[^\n]*")
 
 
 def _equation(text: str, start: int, end: int, lines: _Lines) -> tuple | None:
@@ -148,65 +153,127 @@ def read_notes(text: str, filename: str) -> Notes:
 
 
 _MD_TAG_HELP = "<!-- derive: NAME -->, <!-- derive: wrong NAME in BLOCK --> or <!-- derive: NAME for l in 1..L-1 -->"
+# a tag, a LaTeX label (not read in Markdown) or a derive block that is not at the top level
+_MD_MARK = re.compile(r"<!--\s*derive:|\\label\s*\{\s*derive:"
+                      r"|^[ >]*(?:(?:[-*+]|\d{1,9}[.)])[ ]+)?[ >]*(?:`{3,}|~{3,})\s*derive\s*$")
+_MD_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*(\S*)")
+_QUOTE = re.compile(r"(?:[ ]{0,3}>[ ]?)*")  # the `>` of a blockquote, nested or not
+_ITEM = re.compile(r"[ ]{0,3}(?:[-*+]|\d{1,9}[.)])[ ]+")  # a list item's marker
+_NO_DISPLAY = ("this derive tag is not followed by a $$ … $$ display equation (blank lines allowed; in a blockquote "
+               "or a list item, the display is in the same one)")
 
 
-def _read_markdown(notes: Notes) -> None:
-    text, lines = notes.text, _Lines(notes.text)
-    rows = text.split("\n")
-    fence = None  # the open fence: (its characters, whether it is a derive block)
-    pending: dict[str, Any] | None = None  # a tag waiting for its $$ … $$
-    offset = 0
-    i = 0
-    while i < len(rows):
-        row, row_start = rows[i], offset
-        offset += len(row) + 1
-        i += 1
-        opening = re.match(r"^\s{0,3}(`{3,}|~{3,})\s*(\S*)", row)
+def _without_code_spans(row: str) -> str:
+    """The row with its `code spans` blanked (a tag written in one is text, not a tag)."""
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", lambda m: " " * len(m.group()), row)
+
+
+def _markdown_rows(text: str):
+    """(index, row, the open fence or None) for each row outside a fenced code block; a derive
+    block's rows come with its fence (its characters, True)."""
+    fence = None
+    for i, row in enumerate(text.split("\n")):
+        opening = _MD_FENCE.match(row)
         if fence is not None:
             if opening and opening.group(1)[0] == fence[0][0] and len(opening.group(1)) >= len(fence[0]) \
                     and not opening.group(2):
                 fence = None
             elif fence[1]:
-                notes.chunks.append((i, 0, row))
+                yield i, row, fence
             continue
         if opening:
             fence = (opening.group(1), opening.group(2) == "derive")
             continue
-        tag = re.fullmatch(r"\s*<!--\s*derive:(.*?)-->\s*", row)  # a line of its own
-        if tag:
-            if pending is not None:
-                raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation",
-                                        pending["where"])
-            pending = {"at": row_start + tag.start(1), "text": tag.group(1),
-                       "where": lines.pos(row_start + tag.start())}
+        yield i, row, None
+
+
+def _quote(row: str) -> tuple:
+    """(how many `>` a row starts with, the column after them, 0-based)."""
+    quote = _QUOTE.match(row)
+    return (quote.group().count(">"), quote.end()) if quote else (0, 0)
+
+
+def _in_container(row: str, depth: int, indent: int) -> str | None:
+    """A row inside the blockquote (`depth` `>`) and list item (content `indent` columns in) a tag
+    stands in, with those marks blanked (columns kept); all blanks for a blank row; None: outside it."""
+    level, end = _quote(row)
+    rest = row[end:]
+    if not rest.strip():
+        return " " * len(row) if level <= depth else None
+    if level != depth or len(rest) - len(rest.lstrip(" ")) < indent:
+        return None
+    return " " * (end + indent) + rest[indent:]
+
+
+def _read_markdown(notes: Notes) -> None:
+    text, lines = notes.text, _Lines(notes.text)
+    rows = text.split("\n")
+    starts = lines.starts
+    view = list(rows)  # the rows with the blockquote and list marks of the displays read blanked
+    skip_to = 0
+    for i, row, fence in _markdown_rows(text):
+        if fence is not None:
+            notes.chunks.append((i + 1, 0, row))
             continue
-        if pending is not None and row.strip() and not row.lstrip().startswith("$$"):
-            raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation",
-                                    pending["where"])
-        if pending is not None and row.strip():
-            open_at = row_start + row.index("$$")
-            close_at = text.find("$$", open_at + 2)
-            if close_at < 0:
-                raise DeriveSyntaxError("a $$ display equation that is not closed with $$", lines.pos(open_at))
-            found = _equation(text, open_at + 2, close_at, lines)
-            if found is None:
-                raise DeriveSyntaxError("an empty display equation after a derive tag", lines.pos(open_at))
-            eq_lines, first, _ = found
-            line_end = text.find("\n", close_at)
-            line_end = len(text) if line_end < 0 else line_end
-            info = _tag(pending["text"], pending["at"], lines, first, _MD_TAG_HELP)
-            notes.equations.append(Tagged(**info, lines=eq_lines, end=close_at, after=line_end))
-            pending = None
-            # go on after the line that closes the display
-            while offset <= line_end and i < len(rows):
-                offset += len(rows[i]) + 1
-                i += 1
-    if pending is not None:
-        raise DeriveSyntaxError("this derive tag is not followed by a $$ … $$ display equation", pending["where"])
+        if i < skip_to:
+            continue
+        mark = _MD_MARK.search(_without_code_spans(row))
+        if mark is None:
+            continue
+        if not mark.group().startswith(("<", "\\")):
+            raise DeriveSyntaxError("a derive block is read at the top level only, not in a blockquote or a list item; "
+                                    "write ```derive at the start of a line (at most 3 spaces in)",
+                                    lines.pos(starts[i] + len(row) - len(row.lstrip(" >-*+0123456789.)"))))
+        if mark.group().startswith("\\"):
+            raise DeriveSyntaxError("a derive label is read in LaTeX (.tex) notes only; in Markdown write "
+                                    "<!-- derive: NAME --> on the line before the $$ … $$ display",
+                                    lines.pos(starts[i] + mark.start()))
+        depth, end = _quote(row)
+        item = _ITEM.match(row, end)
+        indent = item.end() - end if item else 0
+        tag = re.compile(r"[ ]*<!--\s*derive:(.*?)-->\s*").fullmatch(row, end + indent)
+        where = lines.pos(starts[i] + mark.start())
+        if tag is None:
+            raise DeriveSyntaxError("a derive tag stands on a line of its own (in a blockquote or a list item: "
+                                    f"after its > or -), followed by a $$ … $$ display; write {_MD_TAG_HELP}", where)
+        j = i + 1
+        while j < len(rows) and _in_container(rows[j], depth, indent) == " " * len(rows[j]):
+            j += 1  # blank lines
+        inner = _in_container(rows[j], depth, indent) if j < len(rows) else None
+        if inner is None or not inner.lstrip().startswith("$$") or _MD_MARK.search(_without_code_spans(inner)):
+            raise DeriveSyntaxError(_NO_DISPLAY, where)
+        view[j] = inner
+        open_at = starts[j] + inner.index("$$")
+        close_in = inner.find("$$", inner.index("$$") + 2)
+        while close_in < 0:
+            j += 1
+            inner = _in_container(rows[j], depth, indent) if j < len(rows) else None
+            if inner is None:
+                raise DeriveSyntaxError("a $$ display equation that is not closed with $$ (in its blockquote or "
+                                        "list item)", lines.pos(open_at))
+            view[j] = inner
+            close_in = inner.find("$$")
+        close_at = starts[j] + close_in
+        found = _equation("\n".join(view), open_at + 2, close_at, lines)
+        if found is None:
+            raise DeriveSyntaxError("an empty display equation after a derive tag", lines.pos(open_at))
+        eq_lines, first, _ = found
+        line_end = starts[j] + len(rows[j])
+        info = _tag(tag.group(1), starts[i] + tag.start(1), lines, first, _MD_TAG_HELP)
+        notes.equations.append(Tagged(**info, lines=eq_lines, end=close_at, after=line_end))
+        skip_to = j + 1  # go on after the line that closes the display
 
 
 _TEX_TAG_HELP = r"\label{derive:NAME}, \label{derive:wrong:NAME} or \label{derive:NAME in BLOCK}"
 _DISPLAY = re.compile(r"\\begin\{(equation|align|gather|multline|flalign|alignat)(\*?)\}(?:\{\d+\})?")
+_TEX_MARK = re.compile(r"\\label\s*\{\s*derive:")  # every derive tag of a .tex file starts so
+_TEX_LABEL = re.compile(r"\\label\s*\{\s*derive:([^{}]*)\}")
+_ROW_END = re.compile(_ROW_END_TEXT)
+_READ_IN = (r"derive reads tags in equation, align, gather, multline, flalign and alignat (not eqnarray, "
+            r"\[ … \], $$ … $$ or text); write \begin{equation} FORMULA \label{derive:NAME} \end{equation}")
+_ACROSS = ("a formula across several rows: this row has no number of its own and stands next to the row "
+           "labelled derive:{name}, which derive would check alone; write the formula in one row, in a "
+           r"multline, or in an equation with split (they are one formula), or number this row")
 
 
 def _read_latex(notes: Notes) -> None:
@@ -229,26 +296,52 @@ def _read_latex(notes: Notes) -> None:
     if inside:
         raise DeriveSyntaxError(r"a derive environment that is not closed with \end{derive}", lines.pos(len(text)))
     code = re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group()), text)  # comments hide no display
+    displays = []
     for m in _DISPLAY.finditer(code):
         env = m.group(1) + m.group(2)
         close = code.find(f"\\end{{{env}}}", m.end())
         if close < 0:
             raise DeriveSyntaxError(f"\\begin{{{env}}} is not closed with \\end{{{env}}}", lines.pos(m.start()))
+        displays.append((m, close))
+    for mark in _TEX_MARK.finditer(code):  # a tag outside the displays derive reads is never skipped
+        if not any(m.end() <= mark.start() < close for m, close in displays):
+            raise DeriveSyntaxError(f"this derive label is not in a display derive reads: {_READ_IN}",
+                                    lines.pos(mark.start()))
+        if not _TEX_LABEL.match(code, mark.start()):
+            raise DeriveSyntaxError(f"cannot read this derive label; write {_TEX_TAG_HELP}", lines.pos(mark.start()))
+    for m, close in displays:
         line_end = text.find("\n", close)
         line_end = len(text) if line_end < 0 else line_end
-        # an equation is one formula; the other environments have one per row (split at \\)
-        cuts = [m.end()] + ([r.end() for r in re.finditer(r"\\\\", code[:close]) if r.start() >= m.end()]
-                            if m.group(1) != "equation" else []) + [close]
-        for start, end in itertools.pairwise(cuts):
-            label = re.search(r"\\label\s*\{\s*derive:([^{}]*)\}", code[start:end])
-            if label is None:
+        # an equation or a multline is one formula (its \\ and a split in it break lines only); the
+        # other environments have one formula per row: cut at \\ (and its [spacing])
+        if m.group(1) in ("equation", "multline"):
+            spans = [(m.end(), close)]
+        else:
+            cuts = [m.end()] + [k for r in _ROW_END.finditer(code, m.end(), close) for k in (r.start(), r.end())]
+            spans = list(zip(cuts[::2], cuts[1::2] + [close], strict=True))
+        formulas = []  # (start, end, derive labels, found) per row
+        for start, end in spans:
+            labels = list(_TEX_LABEL.finditer(code, start, end))
+            if len(labels) > 1:
+                raise DeriveSyntaxError("a second derive label in one formula; a formula is one rule, with one "
+                                        "label", lines.pos(labels[1].start()))
+            formulas.append((start, end, labels, _equation(text, start, end, lines)))
+        for k, (_, _, labels, found) in enumerate(formulas):
+            if not labels:
                 continue
-            found = _equation(text, start, end - (2 if code[end - 2:end] == "\\\\" else 0), lines)
+            label = labels[0]
             if found is None:
-                raise DeriveSyntaxError("an empty equation with a derive label", lines.pos(start + label.start()))
-            eq_lines, first, _ = found
-            info = _tag(label.group(1), start + label.start(1), lines, first, _TEX_TAG_HELP)
-            notes.equations.append(Tagged(**info, lines=eq_lines, end=start + label.start(), after=line_end))
+                raise DeriveSyntaxError("an empty equation with a derive label", lines.pos(label.start()))
+            for other in (formulas[k - 1] if k else None, formulas[k + 1] if k + 1 < len(formulas) else None):
+                if other is None or other[2] or other[3] is None:
+                    continue
+                if m.group(2) or re.search(r"\\nonumber\b|\\notag\b", code[other[0]:other[1]]):
+                    name = " ".join(label.group(1).split())
+                    raise DeriveSyntaxError(_ACROSS.format(name=name), other[3][1])
+            eq_lines, first, last = found
+            info = _tag(label.group(1), label.start(1), lines, first, _TEX_TAG_HELP)
+            # annotate's mark goes after the formula (a multline's label may stand on its first row)
+            notes.equations.append(Tagged(**info, lines=eq_lines, end=max(label.start(), last), after=line_end))
 
 
 # ---------------------------------------------------------------- the .deriv text and its map

@@ -185,7 +185,7 @@ def test_code_blocks_of_another_language_and_untagged_displays_are_prose():
     text = "````markdown\n```derive\nrule r: t = 2t\n```\n<!-- derive: x -->\n````\n\n$$ a = b $$\n"
     notes = read_notes(text, "README.md")
     assert notes.chunks == [] and notes.equations == []
-    assert has_derive(text, "README.md")  # the quick look says maybe; read_notes says no
+    assert not has_derive(text, "README.md")  # a tag in a code block is text
     with pytest.raises(DeriveError, match="no derive block"):
         check_notes(text, "README.md")
 
@@ -329,3 +329,155 @@ def test_a_markdown_tag_needs_a_display_on_the_next_lines(after):
     with pytest.raises(DeriveError, match="not followed by a \\$\\$") as caught:
         read_notes("<!-- derive: r -->\n" + after, "n.md")
     assert (caught.value.pos.line, caught.value.pos.column) == (1, 1)
+
+
+# ---------------------------------------------------------------- every derive tag is read or is bad input
+
+
+def _tex(body: str) -> str:
+    return "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n" + body + "\n\\end{document}\n"
+
+
+@pytest.mark.parametrize("display", [
+    "\\begin{eqnarray}\n\\tanh'(t) &=& 2 \\label{derive:r}\n\\end{eqnarray}",
+    "\\[ \\tanh'(t) = 2 \\label{derive:r} \\]",
+    "$$ \\tanh'(t) = 2 \\label{derive:r} $$",
+    "Text \\label{derive:r} in a paragraph.",
+    "\\begin{equation}\n\\begin{aligned} x \\end{aligned}\n\\end{equation} \\label{ derive:r}",
+])
+def test_a_derive_label_outside_the_displays_derive_reads_is_bad_input_at_the_label(display):
+    text = _tex("\\begin{equation}\n\\tanh'(t) = 1 - \\tanh(t)^2 \\label{derive:ok}\n\\end{equation}\n" + display)
+    with pytest.raises(DeriveError, match="derive reads tags in equation, align, gather, multline") as caught:
+        read_notes(text, "n.tex")
+    line, column = _at(text, display[display.index("\\label"):][:17])
+    assert (caught.value.pos.line, caught.value.pos.column) == (line, column)
+    assert "write \\begin{equation}" in str(caught.value)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("\\begin{equation}\nt = t \\label{derive:a} \\label{derive:b}\n\\end{equation}", "a second derive label"),
+    ("\\begin{align}\nt &= t \\label{derive:a} \\label{derive:b} \\\\\nt &= t\n\\end{align}", "a second derive label"),
+    ("\\begin{equation}\nt = t \\label{derive:{a}}\n\\end{equation}", "cannot read this derive label"),
+])
+def test_a_derive_label_that_cannot_be_read_is_bad_input(body, message):
+    with pytest.raises(DeriveError, match=message):
+        read_notes(_tex(body), "n.tex")
+
+
+@pytest.mark.parametrize("skip", ["[0pt]", "[4pt]", "*[-2mm]", "*", "[1ex plus 1pt]"])
+def test_row_spacing_after_a_row_end_is_not_a_part_of_the_next_formula(skip):
+    text = _tex("\\begin{align}\n\\sigma'(t) &= \\sigma(t)(1-\\sigma(t)) \\label{derive:dsig} \\\\" + skip + "\n"
+                "\\left(\\tanh'(t) - 1 + \\tanh(t)\\right) \\cdot 2 &= 0 \\label{derive:dtanh_false} \\\\" + skip
+                + "\n\\tanh'(t) &= 1 - \\tanh(t)^2 \\label{derive:dtanh}\n\\end{align}")
+    verdicts = _verdicts(text, "n.tex")
+    assert {k: (v.verdict, v.line, v.column) for k, v in verdicts.items()} == {
+        "dsig": ("proved", 5, 1), "dtanh_false": ("refuted", 6, 1), "dtanh": ("proved", 7, 1)}
+    assert "pt" not in verdicts["dtanh_false"].detail and verdicts["dtanh_false"].counterexample.inputs[0][0] == "t"
+
+
+def test_a_multline_and_a_split_are_one_formula_each():
+    text = _tex("\\begin{multline}\n\\sigma'(t) = \\sigma(t)(1-\\sigma(t)) \\label{derive:false_multline} \\\\[2pt]\n"
+                "+ \\sigma(t)^2 - \\sigma(t)\n\\end{multline}\n"
+                "\\begin{multline}\n\\sigma'(t) = \\sigma(t) \\label{derive:true_multline} \\\\\n"
+                "- \\sigma(t)^2\n\\end{multline}\n"
+                "\\begin{equation}\n\\begin{split}\n\\tanh'(t) &= 1 \\\\\n"
+                "&\\quad - \\tanh(t)^2 \\label{derive:true_split}\n\\end{split}\n\\end{equation}\n"
+                "\\begin{equation}\\begin{split}\n\\tanh'(t) &= 1 - \\tanh(t)^2 \\label{derive:false_split} \\\\\n"
+                "&\\quad + 2\\tanh(t)\n\\end{split}\\end{equation}")
+    verdicts = _verdicts(text, "n.tex")
+    assert {k: (v.verdict, v.line) for k, v in verdicts.items()} == {
+        "false_multline": ("refuted", 5), "true_multline": ("proved", 9), "true_split": ("proved", 14),
+        "false_split": ("refuted", 19)}
+
+
+@pytest.mark.parametrize("rows, bad", [
+    ("\\tanh'(t) &= 1 - \\tanh(t)^2 \\label{derive:r} \\\\\n&\\qquad + 2\\tanh(t) \\nonumber", "&\\qquad"),
+    ("\\tanh'(t) &= 1 \\notag \\\\\n&\\qquad - \\tanh(t)^2 \\label{derive:r}", "\\tanh'(t) &= 1"),
+    ("\\tanh'(t) &= 1 \\nonumber \\\\\n&\\qquad - \\tanh(t)^2 \\label{derive:r} \\\\\n"
+     "\\sigma(t) &= 1 \\label{eq:other}", "\\tanh'(t) &= 1"),
+])
+@pytest.mark.parametrize("env", ["align", "gather", "flalign", "align*"])
+def test_a_labelled_row_next_to_an_unnumbered_row_is_a_formula_across_rows_and_bad_input(rows, bad, env):
+    text = _tex(f"\\begin{{{env}}}\n{rows}\n\\end{{{env}}}")
+    with pytest.raises(DeriveError, match="a formula across several rows") as caught:
+        read_notes(text, "n.tex")
+    assert (caught.value.pos.line, caught.value.pos.column) == _at(text, bad.lstrip("&"))
+
+
+def test_numbered_rows_next_to_a_labelled_row_are_other_formulas():
+    text = _tex("\\begin{align}\n\\tanh'(t) &= 1 - \\tanh(t)^2 \\label{derive:r} \\\\\nx &= y \\\\\n"
+                "\\sigma'(t) &= \\sigma(t)(1 - \\sigma(t)) \\label{derive:s} \\\\\n &= 2 \\label{eq:not_derive}\n"
+                "\\end{align}\n\\begin{align*}\n\\tanh'(t) &= 1 - \\tanh(t)^2 \\label{derive:u} \\\\[3pt]\n\\\\\n"
+                "\\end{align*}")
+    assert {k: v.verdict for k, v in _verdicts(text, "n.tex").items()} == {"r": "proved", "s": "proved",
+                                                                            "u": "proved"}
+
+
+GRAPH_MD = "```derive\ngraph G {\n  input a = 2, b = 3\n  J = a b\n}\n```\n\n"
+
+
+@pytest.mark.parametrize("tagged", [
+    "> <!-- derive: r -->\n> $$ \\frac{dJ}{da} = 7 $$\n",
+    "> <!-- derive: r -->\n>\n> $$\n>   \\frac{dJ}{da}\n> = 7 $$\n",
+    ">> <!-- derive: r -->\n>> $$ \\frac{dJ}{da} = 7 $$\n",
+    "- <!-- derive: r -->\n  $$ \\frac{dJ}{da} = 7 $$\n",
+    "1. <!-- derive: r -->\n\n   $$ \\frac{dJ}{da}\n   = 7 $$\n",
+    "- item\n  - <!-- derive: r -->\n    $$ \\frac{dJ}{da} = 7 $$\n",
+    "> - <!-- derive: r -->\n>   $$ \\frac{dJ}{da} = 7 $$\n",
+])
+def test_a_markdown_tag_in_a_blockquote_or_list_item_is_read_at_its_columns(tagged):
+    text = GRAPH_MD + tagged
+    assert has_derive(tagged, "n.md")
+    v = _verdicts(text, "n.md")["r"]
+    assert (v.verdict, v.counterexample.rhs if v.counterexample else None) == ("refuted", "7")
+    assert (v.line, v.column) == _at(text, "\\frac{dJ}")
+    bad = text.replace("\\frac{dJ}{da}", "\\frac{dJ}{da} \\frob")
+    with pytest.raises(DeriveError, match="unknown LaTeX command") as caught:  # the caret at the notes' column
+        check_notes(bad, "n.md", timeout=None)
+    assert (caught.value.pos.line, caught.value.pos.column) == _at(bad, "\\frob")
+
+
+@pytest.mark.parametrize("tagged, message", [
+    ("> <!-- derive: r -->\n$$ \\frac{dJ}{da} = 7 $$\n", "not followed by a \\$\\$"),  # the display is out of the quote
+    ("- <!-- derive: r -->\n$$ \\frac{dJ}{da} = 7 $$\n", "not followed by a \\$\\$"),  # ... out of the list item
+    ("> <!-- derive: r -->\n> $$ \\frac{dJ}{da}\n= 7 $$\n", "not closed with \\$\\$"),
+    ("Prose <!-- derive: r --> more.\n\n$$ \\frac{dJ}{da} = 7 $$\n", "on a line of its own"),
+    ("<!-- derive: r --> $$ \\frac{dJ}{da} = 7 $$\n", "on a line of its own"),
+    ("<!-- derive: r\n-->\n$$ \\frac{dJ}{da} = 7 $$\n", "on a line of its own"),
+    ("> <!-- derive: r -->\n> Prose.\n", "not followed by a \\$\\$"),
+    ("$$ \\frac{dJ}{da} = 7 \\label{derive:r} $$\n", "read in LaTeX \\(.tex\\) notes only"),
+])
+def test_a_markdown_tag_that_cannot_be_read_is_bad_input_at_the_tag(tagged, message):
+    text = GRAPH_MD + tagged
+    assert has_derive(tagged, "n.md")  # such a file is collected, so its error shows
+    with pytest.raises(DeriveError, match=message) as caught:
+        read_notes(text, "n.md")
+    if "not closed" not in message:
+        snippet = "\\label" if "label" in tagged else "<!--"
+        assert (caught.value.pos.line, caught.value.pos.column) == _at(text, snippet)
+
+
+def test_derive_check_and_pytest_collect_notes_whose_only_tags_cannot_be_read(tmp_path, capsys, pytester):
+    only = "> <!-- derive: r -->\n$$ t = t $$\n"
+    (tmp_path / "n.md").write_text(only, encoding="utf-8")
+    assert main(["check", str(tmp_path)]) == 2
+    assert "n.md:1:3" in capsys.readouterr().err
+    pytester.makefile(".md", notes=only)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["notes.md:1:3: *not followed by*"])
+
+
+def test_annotate_marks_a_multline_after_its_last_row():
+    text = _tex("\\begin{multline}\n\\sigma'(t) = \\sigma(t) \\label{derive:m} \\\\\n- \\sigma(t)^2\n\\end{multline}")
+    out = annotate(text, "n.tex", check_notes(text, "n.tex", timeout=None))
+    assert "- \\sigma(t)^2\\qquad\\checkmark\n\\end{multline}" in out
+
+
+@pytest.mark.parametrize("block", ["> ```derive\n> rule r: t = 2t\n> ```\n", "- ```derive\n  rule r: t = 2t\n  ```\n",
+                                   "    ```derive\n    rule r: t = 2t\n    ```\n"])
+def test_a_derive_block_in_a_blockquote_or_list_item_is_bad_input(block):
+    assert has_derive(block, "n.md")
+    with pytest.raises(DeriveError, match="a derive block is read at the top level only") as caught:
+        read_notes("Prose.\n\n" + block, "n.md")
+    assert (caught.value.pos.line, caught.value.pos.column) == _at("Prose.\n\n" + block, "```derive")
