@@ -54,7 +54,7 @@ from .functions import NOT_REAL_HINT, is_not_real_comparison, not_real_value
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
-from .regions import CannotSplit, fix, split
+from .regions import CannotSplit, fix, split, undefined_at
 from .scope import DEFINED, NOTHING, Scope, over
 from .vocabulary import Expected, Extent, How, Outcome
 from .zero import NowhereDefined, zero_regions_excluded
@@ -373,6 +373,9 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
                           for sym in sorted(others, key=str)})
             exact = {k: sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else v
                      for k, v in point.items()}
+            if region is not None and region.ties and any(undefined_at(side, region.signs, exact)
+                                                          for side in (lhs, rhs)):
+                continue  # a side as written has no value at the tie (relu(x)/x at x = 0): no point to compare
             try:
                 lv = numeric.value_at(left.xreplace(exact), {}, settings["confirm_dps"], numeric.IV)
                 rv = numeric.value_at(right.xreplace(exact), {}, settings["confirm_dps"], numeric.IV)
