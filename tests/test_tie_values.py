@@ -27,6 +27,12 @@ TIE_LEFT_OUT = {  # rule: the tie named as left out of the scope
     # a removable singularity at the tie: relu(x)²/x is 0/0 at x = 0
     "relu(x)^2 / x = relu(x)": "x = 0",
     "relu(x - 1) / (x - 1) = H0(x - 1)": "x - 1 = 0",
+    "max(x, -x) / x = 2 H0(x) - 1": "x = 0",
+    "x / max(x, -x) = 2 H(x) - 1": "x = 0",
+    "(relu(x) + 1) / x = H0(x) + 1/x": "x = 0",
+    # a derivative on the tie (0 there, by one-sided limits), divided by the tie's 0
+    "diff(relu(x)^2, x) / x = 2 H0(x)": "x = 0",
+    "diff(relu(x)^2, x) / x = 2 H(x)": "x = 0",
     # a tie that is a line: x = y, where relu(x − y)/(x − y) is 0/0 for every y
     "relu(x - y) / (x - y) = H(x - y)": "x - y = 0",
     "max(x, y) / (x - y) = H(x - y) + y/(x - y)": "x - y = 0",
