@@ -245,7 +245,7 @@ def _fix(expr: sp.Expr, g: sp.Expr, sign: int) -> sp.Expr:
                         lambda e: sp.true if _truth(e, sign) else sp.false)
 
 
-def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
+def split(expr: sp.Expr, rng: random.Random | None = None, written: bool = False) -> list:
     """The regions of a piecewise expression (one region, `everywhere`, if it has none),
     tie sets included.
 
@@ -253,6 +253,11 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
     >>> x = sp.Symbol("x", real=True)
     >>> [(r.describe(), r.expr) for r in split(Cases((1, x > 0), (0, x < 0), (sp.nan, True)))]
     [('x < 0', 0), ('x = 0', nan), ('x > 0', 1)]
+
+    `written`: `expr` is as the rule writes it, no derivative taken in it; a tie where it has
+    no value, read so (`_undefined_as_written`), is then undefined. (A derivative's formula
+    may be 0·∞ on a tie where the derivative exists, by one-sided limits: x·relu(x)·√(1+x²)
+    … so a derived expression keeps its pieces' values there.)
 
     Raises CannotSplit for conditions it does not handle or too many regions."""
     rng = rng or random.Random(0)
@@ -268,7 +273,7 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
                 pending.append((signs, settled))
                 continue
             tied = any(s == 0 for _, s in signs)
-            if tied and current not in (sp.nan, sp.zoo) and _undefined_as_written(expr, signs):
+            if written and tied and current not in (sp.nan, sp.zoo) and _undefined_as_written(expr, signs):
                 current = sp.nan  # 0/x on x = 0: fixing the piece first would have cancelled it to 0
             done.append(Region(signs, current, witness(signs, tie_rng if tied else rng)))
             continue
