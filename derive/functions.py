@@ -346,6 +346,7 @@ class FunctionTable:
     def __init__(self) -> None:
         self._classes: dict[str, type] = {}
         self._compares: dict[type, bool] = {}  # a function class → does its body compare (see `compares`)
+        self.differentiates = False  # does some user function's body take a derivative (f(x) = diff(…))?
         for name, (params, body) in BUILTIN_BODIES.items():
             self._classes[name] = _defined_function(name, params, body)
 

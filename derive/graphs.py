@@ -669,7 +669,9 @@ def build_functions(functions: dict) -> FunctionTable:
         params = tuple(sp.Symbol(p, real=True) for p in fn.params)
         ctx = SymbolicContext("scalar", ScalarGraph(table), table, {}, variables=dict(zip(fn.params, params)))
         try:
-            body = Evaluator(ctx, {}).eval(fn.body)
+            taken: list = []
+            body = Evaluator(ctx, {}, taken).eval(fn.body)
+            table.differentiates = table.differentiates or bool(taken)
         except ShapeMismatch as e:
             raise DeriveDeclarationError(f"ill-shaped function body: {e.message}", e.pos) from None
         if isinstance(body, sp.MatrixBase):

@@ -114,6 +114,81 @@ def _pinned(signs: tuple) -> dict:
     return pinned
 
 
+def _tie_substitution(signs: tuple) -> dict:
+    """Variables solved from a region's ties: each one-variable tie with a single real point
+    (`_pinned`), and each tie linear in a variable with a nonzero numeric coefficient, solved
+    for it (x = y on the tie x − y = 0). Every point of the tie set satisfies the substitution;
+    ties that cannot be solved so are left as they are (a larger set)."""
+    substitution = _pinned(signs)
+    for g, s in signs:
+        if s != 0:
+            continue
+        h = sp.expand(g.xreplace(substitution))
+        for v in sorted(h.free_symbols, key=str):
+            if not (h.is_polynomial(v) and sp.degree(h, v) == 1):
+                continue
+            coefficient = h.coeff(v, 1)
+            if coefficient.is_number and coefficient != 0:
+                root = sp.expand(-h.coeff(v, 0) / coefficient)
+                substitution = {k: e.xreplace({v: root}) for k, e in substitution.items()}
+                substitution[v] = root
+                break
+    return substitution
+
+
+def _undefined_as_written(expr: sp.Expr, signs: tuple) -> bool:
+    """Has `expr` no value anywhere on a tie region, read as written there: its pieces
+    chosen by the region's signs, its variables solved from the ties substituted into the
+    whole expression at once (`_tie_substitution`), so that relu(x)/x on x = 0 is 0·(1/0),
+    undefined, where fixing the piece first gives 0/x, which SymPy cancels to 0. A value that
+    is undefined after the substitution is so for every value of the remaining variables, so
+    on the whole tie set. False when this is not shown (the region then keeps its fixed
+    expression)."""
+    return undefined_at(expr, signs, _tie_substitution(signs))
+
+
+def undefined_at(expr: sp.Expr, signs: tuple, substitution: dict) -> bool:
+    """Has `expr`, read as written with the region's pieces chosen (`_as_written`), no value
+    at the substitution (exact numbers for a point, or expressions for a set)? False when
+    this is not shown."""
+    if not substitution or not expr.free_symbols & set(substitution):
+        return False
+    try:
+        value = _as_written(expr, signs, substitution, {})
+    except (TypeError, ValueError, AttributeError, NotImplementedError, ArithmeticError, _NotShown):
+        return False
+    return value.has(sp.nan, sp.zoo)
+
+
+class _NotShown(Exception):
+    """A piece whose condition the region's signs do not decide."""
+
+
+def _as_written(expr: sp.Expr, signs: tuple, substitution: dict, opaque: dict) -> sp.Expr:
+    """`expr` at the substitution, rebuilt from its leaves: each piece chosen by the
+    region's signs (as `fix` chooses it), every other node evaluated with its substituted
+    arguments. A derivative marker (`Kink`) or a binder stands as an opaque finite number
+    (`opaque`: one real symbol each): its value is decided elsewhere (`fix`)."""
+    from .functions import Kink, UndecidedTie
+
+    if expr in substitution:
+        return substitution[expr]
+    if not expr.args or not expr.free_symbols & set(substitution):
+        return expr
+    if isinstance(expr, (Kink, UndecidedTie, sp.Derivative, sp.Subs, sp.Lambda, sp.Integral, sp.Sum,
+                         sp.Product, sp.Limit, sp.Order)):
+        return opaque.setdefault(expr, sp.Dummy("opaque", real=True))
+    if isinstance(expr, sp.Piecewise):
+        for value, condition in expr.args:
+            decided = fix(condition, signs)
+            if decided is sp.true:
+                return _as_written(value, signs, substitution, opaque)
+            if decided is not sp.false:
+                raise _NotShown(str(condition))
+        return sp.nan
+    return expr.func(*(_as_written(a, signs, substitution, opaque) for a in expr.args))
+
+
 class CannotSplit(Exception):
     """A condition derive does not split on (an equation, a set membership, …)."""
 
@@ -170,7 +245,7 @@ def _fix(expr: sp.Expr, g: sp.Expr, sign: int) -> sp.Expr:
                         lambda e: sp.true if _truth(e, sign) else sp.false)
 
 
-def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
+def split(expr: sp.Expr, rng: random.Random | None = None, written: bool = False) -> list:
     """The regions of a piecewise expression (one region, `everywhere`, if it has none),
     tie sets included.
 
@@ -178,6 +253,11 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
     >>> x = sp.Symbol("x", real=True)
     >>> [(r.describe(), r.expr) for r in split(Cases((1, x > 0), (0, x < 0), (sp.nan, True)))]
     [('x < 0', 0), ('x = 0', nan), ('x > 0', 1)]
+
+    `written`: `expr` is as the rule writes it, no derivative taken in it; a tie where it has
+    no value, read so (`_undefined_as_written`), is then undefined. (A derivative's formula
+    may be 0·∞ on a tie where the derivative exists, by one-sided limits: x·relu(x)·√(1+x²)
+    … so a derived expression keeps its pieces' values there.)
 
     Raises CannotSplit for conditions it does not handle or too many regions."""
     rng = rng or random.Random(0)
@@ -192,7 +272,10 @@ def split(expr: sp.Expr, rng: random.Random | None = None) -> list:
             if settled != current:
                 pending.append((signs, settled))
                 continue
-            done.append(Region(signs, current, witness(signs, tie_rng if any(s == 0 for _, s in signs) else rng)))
+            tied = any(s == 0 for _, s in signs)
+            if written and tied and current not in (sp.nan, sp.zoo) and _undefined_as_written(expr, signs):
+                current = sp.nan  # 0/x on x = 0: fixing the piece first would have cancelled it to 0
+            done.append(Region(signs, current, witness(signs, tie_rng if tied else rng)))
             continue
         g = _key(comparison)[0]
         for sign in (-1, 0, 1):

@@ -54,7 +54,7 @@ from .functions import NOT_REAL_HINT, is_not_real_comparison, not_real_value
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
-from .regions import CannotSplit, fix, split
+from .regions import CannotSplit, fix, split, undefined_at
 from .scope import DEFINED, NOTHING, Scope, over
 from .vocabulary import Expected, Extent, How, Outcome
 from .zero import NowhereDefined, zero_regions_excluded
@@ -156,6 +156,7 @@ class _Target:
     derivatives: list = field(default_factory=list)  # derivatives of functions taken (see Evaluator)
     checked: set = field(default_factory=set)  # indices of the claims defined at some point screened
     undefined: str = ""  # a point screened where a side of some claim has no value (for the scope)
+    written: bool = False  # a scalar rule taking no derivative: its ties are read as written (`regions.split`)
 
 
 # ---------------------------------------------------------------- claims
@@ -358,7 +359,7 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
             try:
                 # every region: a tie's exact point, and an open region's where a derivative on a
                 # flat tie (relu′(u), u ≡ 0 there) leaves numbers undefined
-                regions = [r for r in split(difference, rng) if r.witness is not None and r.defined]
+                regions = [r for r in split(difference, rng, target.written) if r.witness is not None and r.defined]
             except CannotSplit:
                 continue
         elif difference.free_symbols:
@@ -373,6 +374,9 @@ def _exact_screen(target: _Target, rng: random.Random, settings: dict) -> set:
                           for sym in sorted(others, key=str)})
             exact = {k: sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else v
                      for k, v in point.items()}
+            if target.written and region is not None and region.ties and \
+                    any(undefined_at(side, region.signs, exact) for side in (lhs, rhs)):
+                continue  # a side as written has no value at the tie (relu(x)/x at x = 0): no point to compare
             try:
                 lv = numeric.value_at(left.xreplace(exact), {}, settings["confirm_dps"], numeric.IV)
                 rv = numeric.value_at(right.xreplace(exact), {}, settings["confirm_dps"], numeric.IV)
@@ -403,7 +407,7 @@ def _side_nowhere_defined(target: _Target, claim: _Claim) -> bool:
             return True
         if full.has(sp.Piecewise):
             try:
-                regions = split(full)
+                regions = split(full, written=target.written)
             except CannotSplit:
                 continue
             if regions and not any(r.defined for r in regions):
@@ -682,7 +686,7 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
         if stage.free_symbols & set(g.opaque) and _clearly_nonzero(g.expanded(stage)):
             continue  # not yet: the exact test would fail here; expand further
         try:
-            shown = zero_regions_excluded(stage, g.functions)
+            shown = zero_regions_excluded(stage, g.functions, target.written)
         except NowhereDefined:
             if stage.free_symbols & set(g.opaque):
                 continue  # a ∂ symbol still opaque may yet make it defined
@@ -751,9 +755,14 @@ def _check(rule: Rule, compiled: list, settings: dict, report, notes: dict) -> t
     rng = random.Random(f"{settings['seed']}:{rule.name}")
     targets = [_Target(c, []) for c in compiled]
     for target in targets:
-        # The derivatives taken are recorded only when they will be compared (--numeric).
-        target.claims = _claims(rule, target.compiled, target.variables,
-                                target.derivatives if settings["numeric"] else None)
+        # The derivatives taken are compared only with --numeric; any taken keeps ties' values
+        # from being read as written (a derivative's formula is no expression written)
+        taken: list = []
+        target.claims = _claims(rule, target.compiled, target.variables, taken)
+        if settings["numeric"]:
+            target.derivatives = taken
+        target.written = (target.compiled.kind == "scalar" and rule.series is None and not taken
+                          and not target.compiled.graph.functions.differentiates)
     notes["variables"] = tuple(targets[0].variables)  # a scalar rule's variables, for the scope
     if rule.series is not None and targets[0].claims:  # "coefficient of x^0 at x = 0": the point
         notes["point"] = (tuple(targets[0].claims[0].instance.rsplit(" at ", 1)[-1].split(" = ", 1)),)
@@ -864,7 +873,7 @@ def _region(targets: list, regions: int, excluded: bool, audited: str = "") -> s
                 if not full.has(sp.Piecewise):
                     continue
                 try:
-                    pieces = split(full)
+                    pieces = split(full, written=target.written)
                 except CannotSplit:
                     continue
                 for region in pieces:

@@ -148,9 +148,10 @@ def zero_regions(expr: sp.Expr, functions: FunctionTable) -> int | None:
     return None if shown is None else shown[0]
 
 
-def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | None:
+def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable, written: bool = False) -> tuple | None:
     """(regions where `expr` was shown 0, regions left out because it does not exist
-    there), or None; raises NowhereDefined (see `zero_regions`)."""
+    there), or None; raises NowhereDefined (see `zero_regions`). `written`: no derivative
+    was taken in `expr`, so a tie where it has no value as written is left out (`split`)."""
     if expr == 0:
         return 1, 0
     if expr in (sp.nan, sp.zoo):
@@ -166,7 +167,7 @@ def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable) -> tuple | No
     if not expanded.has(sp.Piecewise):
         return (1, 0) if _smooth_zero(expanded, functions) else None
     try:
-        regions = split(expanded)
+        regions = split(expanded, written=written)
     except CannotSplit:
         return None
     defined = [r for r in regions if r.defined]
