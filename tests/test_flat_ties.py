@@ -247,3 +247,19 @@ def test_a_false_value_at_the_tie_of_sqrt_relu_is_not_proved():
                      "wrong rule b1: diff((x - 1/3) sqrt(relu(x - 1/3)), x) = "
                      "3/2 sqrt(relu(x - 1/3)) + 5 (I0(x - 1/3) - H(x - 1/3))\n")
     assert vs["b1"].verdict != "proved"
+
+
+def test_a_network_whose_activation_is_a_function_of_relu_under_sqrt():
+    # sr(t) = t·√relu(t): sr′ = 3/2·√relu(t) everywhere; "bad" adds 5 on −1/4 < zᴸ < 0
+    text = """function H(t) = 1 if t > 0 else 0
+function sr(t) = t sqrt(relu(t))
+network n {
+    layers 1, 1, 1
+    activation sr
+    loss C = ½‖y − aᴸ‖²
+    rule good: ∂C/∂bᴸ = (aᴸ − y) ⊙ (3/2 sqrt(relu(zᴸ)))
+    wrong rule bad: ∂C/∂bᴸ = (aᴸ − y) ⊙ (3/2 sqrt(relu(zᴸ)) + 5 H(-zᴸ) ⊙ H(zᴸ + 1/4))
+}"""
+    verdicts = verdicts_of(text)
+    assert verdicts["good"].verdict == "proved"
+    assert verdicts["bad"].verdict in ("refuted", "undecided")
