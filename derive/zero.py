@@ -204,6 +204,15 @@ def _taken_by_diff(c: sp.Expr) -> bool:
     return isinstance(c, sp.Piecewise) and type(c.args[-1][0]) is Kink
 
 
+def without_constant_arguments(expr: sp.Expr, signs: tuple) -> sp.Expr:
+    """`expr` with each product that has a chain-rule factor u′ ≡ 0 on the open region
+    `signs` (`_chain_factor`) made 0."""
+    def vanishing(e):
+        return isinstance(e, sp.Mul) and any(_chain_factor(f, signs) for f in e.args)
+
+    return expr.replace(vanishing, lambda e: sp.Integer(0))
+
+
 def _constant_argument_regions(expr: sp.Expr, signs: tuple) -> list | None:
     """An open region where `expr` (a difference of derivatives) has no value: that may be
     only the chain rule's 0·∞ (sqrt′(u)·u′ with u = relu(x − 1/3) ≡ 0 for x < 1/3), while
@@ -214,10 +223,7 @@ def _constant_argument_regions(expr: sp.Expr, signs: tuple) -> list | None:
     is then 0 too, which may widen what is checked but never makes a false rule hold where
     both sides have values. What still has no value stays left out (0/0 as written); None
     when the rest cannot be split (then nothing is shown)."""
-    def vanishing(e):
-        return isinstance(e, sp.Mul) and any(_chain_factor(f, signs) for f in e.args)
-
-    replaced = expr.replace(vanishing, lambda e: sp.Integer(0))
+    replaced = without_constant_arguments(expr, signs)
     if replaced == expr:
         return [Region(signs, fix(expr, signs), None)]
     try:
