@@ -50,14 +50,14 @@ from . import audit, kinks, numdiff, numeric
 from . import syntax as s
 from .errors import DeriveDeclarationError, DeriveError
 from .evaluate import Evaluator, ShapeMismatch, describe_shape, instances
-from .functions import NOT_REAL_HINT, is_not_real_comparison, not_real_value
+from .functions import NOT_REAL_HINT, UndecidedTie, WrittenKink, is_not_real_comparison, not_real_value
 from .graphs import Compiled, build_functions, compile_graph, compile_network, compile_scalar
 from .limits import LIMITS, run_limited
 from .model import Document, Rule, default_also_sizes
 from .regions import CannotSplit, fix, split, undefined_at
 from .scope import DEFINED, NOTHING, Scope, over
 from .vocabulary import Expected, Extent, How, Outcome
-from .zero import NowhereDefined, zero_regions_excluded
+from .zero import NowhereDefined, without_constant_arguments, zero_regions_excluded
 
 log = logging.getLogger(__name__)
 
@@ -692,8 +692,70 @@ def _prove(target: _Target, claim: _Claim) -> tuple | None:
                 continue  # a ∂ symbol still opaque may yet make it defined
             return _prove_at_kink(target, claim, kink)
         if shown is not None:
+            if shown[1] and _tie_may_have_a_value(target, claim):
+                return None
             return steps, shown
     return None
+
+
+def _tie_may_have_a_value(target: _Target, claim: _Claim) -> bool:
+    """Is a tie left out as undefined (x = 1/3 of a rule in x alone) where both sides may
+    have values that differ? A side NaN there as the chain rule gives it (1/(2√u)·u′·(x − 1/3)
+    with u = relu(x − 1/3)) may still have a derivative: (x − 1/3)·√relu(x − 1/3) has 0 at
+    1/3, the common limit from both sides. So each side's value there is its value, or else
+    the common finite limit of the side beside it; when both have one and they differ, the
+    tie is not left out unseen: the claim is not proved."""
+    sides = [_full(target, side) for side in (claim.lhs, claim.rhs)]
+    variables = set().union(*(e.free_symbols for e in sides))
+    if len(variables) != 1 or not any(e.has(sp.Piecewise) for e in sides):
+        return False
+    (v,) = variables
+    points = []
+    for full in sides:
+        try:
+            regions = split(full) if full.has(sp.Piecewise) else []
+        except CannotSplit:
+            return True
+        for region in regions:
+            if region.defined or not region.ties or region.witness is None:
+                continue
+            p = dict(region.witness).get(v)
+            if p is not None:
+                points.append(sp.Rational(p.numerator, p.denominator) if isinstance(p, Fraction) else p)
+    for p in dict.fromkeys(points):
+        values = [_value_or_limit(full, v, p) for full in sides]
+        if any(value is False for value in values):
+            return True  # not decided
+        if all(value is not None for value in values) and not kinks._same(*values):
+            return True
+    return False
+
+
+def _value_or_limit(full: sp.Expr, v: sp.Symbol, p: sp.Expr):
+    """A side's value at v = p, else (a derivative taken by `diff`, whose function is
+    continuous there or has no derivative there at all) its common finite limit from both
+    sides, the chain rule's products with a factor u′ ≡ 0 beside p made 0; else None;
+    False if undecided."""
+    try:
+        value = kinks.substitute(full, {v: p})
+        if not value.has(sp.Piecewise, UndecidedTie) and kinks._finite(value):
+            return value
+        if full.has(WrittenKink):
+            return None  # x·relu′(x) as written is no derivative of anything: no value at 0
+        signs = tuple((g, 0) for g in sorted(_compared(full), key=str) if g.xreplace({v: p}) == 0)
+        left, right = (kinks.one_sided_limit(without_constant_arguments(
+            full, tuple((g, kinks._sign_beside(g, v, p, side)) for g, _ in signs)), v, p, side)
+            for side in (-1, 1))
+    except (kinks.Undecided, CannotSplit, ValueError, TypeError, NotImplementedError, ArithmeticError):
+        return False
+    return left if left is not None and right is not None and kinks._same(left, right) else None
+
+
+def _compared(e: sp.Expr) -> set:
+    """The compared expressions g (normalised) of e's pieces."""
+    from .regions import _key
+
+    return {_key(c)[0] for c in e.atoms(sp.Gt, sp.Ge, sp.Lt, sp.Le)}
 
 
 def _prove_at_kink(target: _Target, claim: _Claim, kink: str) -> tuple | None:

@@ -15,6 +15,9 @@ a tie the difference is shown 0 identically, or after solving the tie for a vari
 is linear in (or, for a tie in one variable, at each of its finitely many real points).
 A region where the difference does not exist (a derivative at an isolated tie where
 one-sided limits disagree: relu′(0)) is left out, as a point outside a rule's domain is;
+an open region is left out only for what is undefined once each chain-rule product with a
+factor u′ ≡ 0 there is 0 (a function of an argument constant there is constant: sqrt′(0)·0
+is no reason to leave x < 0 out of (x·sqrt(relu(x)))′, `_constant_argument_regions`);
 a difference with no region left is about nothing,
 and `NowhereDefined` says so: that is never a proof.
 """
@@ -27,7 +30,7 @@ import sympy as sp
 
 from .functions import FunctionTable, Generic, Kink
 from .kinks import without_abs
-from .regions import CannotSplit, Region, split
+from .regions import CannotSplit, Region, _open, feasible, fix, split
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth)
 
@@ -171,11 +174,70 @@ def zero_regions_excluded(expr: sp.Expr, functions: FunctionTable, written: bool
     except CannotSplit:
         return None
     defined = [r for r in regions if r.defined]
+    refixed: list = []
+    for r in regions:
+        if r.defined or not _open(r.signs):
+            continue
+        parts = _constant_argument_regions(expanded, r.signs)
+        if parts is None:
+            return None  # a derivative there may exist: never left out unseen
+        refixed.extend(parts)
+    defined += [r for r in refixed if r.defined]
     if not defined:
         raise NowhereDefined("the difference does not exist on any region")
     if all(_region_zero(r, functions) for r in defined):
-        return len(defined), len(regions) - len(defined)
+        return len(defined), len(regions) + len(refixed) - len(defined)
     return None
+
+
+def _chain_factor(factor: sp.Expr, signs: tuple) -> bool:
+    """Is `factor` a chain-rule factor that vanishes on the open region: a sum of terms each
+    with a derivative of a piecewise argument (a `Cases` taken by `diff`, its tie a plain
+    `Kink`) that is 0 there, so that argument is constant on the region?"""
+    derivatives = [c for c in factor.atoms(sp.Piecewise) if _taken_by_diff(c)]
+    if not derivatives or any(fix(c, signs) != 0 for c in derivatives):
+        return False
+    return sp.expand(factor.xreplace({c: sp.Integer(0) for c in derivatives})) == 0
+
+
+def _taken_by_diff(c: sp.Expr) -> bool:
+    """A `Cases` that is the derivative of one, by `diff` (its last piece a plain Kink)."""
+    return isinstance(c, sp.Piecewise) and type(c.args[-1][0]) is Kink
+
+
+def without_constant_arguments(expr: sp.Expr, signs: tuple) -> sp.Expr:
+    """`expr` with each product that has a chain-rule factor u′ ≡ 0 on the open region
+    `signs` (`_chain_factor`) made 0."""
+    def vanishing(e):
+        return isinstance(e, sp.Mul) and any(_chain_factor(f, signs) for f in e.args)
+
+    return expr.replace(vanishing, lambda e: sp.Integer(0))
+
+
+def _constant_argument_regions(expr: sp.Expr, signs: tuple) -> list | None:
+    """An open region where `expr` (a difference of derivatives) has no value: that may be
+    only the chain rule's 0·∞ (sqrt′(u)·u′ with u = relu(x − 1/3) ≡ 0 for x < 1/3), while
+    the function itself is constant there (its derivative 0). Each product with a factor
+    u′ ≡ 0 on the region (`_chain_factor`) is the derivative of a function of an argument
+    constant there, so it is 0; the rest is split further (the regions, inside this one).
+    A product whose other factors have no value either (log′(u)·u′ with u ≡ 0: log(0))
+    is then 0 too, which may widen what is checked but never makes a false rule hold where
+    both sides have values. What still has no value stays left out (0/0 as written); None
+    when the rest cannot be split (then nothing is shown)."""
+    replaced = without_constant_arguments(expr, signs)
+    if replaced == expr:
+        return [Region(signs, fix(expr, signs), None)]
+    try:
+        inner = split(fix(replaced, signs))
+    except CannotSplit:
+        return None
+    out = []
+    for r in inner:
+        combined = signs + r.signs
+        if feasible(combined) is False:
+            continue
+        out.append(Region(combined, r.expr, None))
+    return out
 
 
 def _region_zero(region: Region, functions: FunctionTable) -> bool:

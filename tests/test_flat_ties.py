@@ -193,3 +193,80 @@ def test_a_zero_of_high_order_is_not_a_tie():
     s9 = Cases((1, x**9 > 0), (0, True))
     assert derivative_at(s9, x, sp.Integer(0), 0) is sp.nan  # a jump: no value to extend
     assert derivative_at(Cases((x**10, x**9 > 0), (0, True)), x, sp.Integer(0), 1) == 0
+
+
+# ---------------------------------------------------------------- an infinite outer derivative
+
+
+# On an open region where an argument is constant (u = relu(x − 1/3) ≡ 0 for x < 1/3), a
+# function of it is constant, so its derivative is 0 even where the outer derivative is
+# infinite (sqrt′(0)): the chain rule's 0·∞ there is no reason to leave the region out.
+SQRT_FLAT = """function H(x) = 1 if x > 0 else 0
+wrong rule w2: diff((x - 1/3)(x - 1/2) sqrt(relu((x - 1/3)(x - 1/2))), x) = \
+    3/2 sqrt(relu((x - 1/3)(x - 1/2))) (2x - 5/6) + 5 H(-(x - 1/3)(x - 1/2))
+wrong rule w3: diff((x - 1/3) sqrt(relu(x - 1/3)), x) = 3/2 sqrt(relu(x - 1/3)) + 5 H(1/3 - x) H(x - 1/4)
+wrong rule n1: diff(norm([relu(x - 1/3), relu(x - 1/3)]), x) = sqrt(2) H(x - 1/3) + 5 H(1/3 - x) H(x - 1/4)
+wrong rule s2: diff(sqrt(relu(x) + relu(x - 1)), x) = \
+    (H(x) + H(x - 1))/(2 sqrt(relu(x) + relu(x - 1)) + 2 H(-x)) + 5 H(-x - 1)
+rule t1: diff((x - 1/3) sqrt(relu(x - 1/3)), x) = 3/2 sqrt(relu(x - 1/3))
+rule t2: diff(x sqrt(relu(x)), x) = 3/2 sqrt(relu(x))
+rule t3: diff((x - 1/3)(x - 1/2) sqrt(relu((x - 1/3)(x - 1/2))), x) = 3/2 sqrt(relu((x - 1/3)(x - 1/2))) (2x - 5/6)
+rule n2: diff(norm([relu(x - 1/3), relu(x - 1/3)]), x) = sqrt(2) H(x - 1/3)
+rule s1: diff(sqrt(relu(x) + relu(x - 1)), x) = (H(x) + H(x - 1))/(2 sqrt(relu(x) + relu(x - 1)))
+graph G {
+  input a
+  u = relu(a - 1/3)
+  v = sqrt(u)
+  J = (a - 1/3) v
+  wrong rule g1: dJ/da = 3/2 v + 5 H(1/3 - a) H(a - 1/4)
+  rule g2: dJ/da = 3/2 v
+}
+"""
+
+
+def test_an_infinite_outer_derivative_of_a_constant_argument_is_no_region_left_out():
+    vs = verdicts_of(SQRT_FLAT)
+    for name in ("w2", "w3", "n1", "s2", "g1"):  # false on a whole open interval
+        assert vs[name].verdict in ("refuted", "undecided"), name
+    # s1's right side is 0·∞ for x < 0 as written: that region is left out, as it has no value
+    for name in ("t1", "t2", "t3", "n2", "s1", "g2"):
+        assert vs[name].verdict == "proved", name
+
+
+def test_a_side_undefined_on_an_open_region_as_written_is_still_left_out():
+    # 0/0 as written for every t > −1 (no derivative's 0·∞): that region has no value
+    v = verdicts_of("function f(t) = min(max(-1, t), t)\n"
+                    "rule r: f'(t) = (max(-1, t) − t)²/(max(-1, t)² − 2t max(-1, t) + t²)\n")["r"]
+    assert v.verdict == "proved" and "(a region left out)" in str(v.scope)
+
+
+def test_a_false_value_at_the_tie_of_sqrt_relu_is_not_proved():
+    # at x = 1/3 the chain rule gives (x − 1/3)·relu′·1/(2√0): NaN, yet F′(1/3) = 0 exists
+    # (the common limit from both sides): that tie is not left out while the right side is 5
+    vs = verdicts_of("function H(x) = 1 if x > 0 else 0\nfunction I0(x) = 1 if x >= 0 else 0\n"
+                     "wrong rule b1: diff((x - 1/3) sqrt(relu(x - 1/3)), x) = "
+                     "3/2 sqrt(relu(x - 1/3)) + 5 (I0(x - 1/3) - H(x - 1/3))\n"
+                     "wrong rule a2: diff(x sqrt(relu(x)), x) = 3/2 sqrt(relu(x)) + 5 (I0(x) - H(x))\n"
+                     "rule t2: diff(x sqrt(relu(x)), x) = 3/2 sqrt(relu(x))\n"
+                     "rule kink: diff(relu(x), x) = H(x)\n"
+                     "rule root: diff(sqrt(relu(x)), x) = H(x)/(2 sqrt(relu(x)) + H(-x))\n")
+    assert vs["b1"].verdict in ("refuted", "undecided")
+    assert vs["a2"].verdict in ("refuted", "undecided", "error")
+    for name in ("t2", "kink", "root"):  # relu′(0) and √′(0) do not exist: x = 0 left out
+        assert vs[name].verdict == "proved", name
+
+
+def test_a_network_whose_activation_is_a_function_of_relu_under_sqrt():
+    # sr(t) = t·√relu(t): sr′ = 3/2·√relu(t) everywhere; "bad" adds 5 on −1/4 < zᴸ < 0
+    text = """function H(t) = 1 if t > 0 else 0
+function sr(t) = t sqrt(relu(t))
+network n {
+    layers 1, 1, 1
+    activation sr
+    loss C = ½‖y − aᴸ‖²
+    rule good: ∂C/∂bᴸ = (aᴸ − y) ⊙ (3/2 sqrt(relu(zᴸ)))
+    wrong rule bad: ∂C/∂bᴸ = (aᴸ − y) ⊙ (3/2 sqrt(relu(zᴸ)) + 5 H(-zᴸ) ⊙ H(zᴸ + 1/4))
+}"""
+    verdicts = verdicts_of(text)
+    assert verdicts["good"].verdict == "proved"
+    assert verdicts["bad"].verdict in ("refuted", "undecided")
