@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PROOFS = ROOT / "proofs"
 
 
+@pytest.fixture
+def pytester(pytester, monkeypatch):
+    """pytester whose `runpytest` loads the derive plugin and no other installed plugin."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    run = pytester.runpytest
+    monkeypatch.setattr(pytester, "runpytest", lambda *args, **kw: run("-p", "derive.pytest_plugin", *args, **kw))
+    return pytester
+
+
 def verdicts_of(text: str, timeout=None) -> dict:
     """{rule name: Verdict} for a .deriv text, checked in-process (no time limit)."""
     return {v.rule: v for v in check_source(text, "test.deriv", timeout=timeout)}

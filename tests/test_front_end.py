@@ -11,6 +11,7 @@ from derive.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from derive.errors import DeriveError
 from derive.limits import LIMITS, seconds
 from derive.model import load
+from tests.conftest import verdicts_of
 
 
 def bad(text: str, filename: str = "f.deriv") -> DeriveError:
@@ -18,10 +19,6 @@ def bad(text: str, filename: str = "f.deriv") -> DeriveError:
     with pytest.raises(DeriveError) as info:
         check_source(text, filename, timeout=None)
     return info.value
-
-
-def verdicts(text: str) -> dict:
-    return {v.rule: v for v in check_source(text, "f.deriv", timeout=None)}
 
 
 def located(error: DeriveError, line: int, column: int) -> str:
@@ -119,7 +116,7 @@ def test_the_cli_reports_a_non_real_comparison_as_bad_input_without_a_traceback(
 def test_real_comparisons_keep_their_verdicts():
     text = ("function h(x) = x if x > sqrt(2) else 0\nfunction k(x) = x if sqrt(x) > 1 else 0\n"
             "rule a: h(3) = 3\nrule b: max(x, sqrt(4)) = max(2, x)\nrule c: k(4) = 4\nwrong rule d: h(1) = 1\n")
-    assert {name: v.verdict for name, v in verdicts(text).items()} == \
+    assert {name: v.verdict for name, v in verdicts_of(text).items()} == \
         {"a": "proved", "b": "proved", "c": "proved", "d": "refuted"}
 
 
@@ -154,7 +151,7 @@ def test_the_example_that_was_proved_is_bad_input_now():
     "function σ(t) = σ(t)",
 ])
 def test_textbook_definitions_of_a_built_in_are_accepted(definition):
-    v = verdicts(definition + "\nrule d: σ'(t) = σ(t)(1 − σ(t))\nwrong rule w: σ'(t) = σ(t)\n")
+    v = verdicts_of(definition + "\nrule d: σ'(t) = σ(t)(1 − σ(t))\nwrong rule w: σ'(t) = σ(t)\n")
     assert (v["d"].verdict, v["w"].verdict) == ("proved", "refuted")
     assert "audit:" in v["d"].detail
 
@@ -166,7 +163,7 @@ def test_textbook_definitions_of_many_built_ins_are_accepted_and_keep_one_meanin
             "function gelu(t) = t (1 + erf(t/sqrt(2)))/2\n"
             "rule d: σ'(t) = σ(t)(1 − σ(t))\nrule e: tanh'(t) = 1 − tanh(t)^2\nrule f: softplus'(t) = σ(t)\n"
             "undefined rule g: relu'(0) = 0\n")
-    v = verdicts(text)
+    v = verdicts_of(text)
     assert {name: x.verdict for name, x in v.items()} == \
         {"d": "proved", "e": "proved", "f": "proved", "g": "undefined"}
     assert "unaudited" not in v["d"].how  # σ through tanh through σ: one meaning, no loop
@@ -213,7 +210,7 @@ def test_a_repeated_parameter_is_pointed_at():
 
 def test_parameters_are_local_to_their_function():
     text = "function f(x) = x^2\nfunction g(z) = 2 z\n" + network() + "rule s: f(3) + g(1) = 11\n"
-    v = verdicts(text)
+    v = verdicts_of(text)
     assert (v["r"].verdict, v["s"].verdict) == ("proved", "proved")
 
 
@@ -251,7 +248,7 @@ def test_a_graph_assumption_naming_a_node_is_bad_input(assumption, column, what)
 
 @pytest.mark.parametrize("assumption", ["assume Σ y = 1", "assume y_1 = x_1", "assume y_1 = a⁰_1 + 1"])
 def test_assumptions_about_inputs_keep_working(assumption):
-    assert verdicts(network(f" {assumption}"))["r"].verdict == "proved"
+    assert verdicts_of(network(f" {assumption}"))["r"].verdict == "proved"
 
 
 def test_an_assumption_naming_an_entry_missing_at_the_second_sizes_skips_them():

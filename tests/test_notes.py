@@ -256,14 +256,6 @@ def test_annotate_keeps_the_rest_of_the_notes(tmp_path):
 # ---------------------------------------------------------------- pytest collects notes
 
 
-@pytest.fixture
-def pytester(pytester, monkeypatch):
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    run = pytester.runpytest
-    monkeypatch.setattr(pytester, "runpytest", lambda *args, **kw: run("-p", "derive.pytest_plugin", *args, **kw))
-    return pytester
-
-
 def test_pytest_collects_notes_with_a_derive_block_and_not_other_markdown(pytester):
     pytester.makefile(".md", notes=MD.replace("wrong BP1_linear", "BP1_linear"))
     pytester.makefile(".tex", lecture=TEX)

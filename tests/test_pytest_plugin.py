@@ -27,15 +27,6 @@ def _deriv(pytester, text: str, name: str = "rules"):
     return pytester.makefile(".deriv", **{name: text})
 
 
-@pytest.fixture
-def pytester(pytester, monkeypatch):
-    """pytester whose `runpytest` loads the derive plugin and no other installed plugin."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    run = pytester.runpytest
-    monkeypatch.setattr(pytester, "runpytest", lambda *args, **kw: run("-p", "derive.pytest_plugin", *args, **kw))
-    return pytester
-
-
 def test_the_plugin_is_active_without_configuration(request):
     # registered through the pytest11 entry point of the installed package
     assert request.config.pluginmanager.get_plugin("derive") is pytest_plugin
