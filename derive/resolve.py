@@ -132,8 +132,8 @@ def resolve(expr: s.Expr, names: Names, bound: frozenset) -> s.Expr:
                 raise DeriveDeclarationError(
                     f"'{item.id}' is used as an index, but it is {names.declared[item.id]}: "
                     f"name the index differently", item.pos)
-        return replace(sub, base=resolve(sub.base, names, bound),
-                       items=tuple(resolve(i, names, bound) for i in sub.items))
+        base = sub.base if isinstance(sub.base, s.Name) and sub.base.id == EULER else resolve(sub.base, names, bound)
+        return replace(sub, base=base, items=tuple(resolve(i, names, bound) for i in sub.items))
     return s.map_children(expr, lambda child: resolve(child, names, bound))
 
 
@@ -199,20 +199,41 @@ def _looks_like_d(head: s.Name, names: Names, bound: frozenset, alone: bool) -> 
     return (alone and name == "d") or (len(name) == 2 and name.startswith("d") and name[1].isalpha())
 
 
+def _leftmost_factor(expr: s.Expr) -> s.Expr:
+    """`d` in `d (x^2)` or `d x^2` (a product, leftmost first)."""
+    while isinstance(expr, s.BinOp) and expr.op == "*":
+        expr = expr.left
+    return expr
+
+
+def _refuse_d_quotient(expr: s.BinOp, names: Names, bound: frozenset) -> None:
+    """In a scalar rule, a quotient whose denominator is spelled like a derivative's (`dx`, or
+    a product led by a free `d`: `\\frac{d\\, x^2}{d x}`, `d (x^2)/dx`) is bad input: read as
+    variables d, dx, it would "prove" `d (x^2)/dx = x d (x)/dx`."""
+    below, head = _leftmost_factor(expr.right), _head(expr.right)
+    if (isinstance(below, s.Name) and below.id == "d" and _looks_like_d(below, names, bound, alone=True)) or (
+            head is not None and _looks_like_d(head, names, bound, alone=False)):
+        raise DeriveNameError("this quotient is spelled like a derivative (… / dx), but in a rule of free "
+                              "variables it would read as a quotient of variables such as d and dx: write "
+                              "diff(e, x) for the derivative (or name the variables otherwise)", expr.pos)
+
+
 def _d_notation(expr: s.BinOp, names: Names, bound: frozenset) -> s.Partial | None:
     """`dJ/da` (also `dJ/dw_1`, `dL/dh^t`): the derivative ∂J/∂a, where J and a are declared
     quantities and neither dJ nor da is itself a name with a meaning here. A quotient that
     only looks like one (`dy/dx`, `d/dx` of undeclared names) is bad input: read as two
     variables, `d/dx (x x) = x d/dx x` would be "proved"."""
     top, bottom = _head(expr.left), _head(expr.right)
-    if top is None or bottom is None:
-        return None
-    if _looks_like_d(top, names, bound, alone=True) and _looks_like_d(bottom, names, bound, alone=False) and (
+    if top is not None and bottom is not None and _looks_like_d(top, names, bound, alone=True) and \
+            _looks_like_d(bottom, names, bound, alone=False) and (
             names.kind == "scalar" or not any(names.is_declared(h.id[1:]) for h in (top, bottom))):
         raise DeriveNameError(f"{top.id}/{bottom.id} reads as a quotient of two variables {top.id} and "
                               f"{bottom.id}, not a derivative: write diff(e, {bottom.id[1:]}) (or f'(x) for a "
                               f"function, dJ/da in a graph where J and a are declared)", expr.pos)
     if names.kind == "scalar":
+        _refuse_d_quotient(expr, names, bound)
+        return None
+    if top is None or bottom is None:
         return None
     for head in (top, bottom):
         if len(head.id) < 2 or not head.id.startswith("d") or head.id in bound or names.meaning(head.id):

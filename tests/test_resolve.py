@@ -442,3 +442,28 @@ def test_d_notation_of_undeclared_names_is_bad_input_not_a_quotient(rule):
 def test_quotients_that_are_not_d_notation_stay_quotients(rule):
     [v] = check_source(f"rule r: {rule}\n", "f.deriv", timeout=None)
     assert v.verdict == "proved"
+
+
+@pytest.mark.parametrize("rule", [
+    "d (x^2)/dx = x d (x)/dx", r"\frac{d (x^2)}{dx} = x \frac{d (x)}{dx}",
+    r"\frac{\mathrm{d} (x^2)}{\mathrm{d} x} = x", r"\frac{d\, x^2}{d x} = x",
+])
+def test_a_quotient_spelled_like_a_derivative_is_bad_input(rule):
+    # read as variables d, dx, each of these false claims (2x = x) was proved
+    with pytest.raises(DeriveError) as caught:
+        check_source(f"rule r: {rule}\n", "f.deriv", timeout=None)
+    assert "spelled like a derivative" in str(caught.value) and "diff(e, x)" in str(caught.value)
+
+
+@pytest.mark.parametrize("rule", ["d/2 = d - d/2", "a/b = a/b", "delta/dist = delta/dist"])
+def test_a_variable_d_is_not_a_derivative_spelling(rule):
+    [v] = check_source(f"rule r: {rule}\n", "f.deriv", timeout=None)
+    assert v.verdict == "proved"
+
+
+@pytest.mark.parametrize("rule", ["e_1 + e_2 = e_2 + e_1", "Σ_{i=1}^{2} e_i = e_1 + e_2", "e₁e₂ = e₂e₁"])
+def test_a_subscripted_e_is_a_variable_not_eulers_number(rule):
+    [v] = check_source(f"rule r: {rule}\n", "f.deriv", timeout=None)
+    assert v.verdict == "proved", v.detail
+    [wrong] = check_source(f"rule r: {rule.replace('= ', '= 1 + ', 1)}\n", "f.deriv", timeout=None)
+    assert wrong.verdict == "refuted"
